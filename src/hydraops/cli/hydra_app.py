@@ -1,0 +1,159 @@
+"""Run a verb as a real ``@hydra.main`` app, so every Hydra feature works unchanged.
+
+The verb's argv goes to Hydra as is (overrides, ``-m``, ``--cfg``, ``--info``, ``-cd/-cp/-cn``,
+``--shell-completion``). Hydra is told to raise instead of printing its own report, so that every error
+is rendered the one hydraops way: one readable message, no traceback unless ``HYDRA_FULL_ERROR=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from hydraops.config.compose import CONFIG_NAME, find_conf_dir
+from hydraops.config.schemas import ProjectSpec
+from hydraops.errors import HydraopsError
+
+#: A verb's work: the typed spec, the composed config (for logging it as is), and the verb's own flags.
+Task = Callable[[ProjectSpec, DictConfig, set[str]], None]
+
+_CONFIG_DIR_FLAGS = ("-cp", "--config-path", "-cd", "--config-dir")
+
+
+@dataclass(frozen=True)
+class HydraVerb:
+    """A verb that composes the project config with Hydra, validates it, then does its task."""
+
+    name: str
+    help: str
+    task: Task
+    read_only: bool = False
+    flags: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, args: Sequence[str]) -> int:
+        flags = {arg for arg in args if arg in self.flags}
+        hydra_args = [arg for arg in args if arg not in self.flags]
+        return run_hydra_verb(self, flags, hydra_args)
+
+
+def run_hydra_verb(verb: HydraVerb, flags: set[str], args: list[str]) -> int:
+    """Hand ``args`` to a ``@hydra.main`` app whose task validates the config and runs the verb."""
+    import hydra
+
+    from hydraops.cli.hydra_errors import explain_hydra_error
+    from hydraops.config.origins import Origins
+    from hydraops.config.validate import validate_config
+
+    full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    config_path, search_dirs = _config_location(args)
+
+    failures: list[HydraopsError] = []
+
+    def task(cfg: DictConfig) -> None:
+        try:
+            spec = validate_config(cfg, Origins.from_hydra())
+            verb.task(spec, cfg, flags)
+        except HydraopsError as error:
+            if _in_multirun():
+                raise  # Hydra reports which job failed; a launcher may run jobs in other processes
+            failures.append(error)  # reported below as one message, without Hydra's job banner
+
+    app = hydra.main(config_path=config_path, config_name=CONFIG_NAME, version_base="1.3")(task)
+    try:
+        with _scratch_outputs(verb.read_only) as extra, _argv(verb.name, args + extra), _hydra_raises():
+            app()
+        if failures:
+            raise failures[0]
+    except HydraopsError as error:
+        return _report(error, error.exit_code, full_error)
+    except Exception as error:
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        if isinstance(error, (HydraException, OmegaConfBaseException)):
+            explained = explain_hydra_error(error, search_dirs, _overrides(args))
+            return _report(explained, explained.exit_code, full_error, cause=error)
+        if full_error:
+            raise
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        print("(set HYDRA_FULL_ERROR=1 for the full traceback)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _report(error: Exception, code: int, full_error: bool, cause: Exception | None = None) -> int:
+    if full_error:
+        raise cause or error
+    print(f"error: {error}", file=sys.stderr)
+    return code
+
+
+def _config_location(args: Sequence[str]) -> tuple[str | None, list[Path]]:
+    """The project's conf/ (found from the working directory) unless ``-cp``/``-cd`` say otherwise."""
+    from hydraops._resources import packaged_dir
+
+    library = packaged_dir("conf")
+    given = [arg for arg in args if arg.split("=")[0] in _CONFIG_DIR_FLAGS]
+    if given:
+        dirs = [Path(args[i + 1]) for i, arg in enumerate(args[:-1]) if arg in ("-cd", "--config-dir")]
+        dirs += [Path(arg.split("=", 1)[1]) for arg in given if "=" in arg]
+        return None, [*dirs, library]
+    conf_dir = find_conf_dir(".")
+    return str(conf_dir), [conf_dir, library]
+
+
+def _overrides(args: Sequence[str]) -> list[str]:
+    return [arg for arg in args if "=" in arg and not arg.startswith("-")]
+
+
+@contextmanager
+def _argv(verb: str, args: list[str]) -> Iterator[None]:
+    """Hydra reads its arguments from sys.argv; the job is named after the verb."""
+    saved = sys.argv
+    sys.argv = ["hydraops", *args, f"hydra.job.name={verb}"]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+@contextmanager
+def _hydra_raises() -> Iterator[None]:
+    """Make Hydra raise errors instead of printing them, so hydraops renders them one way."""
+    saved = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["HYDRA_FULL_ERROR"]
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved
+
+
+@contextmanager
+def _scratch_outputs(read_only: bool) -> Iterator[list[str]]:
+    """A read-only verb writes nothing: Hydra's output folders go to a scratch dir removed afterwards."""
+    if not read_only:
+        yield []
+        return
+    scratch = tempfile.mkdtemp(prefix="hydraops-")
+    try:
+        yield [f"hydra.run.dir={scratch}", f"hydra.sweep.dir={scratch}", "hydra/job_logging=none", "hydra/hydra_logging=none"]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

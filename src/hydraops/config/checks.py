@@ -1,0 +1,196 @@
+"""Cross-reference checks over a typed project spec: what each part names must exist elsewhere.
+
+Each check is a plain function of the spec returning ``(key path, message)`` pairs; ``validate`` adds the
+config file each key came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hydraops.config.durations import parse_duration
+from hydraops.config.names import METRICS, MODELS, PLOTS
+from hydraops.config.schemas import DeployTarget, Dtype, GateType, ProjectSpec, SplitMethod
+
+Finding = tuple[str, str]
+
+
+def _one_of(value: object, allowed: list[str] | tuple[str, ...] | set[str], what: str) -> str:
+    known = ", ".join(sorted(allowed)) or "(none declared)"
+    return f"unknown {what} '{value}'; expected one of: {known}"
+
+
+def check_model(spec: ProjectSpec) -> Iterator[Finding]:
+    model = spec.model
+    entry = MODELS.get(model.name)
+    if entry is None:
+        yield "model.name", _one_of(model.name, MODELS, "model")
+        return
+    if type(model) is not entry.spec:
+        yield "model.name", f"'{model.name}' needs the schema {entry.spec.__name__}, got {type(model).__name__}"
+    if entry.estimators and model.task not in entry.estimators:
+        tasks = ", ".join(task.value for task in entry.estimators)
+        yield "model.task", f"model '{model.name}' does not do {model.task.value}; it does: {tasks}"
+    if model.task != spec.evaluate.task:
+        yield "evaluate.task", f"'{spec.evaluate.task.value}' does not match model.task '{model.task.value}'"
+    names = spec.features.feature_names()
+    if spec.features.views:
+        for i, feature in enumerate(model.features):
+            if feature not in names:
+                yield f"model.features[{i}]", _one_of(feature, names, "feature")
+
+
+def check_evaluate(spec: ProjectSpec) -> Iterator[Finding]:
+    evaluate = spec.evaluate
+    metrics = METRICS[evaluate.task]
+    for i, metric in enumerate(evaluate.metrics):
+        if metric not in metrics:
+            yield f"evaluate.metrics[{i}]", _one_of(metric, metrics, f"{evaluate.task.value} metric")
+    if evaluate.primary_metric not in evaluate.metrics:
+        yield "evaluate.primary_metric", _one_of(evaluate.primary_metric, evaluate.metrics, "metric")
+    for i, plot in enumerate(evaluate.plots):
+        if plot not in PLOTS[evaluate.task]:
+            yield f"evaluate.plots[{i}]", _one_of(plot, PLOTS[evaluate.task], f"{evaluate.task.value} plot")
+    columns = set(spec.features.feature_names()) | set(_label_columns(spec))
+    if columns:
+        for i, column in enumerate(evaluate.slices):
+            if column not in columns:
+                yield f"evaluate.slices[{i}]", _one_of(column, columns, "slice column")
+
+
+def check_data(spec: ProjectSpec) -> Iterator[Finding]:
+    for name, source in spec.data.sources.items():
+        key = f"data.sources.{name}"
+        if (source.path is None) == (source.query is None):
+            yield key, "give exactly one of 'path' (a file or glob under data.dir) or 'query' (DuckDB SQL)"
+        for field in ("timestamp", "created_timestamp"):
+            column = getattr(source, field)
+            if column is not None and source.columns:
+                if column not in source.columns:
+                    yield f"{key}.{field}", _one_of(column, source.columns, "column")
+                elif source.columns[column].dtype is not Dtype.timestamp:
+                    yield f"{key}.{field}", f"column '{column}' is {source.columns[column].dtype.value}, expected timestamp"
+
+
+def check_features(spec: ProjectSpec) -> Iterator[Finding]:
+    features, sources = spec.features, spec.data.sources
+    for name, entity in features.entities.items():
+        if not entity.join_keys:
+            yield f"features.entities.{name}.join_keys", "an entity needs at least one join key"
+    for name, view in features.views.items():
+        key = f"features.views.{name}"
+        if view.entity not in features.entities:
+            yield f"{key}.entity", _one_of(view.entity, features.entities, "entity")
+        if view.source not in sources:
+            yield f"{key}.source", _one_of(view.source, sources, "source")
+        if view.ttl is not None:
+            yield from _duration(f"{key}.ttl", view.ttl)
+        if not view.features and not view.aggregations:
+            yield key, "a feature view needs 'features' (row expressions) or 'aggregations'"
+        declared = sources[view.source].columns if view.source in sources else {}
+        for i, aggregation in enumerate(view.aggregations):
+            if declared and aggregation.column not in declared and aggregation.column not in view.features:
+                yield f"{key}.aggregations[{i}].column", _one_of(aggregation.column, declared, "column")
+            for j, window in enumerate(aggregation.windows):
+                yield from _duration(f"{key}.aggregations[{i}].windows[{j}]", window)
+        if view.entity in features.entities and declared:
+            for join_key in features.entities[view.entity].join_keys:
+                if join_key not in declared:
+                    yield f"{key}.source", f"source '{view.source}' has no join key column '{join_key}' of entity '{view.entity}'"
+    names = features.feature_names()
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        yield "features.views", f"feature names declared twice: {', '.join(duplicates)}"
+    labels = features.labels
+    if labels is not None:
+        if labels.source not in sources:
+            yield "features.labels.source", _one_of(labels.source, sources, "source")
+        if labels.entity not in features.entities:
+            yield "features.labels.entity", _one_of(labels.entity, features.entities, "entity")
+        columns = _label_columns(spec)
+        for field in ("timestamp", "target"):
+            if columns and getattr(labels, field) not in columns:
+                yield f"features.labels.{field}", _one_of(getattr(labels, field), columns, "column")
+
+
+def check_split(spec: ProjectSpec) -> Iterator[Finding]:
+    split = spec.split
+    if not 0 <= split.valid_fraction < 1 or not 0 < split.test_fraction < 1:
+        yield "split", "valid_fraction must be in [0, 1) and test_fraction in (0, 1)"
+    elif split.valid_fraction + split.test_fraction >= 1:
+        yield "split", f"valid_fraction + test_fraction = {split.valid_fraction + split.test_fraction:g} leaves nothing to train on"
+    yield from _duration("split.gap", split.gap)
+    if split.method is SplitMethod.time:
+        labels = spec.features.labels
+        column = split.column or (labels.timestamp if labels else None)
+        columns = _label_columns(spec)
+        if column is None:
+            yield "split.column", "a time split needs a column (or features.labels.timestamp)"
+        elif columns and column not in columns:
+            yield "split.column", f"{_one_of(column, columns, 'column')} (the declared schema of the labels source)"
+        elif columns and columns[column] is not Dtype.timestamp:
+            yield "split.column", f"column '{column}' is {columns[column].value}, a time split needs a timestamp"
+
+
+def check_registry(spec: ProjectSpec) -> Iterator[Finding]:
+    registry = spec.registry
+    if registry.on_pass not in registry.aliases:
+        yield "registry.on_pass", _one_of(registry.on_pass, registry.aliases, "alias")
+    metrics = spec.evaluate.metrics
+    needs_metric = {GateType.metric_threshold, GateType.beats_champion, GateType.no_slice_regression}
+    for i, gate in enumerate(registry.gates):
+        key = f"registry.gates[{i}]"
+        if gate.type in needs_metric and gate.metric not in metrics:
+            yield f"{key}.metric", _one_of(gate.metric, metrics, "metric")
+        needs_value = {GateType.metric_threshold, GateType.max_model_size_mb, GateType.max_predict_latency_ms}
+        if gate.type in needs_value and gate.value is None:
+            yield f"{key}.value", f"a {gate.type.value} gate needs a value"
+        if gate.type is GateType.no_slice_regression and gate.max_drop is None:
+            yield f"{key}.max_drop", "a no_slice_regression gate needs max_drop"
+
+
+def check_deploy(spec: ProjectSpec) -> Iterator[Finding]:
+    deploy = spec.deploy
+    if deploy.alias not in spec.registry.aliases:
+        yield "deploy.alias", f"{_one_of(deploy.alias, spec.registry.aliases, 'alias')} (registry.aliases)"
+    if deploy.target is DeployTarget.batch and deploy.batch is None:
+        yield "deploy.batch", "a batch target needs deploy.batch (output and chunk_rows)"
+    if deploy.target is DeployTarget.container and deploy.image is None:
+        yield "deploy.image", "a container target needs deploy.image (tag)"
+
+
+def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:
+    names = spec.features.feature_names()
+    if not names:
+        return
+    for group, group_spec in spec.monitor.groups.items():
+        for i, column in enumerate(group_spec.columns):
+            if column not in names:
+                yield f"monitor.groups.{group}.columns[{i}]", _one_of(column, names, "feature")
+    for column in spec.monitor.columns:
+        if column not in names:
+            yield f"monitor.columns.{column}", _one_of(column, names, "feature")
+    metric = spec.monitor.performance.metric
+    if metric is not None and metric not in spec.evaluate.metrics:
+        yield "monitor.performance.metric", _one_of(metric, spec.evaluate.metrics, "metric")
+
+
+CHECKS = (check_model, check_evaluate, check_data, check_features, check_split, check_registry, check_deploy, check_monitor)
+
+
+def cross_reference_findings(spec: ProjectSpec) -> list[Finding]:
+    """Every dangling reference or inconsistent pair of values in the spec."""
+    return [finding for check in CHECKS for finding in check(spec)]
+
+
+def _label_columns(spec: ProjectSpec) -> dict[str, Dtype]:
+    labels = spec.features.labels
+    source = spec.data.sources.get(labels.source) if labels else None
+    return {name: column.dtype for name, column in source.columns.items()} if source else {}
+
+
+def _duration(key: str, text: str) -> Iterator[Finding]:
+    try:
+        parse_duration(text)
+    except ValueError as error:
+        yield key, str(error)

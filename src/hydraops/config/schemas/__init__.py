@@ -1,0 +1,110 @@
+"""One dataclass schema per config group, and the root schema that types a whole project config.
+
+After composition, ``OmegaConf.to_object`` turns the config into these dataclasses: they are the typed
+specs that everything below the CLI and the planner works with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from omegaconf import MISSING
+
+from hydraops.config.schemas.data import (
+    AggFunc,
+    AggregationSpec,
+    ColumnSpec,
+    DataSpec,
+    Dtype,
+    EntitySpec,
+    FeatureSpec,
+    FeaturesSpec,
+    FeatureViewSpec,
+    FileFormat,
+    LabelsSpec,
+    OnlineStoreSpec,
+    OnlineStoreType,
+    PathsSpec,
+    SourceSpec,
+    StackSpec,
+    ValidationMode,
+)
+from hydraops.config.schemas.lifecycle import (
+    BatchSpec,
+    BreachKind,
+    CandidateSpec,
+    CandidateStrategy,
+    ColumnGroupSpec,
+    DeploySpec,
+    DeployTarget,
+    GateSpec,
+    GateType,
+    ImageSpec,
+    MonitorSpec,
+    Op,
+    PerformanceSpec,
+    RegistrySpec,
+    RetrainSpec,
+    RetrainTrigger,
+    ServiceSpec,
+    ThresholdSpec,
+)
+from hydraops.config.schemas.training import (
+    DebugSpec,
+    Direction,
+    EvaluateSpec,
+    HistGradientBoostingSpec,
+    HparamsSearchSpec,
+    Impute,
+    LightGBMSpec,
+    LinearRegressionSpec,
+    LogisticRegressionSpec,
+    ModelSpec,
+    PreprocessSpec,
+    RandomForestSpec,
+    SklearnEstimatorSpec,
+    SplitMethod,
+    SplitSpec,
+    Task,
+)
+
+
+@dataclass
+class ProjectSpec:
+    """A whole project config: one field per config group."""
+
+    project: str = MISSING
+    seed: int = 42
+    paths: PathsSpec = MISSING
+    stack: StackSpec = MISSING
+    data: DataSpec = MISSING
+    features: FeaturesSpec = MISSING
+    split: SplitSpec = MISSING
+    model: ModelSpec = MISSING
+    evaluate: EvaluateSpec = MISSING
+    registry: RegistrySpec = MISSING
+    deploy: DeploySpec = MISSING
+    monitor: MonitorSpec = MISSING
+    retrain: RetrainSpec = MISSING
+    hparams_search: Optional[HparamsSearchSpec] = None
+    debug: Optional[DebugSpec] = None
+
+
+#: The groups of a project config, in lifecycle order (``hparams_search`` and ``debug`` are optional).
+GROUPS = (
+    "paths", "stack", "data", "features", "split", "model", "evaluate",
+    "registry", "deploy", "monitor", "retrain", "hparams_search", "debug",
+)  # fmt: skip
+
+__all__ = [
+    "GROUPS", "AggFunc", "AggregationSpec", "BatchSpec", "BreachKind", "CandidateSpec",
+    "CandidateStrategy", "ColumnGroupSpec", "ColumnSpec", "DataSpec", "DebugSpec", "DeploySpec",
+    "DeployTarget", "Direction", "Dtype", "EntitySpec", "EvaluateSpec", "FeatureSpec", "FeaturesSpec",
+    "FeatureViewSpec", "FileFormat", "GateSpec", "GateType", "HistGradientBoostingSpec",
+    "HparamsSearchSpec", "ImageSpec", "Impute", "LabelsSpec", "LightGBMSpec", "LinearRegressionSpec",
+    "LogisticRegressionSpec", "ModelSpec", "MonitorSpec", "OnlineStoreSpec", "OnlineStoreType", "Op",
+    "PathsSpec", "PerformanceSpec", "PreprocessSpec", "ProjectSpec", "RandomForestSpec", "RegistrySpec",
+    "RetrainSpec", "RetrainTrigger", "ServiceSpec", "SklearnEstimatorSpec", "SourceSpec", "SplitMethod",
+    "SplitSpec", "StackSpec", "Task", "ThresholdSpec", "ValidationMode",
+]  # fmt: skip

@@ -1,0 +1,180 @@
+"""Schemas of the groups that say where things live and what the data is: paths, stack, data, features."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Optional
+
+from omegaconf import MISSING
+
+
+class Dtype(StrEnum):
+    int64 = "int64"
+    float64 = "float64"
+    string = "string"
+    bool = "bool"
+    timestamp = "timestamp"
+    category = "category"
+
+
+class FileFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+class OnlineStoreType(StrEnum):
+    sqlite = "sqlite"
+    redis = "redis"
+
+
+class AggFunc(StrEnum):
+    sum = "sum"
+    count = "count"
+    mean = "mean"
+    min = "min"
+    max = "max"
+    std = "std"
+
+
+class ValidationMode(StrEnum):
+    strict = "strict"
+    warn = "warn"
+
+
+@dataclass
+class PathsSpec:
+    """The one place paths live; every other path interpolates from here."""
+
+    root: str = MISSING
+    data_dir: str = MISSING
+    artifacts_dir: str = MISSING
+    offline_store_dir: str = MISSING
+    reports_dir: str = MISSING
+
+
+@dataclass
+class OnlineStoreSpec:
+    type: OnlineStoreType = MISSING
+    path: Optional[str] = None
+    url: Optional[str] = None
+    key_prefix: str = "hydraops"
+
+
+@dataclass
+class StackSpec:
+    """Where tracking, the registry, the online store and built bundles live."""
+
+    name: str = MISSING
+    tracking_uri: str = MISSING
+    registry_uri: Optional[str] = None
+    artifact_location: Optional[str] = None
+    online_store: OnlineStoreSpec = field(default_factory=OnlineStoreSpec)
+    bento_home: str = MISSING
+
+
+@dataclass
+class ColumnSpec:
+    """A declared column of a source: dtype and the checks its values must pass."""
+
+    dtype: Dtype = MISSING
+    nullable: bool = True
+    ge: Optional[float] = None
+    le: Optional[float] = None
+    isin: Optional[list[Any]] = None
+    unique: bool = False
+    description: str = ""
+
+
+@dataclass
+class SourceSpec:
+    """A table: a file path or glob under ``data.dir``, or a DuckDB query over other sources."""
+
+    path: Optional[str] = None
+    query: Optional[str] = None
+    timestamp: Optional[str] = None
+    created_timestamp: Optional[str] = None
+    columns: dict[str, ColumnSpec] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass
+class DataSpec:
+    format: FileFormat = MISSING
+    dir: str = MISSING
+    sources: dict[str, SourceSpec] = field(default_factory=dict)
+
+
+@dataclass
+class EntitySpec:
+    join_keys: list[str] = MISSING
+    description: str = ""
+
+
+@dataclass
+class FeatureSpec:
+    """A row-level feature: a DuckDB SQL expression over the view's source."""
+
+    expr: str = MISSING
+    dtype: Optional[Dtype] = None
+    nullable: bool = True
+    ge: Optional[float] = None
+    le: Optional[float] = None
+    isin: Optional[list[Any]] = None
+    description: str = ""
+    owner: Optional[str] = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AggregationSpec:
+    """Time-window aggregations: expands to ``{column}_{agg}_{window}`` over the window (t - w, t]."""
+
+    column: str = MISSING
+    agg: list[AggFunc] = MISSING
+    windows: list[str] = MISSING
+    where: Optional[str] = None
+    description: str = ""
+
+
+@dataclass
+class FeatureViewSpec:
+    entity: str = MISSING
+    source: str = MISSING
+    ttl: Optional[str] = None
+    features: dict[str, FeatureSpec] = field(default_factory=dict)
+    aggregations: list[AggregationSpec] = field(default_factory=list)
+    description: str = ""
+    owner: Optional[str] = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LabelsSpec:
+    """The entity/event table a training table is built on."""
+
+    source: str = MISSING
+    entity: str = MISSING
+    timestamp: str = MISSING
+    target: str = MISSING
+
+
+@dataclass
+class FeaturesSpec:
+    entities: dict[str, EntitySpec] = field(default_factory=dict)
+    views: dict[str, FeatureViewSpec] = field(default_factory=dict)
+    labels: Optional[LabelsSpec] = None
+    validation: ValidationMode = ValidationMode.strict
+
+    def feature_names(self) -> list[str]:
+        """Every feature the views declare, row-level and expanded aggregations, in declaration order."""
+        names: list[str] = []
+        for view in self.views.values():
+            names += list(view.features)
+            for aggregation in view.aggregations:
+                names += [
+                    f"{aggregation.column}_{func.value}_{window}"
+                    for func in aggregation.agg
+                    for window in aggregation.windows
+                ]
+        return names

@@ -1,0 +1,155 @@
+"""Schemas of the groups that act after training: registry, deploy, monitor, retrain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Optional
+
+from omegaconf import MISSING
+
+
+class CandidateStrategy(StrEnum):
+    latest = "latest"
+    best_child = "best_child"
+    version = "version"
+
+
+class GateType(StrEnum):
+    metric_threshold = "metric_threshold"
+    beats_champion = "beats_champion"
+    no_slice_regression = "no_slice_regression"
+    data_checks_passed = "data_checks_passed"
+    max_model_size_mb = "max_model_size_mb"
+    max_predict_latency_ms = "max_predict_latency_ms"
+    manual_approval = "manual_approval"
+
+
+class Op(StrEnum):
+    ge = "ge"
+    gt = "gt"
+    le = "le"
+    lt = "lt"
+
+
+class DeployTarget(StrEnum):
+    bentoml = "bentoml"
+    batch = "batch"
+    container = "container"
+
+
+class RetrainTrigger(StrEnum):
+    on_breach = "on_breach"
+    manual = "manual"
+
+
+class BreachKind(StrEnum):
+    data_drift = "data_drift"
+    prediction_drift = "prediction_drift"
+    performance = "performance"
+    quality = "quality"
+
+
+@dataclass
+class CandidateSpec:
+    strategy: CandidateStrategy = CandidateStrategy.latest
+    metric: Optional[str] = None
+    version: Optional[int] = None
+
+
+@dataclass
+class GateSpec:
+    """One promotion rule; which fields it needs depends on ``type``."""
+
+    type: GateType = MISSING
+    metric: Optional[str] = None
+    split: str = "test"
+    op: Op = Op.ge
+    value: Optional[float] = None
+    min_delta: float = 0.0
+    relative: bool = False
+    slices: list[str] = field(default_factory=list)
+    max_drop: Optional[float] = None
+
+
+@dataclass
+class RegistrySpec:
+    name: str = MISSING
+    aliases: list[str] = field(default_factory=lambda: ["champion", "challenger", "previous"])
+    candidate: CandidateSpec = field(default_factory=CandidateSpec)
+    gates: list[GateSpec] = field(default_factory=list)
+    on_pass: str = "champion"
+    approve: bool = False
+
+
+@dataclass
+class ServiceSpec:
+    name: str = MISSING
+    host: str = "127.0.0.1"
+    port: int = 3000
+    explain: bool = True
+    online_features: bool = True
+
+
+@dataclass
+class BatchSpec:
+    input: Optional[str] = None
+    output: str = MISSING
+    chunk_rows: int = 100_000
+
+
+@dataclass
+class ImageSpec:
+    tag: str = MISSING
+    base_image: Optional[str] = None
+
+
+@dataclass
+class DeploySpec:
+    target: DeployTarget = MISSING
+    alias: str = "champion"
+    service: ServiceSpec = field(default_factory=ServiceSpec)
+    batch: Optional[BatchSpec] = None
+    image: Optional[ImageSpec] = None
+
+
+@dataclass
+class ThresholdSpec:
+    """Drift/quality thresholds; an unset field inherits from the level above (default → group → column)."""
+
+    psi: Optional[float] = None
+    ks_pvalue: Optional[float] = None
+    max_null_fraction: Optional[float] = None
+
+
+@dataclass
+class ColumnGroupSpec:
+    columns: list[str] = MISSING
+    thresholds: ThresholdSpec = field(default_factory=ThresholdSpec)
+
+
+@dataclass
+class PerformanceSpec:
+    metric: Optional[str] = None
+    max_drop: float = 0.05
+
+
+@dataclass
+class MonitorSpec:
+    reference: str = "training"
+    current: Optional[str] = None
+    min_rows: int = 100
+    default: ThresholdSpec = field(default_factory=ThresholdSpec)
+    groups: dict[str, ColumnGroupSpec] = field(default_factory=dict)
+    columns: dict[str, ThresholdSpec] = field(default_factory=dict)
+    prediction: ThresholdSpec = field(default_factory=ThresholdSpec)
+    performance: PerformanceSpec = field(default_factory=PerformanceSpec)
+    report_dir: str = MISSING
+
+
+@dataclass
+class RetrainSpec:
+    trigger: RetrainTrigger = MISSING
+    when: list[BreachKind] = field(default_factory=list)
+    promote: bool = True
+    overrides: list[str] = field(default_factory=list)

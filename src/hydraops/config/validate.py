@@ -1,0 +1,76 @@
+"""``validate``: every problem of a composed config at once, each naming its key and file.
+
+It resolves every value, lists each ``???`` still missing and each broken interpolation, refuses a
+``_target_`` outside the allow-list, converts to the typed spec and checks cross-references. It imports
+nothing heavy and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue, OmegaConfBaseException
+
+from hydraops.config.checks import cross_reference_findings
+from hydraops.config.compose import to_spec
+from hydraops.config.names import ALLOWED_TARGET_PREFIXES, is_allowed_target
+from hydraops.config.origins import Origins
+from hydraops.config.schemas import ProjectSpec
+from hydraops.errors import ConfigError, Problem
+
+Finding = tuple[str, str]
+
+
+def validate_config(cfg: DictConfig, origins: Origins) -> ProjectSpec:
+    """The typed spec of ``cfg``, or a ConfigError listing every problem found."""
+    findings = list(_value_findings(cfg, ""))
+    if not findings:
+        try:
+            spec = to_spec(cfg)
+        except OmegaConfBaseException as error:
+            findings.append((error.full_key or "", _first_line(error)))
+        else:
+            findings += cross_reference_findings(spec)
+    if findings:
+        raise ConfigError([Problem(key, origins.of(key), message) for key, message in findings])
+    return spec
+
+
+def _value_findings(node: DictConfig | ListConfig, prefix: str) -> Iterator[Finding]:
+    keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
+    for key in keys:
+        path = _join(prefix, key)
+        if key == "hydra" and not prefix:
+            continue
+        if OmegaConf.is_missing(node, key):
+            yield path, "missing value '???': give it a value in the config or on the command line (key=VALUE)"
+            continue
+        if key == "_target_":
+            yield from _target_findings(node, path)
+        try:
+            value = node[key]
+        except (InterpolationToMissingValueError, MissingMandatoryValue):
+            continue  # reported once, at the missing key itself
+        except OmegaConfBaseException as error:
+            yield path, f"cannot resolve '{node._get_node(key)._value()}': {_first_line(error)}"
+            continue
+        if isinstance(value, (DictConfig, ListConfig)) and not OmegaConf.is_interpolation(node, key):
+            yield from _value_findings(value, path)
+
+
+def _target_findings(node: DictConfig | ListConfig, path: str) -> Iterator[Finding]:
+    target = node._get_node("_target_")._value()
+    if not isinstance(target, str) or not is_allowed_target(target):
+        allowed = ", ".join(f"{prefix}*" for prefix in ALLOWED_TARGET_PREFIXES)
+        yield path, f"_target_ '{target}' is not allowed: only {allowed} may be instantiated"
+
+
+def _join(prefix: str, key: object) -> str:
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

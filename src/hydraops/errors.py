@@ -1,0 +1,59 @@
+"""The one exception hierarchy of hydraops.
+
+Every error names what is wrong (a config key, a file, a column) and what was expected, so the CLI can
+print it as one readable message::
+
+    HydraopsError            base class; ``exit_code`` is what the CLI exits with
+     ├── ConfigError         the composed config is invalid: a list of Problems (key, file, expected)
+     ├── ProjectError        no project here, or a project/template on disk is not usable
+     └── TemplateError       ``hydraops init`` could not create the project
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ConfigError", "HydraopsError", "Problem", "ProjectError", "TemplateError"]
+
+
+class HydraopsError(Exception):
+    """Base of every error hydraops raises on purpose."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config: the dotted key path, the file it came from, and the message."""
+
+    key: str
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key or '<config>'} ({self.source}): {self.message}"
+
+
+class ConfigError(HydraopsError):
+    """The composed config is invalid; carries every problem found, not just the first."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        lines = [f"invalid config: {count} problem{'s' if count != 1 else ''}"]
+        lines += [f"  {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class ProjectError(HydraopsError):
+    """No project where one was expected, or a project on disk that cannot be used."""
+
+    exit_code = 2
+
+
+class TemplateError(HydraopsError):
+    """``hydraops init`` could not create the project (unknown template, destination not empty...)."""
+
+    exit_code = 2

@@ -66,12 +66,18 @@ def run(argv: Sequence[str]) -> int:
         return 2
     try:
         return VERBS[argv[0]][1](list(argv[1:]))
-    except HydraopsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        if isinstance(error, HydraopsError):
+            print(f"error: {error}", file=sys.stderr)
+            return error.exit_code
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        print("(set HYDRA_FULL_ERROR=1 for the full traceback)", file=sys.stderr)
+        return 1
 
 
 def _complete(argv: Sequence[str]) -> int:
@@ -87,4 +93,10 @@ def _complete(argv: Sequence[str]) -> int:
 
 def main() -> None:
     """Console entry point."""
-    sys.exit(run(sys.argv[1:]))
+    try:
+        code = run(sys.argv[1:])
+        sys.stdout.flush()
+    except BrokenPipeError:  # `hydraops ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

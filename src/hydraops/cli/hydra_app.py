@@ -52,7 +52,6 @@ def run_hydra_verb(verb: HydraVerb, flags: set[str], args: list[str]) -> int:
     from hydraops.config.origins import Origins
     from hydraops.config.validate import validate_config
 
-    full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
     config_path, search_dirs = _config_location(args)
 
     failures: list[HydraopsError] = []
@@ -70,22 +69,15 @@ def run_hydra_verb(verb: HydraVerb, flags: set[str], args: list[str]) -> int:
     try:
         with _scratch_outputs(verb.read_only) as extra, _argv(verb.name, args + extra), _hydra_raises():
             app()
-        if failures:
-            raise failures[0]
-    except HydraopsError as error:
-        return _report(error, error.exit_code, full_error)
     except Exception as error:
         from hydra.errors import HydraException
         from omegaconf.errors import OmegaConfBaseException
 
         if isinstance(error, (HydraException, OmegaConfBaseException)):
-            explained = explain_hydra_error(error, search_dirs, _overrides(args))
-            return _report(explained, explained.exit_code, full_error, cause=error)
-        if full_error:
-            raise
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
-        print("(set HYDRA_FULL_ERROR=1 for the full traceback)", file=sys.stderr)
-        return 1
+            raise explain_hydra_error(error, search_dirs, _overrides(args)) from error
+        raise
+    if failures:
+        raise failures[0]
     return 0
 
 
@@ -94,13 +86,6 @@ def _in_multirun() -> bool:
     from hydra.types import RunMode
 
     return HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def _report(error: Exception, code: int, full_error: bool, cause: Exception | None = None) -> int:
-    if full_error:
-        raise cause or error
-    print(f"error: {error}", file=sys.stderr)
-    return code
 
 
 def _config_location(args: Sequence[str]) -> tuple[str | None, list[Path]]:

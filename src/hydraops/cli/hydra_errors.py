@@ -24,7 +24,7 @@ def explain_hydra_error(error: Exception, search_dirs: Sequence[Path], overrides
         group, _, option = error.missing_cfg_file.rpartition("/")
         options = ", ".join(error.options or []) or "(none)"
         text = f"unknown option '{option}' for group '{group or '(root)'}'; available: {options}"
-        return ConfigError([Problem(group, _source(message, group, search_dirs, overrides), text)])
+        return ConfigError([Problem(group, _choice_source(group, option, search_dirs, overrides), text)])
     if isinstance(error, OverrideParseException):
         return ConfigError([Problem("", "command line", message.splitlines()[0])])
     key = getattr(cause, "full_key", None) or getattr(error, "full_key", None) or ""
@@ -40,14 +40,28 @@ def _source(message: str, key: str, search_dirs: Sequence[Path], overrides: Sequ
     match = _OVERRIDE.search(message)
     if match:
         return f"command-line override '{match.group(1)}'"
-    for override in overrides:
-        name = override.lstrip("+~").split("=")[0].split("@")[0]
-        if key and (name == key or key.startswith(name + ".")):
-            return f"command-line override '{override}'"
     match = _IN_CONFIG.match(message)
     if match:
         path = find_config_file(match.group(1), search_dirs)
         return display_path(path) if path else f"{match.group(1)}.yaml"
+    for override in overrides:
+        name = override.lstrip("+~").split("=")[0].split("@")[0]
+        if key and (name == key or key.startswith((name + ".", name + "["))):
+            return f"command-line override '{override}'"
+    return "config"
+
+
+def _choice_source(group: str, option: str, search_dirs: Sequence[Path], overrides: Sequence[str]) -> str:
+    """Where ``group: option`` was chosen: a command-line override, or a defaults-list line in a file."""
+    for override in overrides:
+        name, _, value = override.lstrip("+~").partition("=")
+        if name.split("@")[0].lstrip("/") == group and option in value.split(","):
+            return f"command-line override '{override}'"
+    line = re.compile(rf"^\s*-\s*(override\s+)?/?{re.escape(group)}(@\S+)?\s*:\s*{re.escape(option)}\s*(#.*)?$", re.M)
+    for directory in search_dirs:
+        for path in sorted(Path(directory).rglob("*.yaml")):
+            if line.search(path.read_text()):
+                return display_path(path)
     return "config"
 
 

@@ -38,11 +38,13 @@ class Layer:
 
     source: str
     package: str
-    content: Any  # plain containers, interpolations unresolved
+    content: Any  # plain containers, interpolations unresolved; None: sets everything under its package
 
     def sets(self, key: str) -> bool:
-        if self.package and not (key == self.package or key.startswith(self.package + ".")):
+        if self.package and not (key == self.package or key.startswith((self.package + ".", self.package + "["))):
             return False
+        if self.content is None:
+            return True
         node = self.content
         for part in _KEY_PART.findall(key[len(self.package) :] if self.package else key):
             index = int(part[1:-1]) if part.startswith("[") else part
@@ -58,10 +60,13 @@ class Layer:
 class Origins:
     """Maps key paths to their source, computed only when a problem needs naming."""
 
-    def __init__(self, config_name: str, overrides: Sequence[str], search_dirs: Sequence[Path]) -> None:
+    def __init__(
+        self, config_name: str, overrides: Sequence[str], search_dirs: Sequence[Path], groups: Iterable[str] = ()
+    ) -> None:
         self.config_name = config_name
         self.overrides = list(overrides)
         self.search_dirs = list(search_dirs)
+        self.groups = set(groups)  # an override of a group chooses a file; the file sets the values
 
     @classmethod
     def from_hydra(cls) -> Origins:
@@ -71,7 +76,7 @@ class Origins:
         hydra_cfg = HydraConfig.get()
         dirs = [Path(s.path) for s in hydra_cfg.runtime.config_sources if s.schema == "file"]
         overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)  # may hold ${...}
-        return cls(hydra_cfg.job.config_name, [str(o) for o in overrides], dirs)
+        return cls(hydra_cfg.job.config_name, [str(o) for o in overrides], dirs, hydra_cfg.runtime.choices.keys())
 
     @cached_property
     def layers(self) -> list[Layer]:
@@ -97,8 +102,10 @@ class Origins:
 
         layers = []
         for override in OverridesParser.create().parse_overrides(self.overrides):
+            if override.key_or_group.lstrip("/") in self.groups:
+                continue
             key = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", override.key_or_group)  # a.0.b → a[0].b
-            layers.append(Layer(f"command-line override '{override.input_line}'", key, {}))
+            layers.append(Layer(f"command-line override '{override.input_line}'", key, None))
         return layers
 
     def of(self, key: str) -> str:

@@ -1,0 +1,47 @@
+"""Shared fixtures: a scratch copy of an example project, and the hydraops command run for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECTS = REPO / "projects"
+HYDRAOPS = str(Path(sys.executable).parent / "hydraops")
+
+Run = Callable[..., subprocess.CompletedProcess]
+
+
+def copy_project(name: str, destination: Path) -> Path:
+    """A copy of ``projects/<name>`` without generated data or outputs."""
+    ignore = shutil.ignore_patterns("data", "outputs", "multirun", "artifacts", "__pycache__")
+    shutil.copytree(PROJECTS / name, destination, ignore=ignore)
+    return destination
+
+
+@pytest.fixture
+def churn(tmp_path: Path) -> Path:
+    """A scratch copy of the churn project."""
+    return copy_project("churn", tmp_path / "churn")
+
+
+@pytest.fixture
+def hydraops() -> Run:
+    """Run the installed ``hydraops`` command; returns the completed process (text output)."""
+
+    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        environment = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | (env or {})
+        return subprocess.run([HYDRAOPS, *args], cwd=cwd, capture_output=True, text=True, env=environment, timeout=120)
+
+    return run
+
+
+def snapshot(root: Path) -> dict[str, float]:
+    """Every file under ``root`` with its modification time: compare two to prove nothing was written."""
+    return {str(path.relative_to(root)): path.stat().st_mtime for path in root.rglob("*")}

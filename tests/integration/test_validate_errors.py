@@ -1,0 +1,180 @@
+"""Golden errors of `hydraops validate`: each names the key and the file, exits 2 and writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, snapshot
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def add_model_option(churn: Path, name: str, text: str) -> None:
+    (churn / "conf" / "model").mkdir(exist_ok=True)
+    (churn / "conf" / "model" / f"{name}.yaml").write_text(text)
+
+
+def expect_problem(hydraops: Run, churn: Path, *args: str, key: str, source: str, says: list[str]) -> str:
+    before = snapshot(churn)
+    result = hydraops("validate", *args, cwd=churn)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line.strip() for line in result.stderr.splitlines() if line.startswith("  ")]
+    matching = [line for line in lines if line.startswith(f"{key} ({source}): ")]
+    assert matching, f"no problem line for {key} ({source}) in:\n{result.stderr}"
+    for text in says:
+        assert text in matching[0], f"{text!r} not in {matching[0]!r}"
+    assert snapshot(churn) == before, "validate must write nothing"
+    return matching[0]
+
+
+def test_unknown_group_option_on_the_command_line(hydraops: Run, churn: Path) -> None:
+    expect_problem(
+        hydraops, churn, "model=xgboost",
+        key="model", source="command-line override 'model=xgboost'",
+        says=["unknown option 'xgboost' for group 'model'", "lightgbm", "logistic_regression", "random_forest"],
+    )  # fmt: skip
+
+
+def test_unknown_group_option_in_a_file(hydraops: Run, churn: Path) -> None:
+    edit(churn / "conf" / "config.yaml", "override features: churn", "override features: churnn")
+    expect_problem(
+        hydraops, churn,
+        key="features", source="conf/config.yaml",
+        says=["unknown option 'churnn' for group 'features'", "available: churn, none"],
+    )  # fmt: skip
+
+
+def test_unknown_key_in_a_file(hydraops: Run, churn: Path) -> None:
+    add_model_option(churn, "tuned", "defaults:\n  - lightgbm\n  - _self_\nnum_leafs: 15\n")
+    expect_problem(
+        hydraops, churn, "model=tuned",
+        key="model.num_leafs", source="conf/model/tuned.yaml",
+        says=["Key 'num_leafs' not in 'LightGBMSpec'", "num_leaves"],
+    )  # fmt: skip
+
+
+def test_unknown_key_on_the_command_line(hydraops: Run, churn: Path) -> None:
+    expect_problem(
+        hydraops, churn, "split.valid_frac=0.2",
+        key="split.valid_frac", source="command-line override 'split.valid_frac'",
+        says=["Key 'valid_frac' not in 'SplitSpec'", "valid_fraction"],
+    )  # fmt: skip
+
+
+def test_wrong_type_in_a_file(hydraops: Run, churn: Path) -> None:
+    edit(churn / "conf" / "config.yaml", "evaluate:\n  slices:", "seed: forty-two\n\nevaluate:\n  slices:")
+    expect_problem(
+        hydraops, churn,
+        key="seed", source="conf/config.yaml",
+        says=["Value 'forty-two' of type 'str' could not be converted to Integer"],
+    )  # fmt: skip
+
+
+def test_wrong_enum_value_lists_the_choices(hydraops: Run, churn: Path) -> None:
+    expect_problem(
+        hydraops, churn, "split.method=chronological",
+        key="split.method", source="command-line override 'split.method=chronological'",
+        says=["chronological", "time", "random"],
+    )  # fmt: skip
+
+
+def test_missing_value(hydraops: Run, churn: Path) -> None:
+    (churn / "conf" / "deploy").mkdir()
+    (churn / "conf" / "deploy" / "nightly.yaml").write_text("target: batch\nservice: {name: churn}\nbatch: {chunk_rows: 5000}\n")
+    expect_problem(
+        hydraops, churn, "deploy=nightly",
+        key="deploy.batch.output", source="conf/deploy/nightly.yaml",
+        says=["missing value '???'"],
+    )  # fmt: skip
+
+
+def test_every_missing_value_is_listed(hydraops: Run, churn: Path) -> None:
+    result = hydraops("validate", "project=???", "seed=???", cwd=churn)
+    assert result.returncode == 2
+    assert result.stderr.count("missing value") == 2, result.stderr
+    assert "registry.name" not in result.stderr, "values interpolating a missing key are not reported again"
+
+
+def test_broken_interpolation(hydraops: Run, churn: Path) -> None:
+    edit(churn / "conf" / "config.yaml", "evaluate:\n  slices:", "evaluate:\n  primary_metric: ${evaluate.main_metric}\n  slices:")
+    expect_problem(
+        hydraops, churn,
+        key="evaluate.primary_metric", source="conf/config.yaml",
+        says=["cannot resolve '${evaluate.main_metric}'", "main_metric"],
+    )  # fmt: skip
+
+
+def test_forbidden_target_in_a_file(hydraops: Run, churn: Path) -> None:
+    add_model_option(churn, "custom", "defaults:\n  - sklearn\n  - _self_\nestimator:\n  _target_: os.system\n  command: rm -rf /\n")
+    expect_problem(
+        hydraops, churn, "model=custom",
+        key="model.estimator._target_", source="conf/model/custom.yaml",
+        says=["_target_ 'os.system' is not allowed", "sklearn.*"],
+    )  # fmt: skip
+
+
+def test_forbidden_target_on_the_command_line(hydraops: Run, churn: Path) -> None:
+    expect_problem(
+        hydraops, churn, "model=sklearn", "model.estimator._target_=builtins.eval",
+        key="model.estimator._target_", source="command-line override 'model.estimator._target_=builtins.eval'",
+        says=["not allowed"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "says"),
+    [
+        ("source: transactions", "source: transactionz", "features.views.transaction_activity.source",
+         ["unknown source 'transactionz'", "customers, labels, tickets, transactions"]),
+        ("entity: customer\n    source: tickets", "entity: account\n    source: tickets",
+         "features.views.support_activity.entity", ["unknown entity 'account'", "customer"]),
+        ("{column: amount,", "{column: amount_usd,", "features.views.transaction_activity.aggregations[0].column",
+         ["unknown column 'amount_usd'", "amount"]),
+        ("windows: [30d, 90d]", "windows: [30days, 90d]", "features.views.support_activity.aggregations[0].windows[0]",
+         ["'30days' is not a duration"]),
+    ],
+)  # fmt: skip
+def test_dangling_reference_in_features(hydraops: Run, churn: Path, old: str, new: str, key: str, says: list[str]) -> None:
+    edit(churn / "conf" / "features" / "churn.yaml", old, new)
+    expect_problem(hydraops, churn, key=key, source="conf/features/churn.yaml", says=says)
+
+
+def test_dangling_alias_and_split_column(hydraops: Run, churn: Path) -> None:
+    expect_problem(
+        hydraops, churn, "deploy.alias=production",
+        key="deploy.alias", source="command-line override 'deploy.alias=production'",
+        says=["unknown alias 'production'", "champion"],
+    )  # fmt: skip
+    expect_problem(
+        hydraops, churn, "split.column=signup_date",
+        key="split.column", source="command-line override 'split.column=signup_date'",
+        says=["unknown column 'signup_date'", "label_time"],
+    )  # fmt: skip
+
+
+def test_a_model_feature_must_exist(hydraops: Run, churn: Path) -> None:
+    expect_problem(
+        hydraops, churn, "model.features=[age,tenure]",
+        key="model.features[1]", source="command-line override 'model.features=[age,tenure]'",
+        says=["unknown feature 'tenure'", "amount_sum_30d"],
+    )  # fmt: skip
+
+
+def test_several_problems_are_reported_together(hydraops: Run, churn: Path) -> None:
+    result = hydraops("validate", "deploy.alias=prod", "registry.on_pass=king", "evaluate.primary_metric=auc", cwd=churn)
+    assert result.returncode == 2
+    for key in ("deploy.alias", "registry.on_pass", "evaluate.primary_metric", "monitor.performance.metric"):
+        assert f"\n  {key} (" in result.stderr, result.stderr
+
+
+def test_the_plan_refuses_an_invalid_config_too(hydraops: Run, churn: Path) -> None:
+    result = hydraops("plan", "--json", "deploy.alias=prod", cwd=churn)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "deploy.alias" in result.stderr

@@ -1,0 +1,40 @@
+# The whole set-up is two commands: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+CHURN := projects/churn
+
+.PHONY: demo test test-fast bench reference clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("hydraops needs Python >= 3.11") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	touch $@
+
+## demo: the churn project end to end on the embedded defaults (data → validate → plan)
+demo: $(VENV)/.installed
+	cd $(CHURN) && $(BIN)/python generate_data.py --customers 5000
+	cd $(CHURN) && $(BIN)/hydraops validate
+	cd $(CHURN) && $(BIN)/hydraops plan
+
+## test: the whole test suite, as CI runs it
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+## test-fast: everything but the tests marked slow
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "not slow"
+
+## bench: side-by-side timings, results in benchmarks/results/
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/cli.py
+
+## reference: regenerate docs/reference/config.md from the schemas
+reference: $(VENV)/.installed
+	$(BIN)/python -m hydraops.config.reference
+
+clean:
+	rm -rf $(VENV) build dist $(CHURN)/data $(CHURN)/outputs $(CHURN)/multirun $(CHURN)/artifacts

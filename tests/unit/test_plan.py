@@ -1,0 +1,68 @@
+"""The Plan types, the planner and its renderings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import FrozenInstanceError
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from hydraops import Action, Effect, Plan, build_plan, load_spec
+from hydraops.plan.explain import plan_json, plan_summary, plan_tree
+from tests.conftest import PROJECTS, copy_project
+
+
+def sample() -> Plan:
+    return Plan(
+        "demo",
+        (
+            Action("data", "source a", Effect.check, ("a.parquet",), (), ("1 file",)),
+            Action("features", "materialize v", Effect.create, ("a",), ("store/v",)),
+            Action("data", "source b", Effect.skip),
+        ),
+    )
+
+
+def test_plan_is_frozen_and_ordered() -> None:
+    plan = sample()
+    with pytest.raises(FrozenInstanceError):
+        plan.project = "other"  # type: ignore[misc]
+    assert plan.stages == ["data", "features"]
+    assert [a.name for a in plan.stage("data")] == ["source a", "source b"]
+
+
+def test_json_round_trip() -> None:
+    data = json.loads(plan_json(sample()))
+    assert data["project"] == "demo"
+    assert data["actions"][1] == {
+        "stage": "features", "name": "materialize v", "effect": "create",
+        "inputs": ["a"], "outputs": ["store/v"], "details": [],
+    }  # fmt: skip
+
+
+def test_tree_and_summary() -> None:
+    console = Console(record=True, width=120)
+    console.print(plan_tree(sample()))
+    text = console.export_text()
+    assert "plan for project demo" in text and "+ create materialize v" in text and "out: store/v" in text
+    assert plan_summary(sample()) == "1 to create, 1 to check, 1 to skip"
+
+
+def test_planner_on_churn(tmp_path: Path) -> None:
+    project = copy_project("churn", tmp_path / "churn")
+    plan = build_plan(load_spec(project))
+    assert plan.project == "churn"
+    assert [a.name for a in plan.stage("data")] == [f"source {s}" for s in ("customers", "transactions", "tickets", "labels")]
+    assert all("no file matches yet" in a.details[0] for a in plan.actions)
+    (project / "data").mkdir()
+    (project / "data" / "tickets.parquet").write_bytes(b"x" * 2_000_000)
+    tickets = next(a for a in build_plan(load_spec(project)).actions if a.name == "source tickets")
+    assert tickets.details[0] == "1 file, 2.0 MB"
+    assert tickets.inputs == (str(project / "data" / "tickets.parquet"),)
+
+
+def test_unknown_stage_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown stage"):
+        build_plan(load_spec(PROJECTS / "churn"), stages=["train"])

@@ -136,3 +136,19 @@ def test_runs_started_together_get_their_own_output_dirs(churn: Path) -> None:
     assert all(d.startswith(str(churn / "outputs")) for d in dirs), dirs
     assert dirs[0] != dirs[1]
     assert os.path.basename(dirs[0]).split("-")[-1].isdigit()
+
+
+def test_validate_and_plan_import_nothing_heavy(churn: Path) -> None:
+    """validate and plan stay fast: no ML or data library is imported on their path."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from hydraops.cli import run\n"
+        "for verb in (['validate'], ['plan', '--json']): assert run(verb) == 0\n"
+        "heavy = {'mlflow', 'bentoml', 'lightgbm', 'sklearn', 'pandas', 'duckdb', 'pyarrow', 'pandera', 'numpy'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=churn, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -29,6 +29,7 @@ from hydraops.config.schemas.data import (
     SourceSpec,
     StackSpec,
     ValidationMode,
+    ValueChecks,
 )
 from hydraops.config.schemas.lifecycle import (
     BatchSpec,
@@ -106,5 +107,5 @@ __all__ = [
     "LogisticRegressionSpec", "ModelSpec", "MonitorSpec", "OnlineStoreSpec", "OnlineStoreType", "Op",
     "PathsSpec", "PerformanceSpec", "PreprocessSpec", "ProjectSpec", "RandomForestSpec", "RegistrySpec",
     "RetrainSpec", "RetrainTrigger", "ServiceSpec", "SklearnEstimatorSpec", "SourceSpec", "SplitMethod",
-    "SplitSpec", "StackSpec", "Task", "ThresholdSpec", "ValidationMode",
+    "SplitSpec", "StackSpec", "Task", "ThresholdSpec", "ValidationMode", "ValueChecks",
 ]  # fmt: skip

@@ -74,14 +74,20 @@ class StackSpec:
 
 
 @dataclass
-class ColumnSpec:
-    """A declared column of a source: dtype and the checks its values must pass."""
+class ValueChecks:
+    """Checks every value must pass: nulls, bounds (inclusive), allowed values."""
 
-    dtype: Dtype = MISSING
     nullable: bool = True
     ge: Optional[float] = None
     le: Optional[float] = None
     isin: Optional[list[Any]] = None
+
+
+@dataclass
+class ColumnSpec(ValueChecks):
+    """A declared column of a source: dtype and the checks its values must pass."""
+
+    dtype: Dtype = MISSING
     unique: bool = False
     description: str = ""
 
@@ -112,15 +118,11 @@ class EntitySpec:
 
 
 @dataclass
-class FeatureSpec:
+class FeatureSpec(ValueChecks):
     """A row-level feature: a DuckDB SQL expression over the view's source."""
 
     expr: str = MISSING
     dtype: Optional[Dtype] = None
-    nullable: bool = True
-    ge: Optional[float] = None
-    le: Optional[float] = None
-    isin: Optional[list[Any]] = None
     description: str = ""
     owner: Optional[str] = None
     tags: list[str] = field(default_factory=list)

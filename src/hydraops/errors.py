@@ -6,14 +6,18 @@ print it as one readable message::
     HydraopsError            base class; ``exit_code`` is what the CLI exits with
      ├── ConfigError         the composed config is invalid: a list of Problems (key, file, expected)
      ├── ProjectError        no project here, or a project/template on disk is not usable
-     └── TemplateError       ``hydraops init`` could not create the project
+     ├── TemplateError       ``hydraops init`` could not create the project
+     └── FeatureStoreError   the feature store cannot do what was asked (no such feature, store down...)
+          └── DataError      data on disk is not what the config declares (file, column, dtype, check)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ConfigError", "HydraopsError", "Problem", "ProjectError", "TemplateError"]
+__all__ = [
+    "ConfigError", "DataError", "FeatureStoreError", "HydraopsError", "Problem", "ProjectError", "TemplateError",
+]  # fmt: skip
 
 
 class HydraopsError(Exception):
@@ -57,3 +61,13 @@ class TemplateError(HydraopsError):
     """``hydraops init`` could not create the project (unknown template, destination not empty...)."""
 
     exit_code = 2
+
+
+class FeatureStoreError(HydraopsError):
+    """The feature store cannot do what was asked: an unknown feature, a store that is down, no timeline yet."""
+
+    exit_code = 2
+
+
+class DataError(FeatureStoreError):
+    """Data on disk is not what the config declares: a missing file or column, a wrong dtype, a failed check."""

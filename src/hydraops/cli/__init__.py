@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from hydraops.cli import verbs
+from hydraops.cli import feature_verbs, verbs
 from hydraops.cli.hydra_app import HydraVerb
 from hydraops.cli.init import init_verb
 
@@ -20,11 +20,35 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "init": ("create a new project from a template (copier): hydraops init NAME --template churn", init_verb),
     "validate": (
         "compose the config and check every value, reference and _target_; writes nothing",
-        HydraVerb("validate", "", verbs.validate, read_only=True),
+        HydraVerb("validate", verbs.validate, read_only=True),
     ),
     "plan": (
         "show what the lifecycle would do, stage by stage, as a tree (--json for machines); writes nothing",
-        HydraVerb("plan", "", verbs.plan, read_only=True, flags={"--json": "print the plan as JSON"}),
+        HydraVerb("plan", verbs.plan, read_only=True, flags=("--json",)),
+    ),
+    "features materialize": (
+        "compute every feature view into the offline store, push latest values online [start=DATE end=DATE]",
+        HydraVerb("features materialize", feature_verbs.materialize, params=("start", "end")),
+    ),
+    "features training-table": (
+        "join the labels with every feature, point in time, into parquet [out=PATH]",
+        HydraVerb("features training-table", feature_verbs.training_table, params=("out",)),
+    ),
+    "features get-online": (
+        "latest feature values of entities from the online store, TTL enforced: entity=ID[,ID...]",
+        HydraVerb("features get-online", feature_verbs.get_online, read_only=True, params=("entity",)),
+    ),
+    "features check-skew": (
+        "compare online values with offline point-in-time values at the same instant [sample=N]",
+        HydraVerb("features check-skew", feature_verbs.check_skew, read_only=True, params=("sample",)),
+    ),
+    "features list": (
+        "the catalog of feature views: entity, source, TTL, owner, current version",
+        HydraVerb("features list", feature_verbs.list_views, read_only=True),
+    ),
+    "features describe": (
+        "every feature of a view with its definition, checks, owner, description [view=NAME]",
+        HydraVerb("features describe", feature_verbs.describe, read_only=True, params=("view",)),
     ),
 }
 
@@ -60,12 +84,16 @@ def run(argv: Sequence[str]) -> int:
         return 0
     if argv[0] in ("-sc", "--shell-completion"):
         return _complete(argv)
-    if argv[0] not in VERBS:
-        print(f"error: unknown verb '{argv[0]}'; expected one of: {', '.join(VERBS)}", file=sys.stderr)
+    words = 2 if " ".join(argv[:2]) in VERBS else 1
+    name = " ".join(argv[:words])
+    if name not in VERBS:
+        groups = {verb.split(" ")[0] for verb in VERBS if " " in verb}
+        known = [verb for verb in VERBS if verb.startswith(f"{argv[0]} ")] if argv[0] in groups else list(VERBS)
+        print(f"error: unknown verb '{' '.join(argv[:2]) if argv[0] in groups else argv[0]}'; expected one of: {', '.join(known)}", file=sys.stderr)
         print("(hydraops --help lists them)", file=sys.stderr)
         return 2
     try:
-        return VERBS[argv[0]][1](list(argv[1:]))
+        return VERBS[name][1](list(argv[words:]))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

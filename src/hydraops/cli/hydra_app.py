@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -22,29 +22,43 @@ from hydraops.config.compose import CONFIG_NAME, find_conf_dir
 from hydraops.config.schemas import ProjectSpec
 from hydraops.errors import HydraopsError
 
-#: A verb's work: the typed spec, the composed config (for logging it as is), and the verb's own flags.
-Task = Callable[[ProjectSpec, DictConfig, set[str]], None]
+#: A verb's options: its flags (``--json`` → ``{"json": "true"}``) and parameters (``start=2025-01-01``).
+Options = dict[str, str]
+#: A verb's work: the typed spec, the composed config (for logging it as is), and the verb's options.
+Task = Callable[[ProjectSpec, DictConfig, Options], None]
 
 _CONFIG_DIR_FLAGS = ("-cp", "--config-path", "-cd", "--config-dir")
 
 
 @dataclass(frozen=True)
 class HydraVerb:
-    """A verb that composes the project config with Hydra, validates it, then does its task."""
+    """A verb that composes the project config with Hydra, validates it, then does its task.
+
+    ``flags`` (``--json``) and ``params`` (``start=…``: names that are not config keys) are the verb's
+    own and are taken out of the arguments; everything else goes to Hydra.
+    """
 
     name: str
-    help: str
     task: Task
     read_only: bool = False
-    flags: dict[str, str] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
 
     def __call__(self, args: Sequence[str]) -> int:
-        flags = {arg for arg in args if arg in self.flags}
-        hydra_args = [arg for arg in args if arg not in self.flags]
-        return run_hydra_verb(self, flags, hydra_args)
+        options: Options = {}
+        hydra_args = []
+        for arg in args:
+            name, sep, value = arg.partition("=")
+            if arg in self.flags:
+                options[arg.lstrip("-")] = "true"
+            elif sep and name in self.params:
+                options[name] = value
+            else:
+                hydra_args.append(arg)
+        return run_hydra_verb(self, options, hydra_args)
 
 
-def run_hydra_verb(verb: HydraVerb, flags: set[str], args: list[str]) -> int:
+def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
     """Hand ``args`` to a ``@hydra.main`` app whose task validates the config and runs the verb."""
     import hydra
 
@@ -59,7 +73,7 @@ def run_hydra_verb(verb: HydraVerb, flags: set[str], args: list[str]) -> int:
     def task(cfg: DictConfig) -> None:
         try:
             spec = validate_config(cfg, Origins.from_hydra())
-            verb.task(spec, cfg, flags)
+            verb.task(spec, cfg, options)
         except HydraopsError as error:
             if _in_multirun():
                 raise  # Hydra reports which job failed; a launcher may run jobs in other processes
@@ -110,7 +124,7 @@ def _overrides(args: Sequence[str]) -> list[str]:
 def _argv(verb: str, args: list[str]) -> Iterator[None]:
     """Hydra reads its arguments from sys.argv; the job is named after the verb."""
     saved = sys.argv
-    sys.argv = ["hydraops", *args, f"hydra.job.name={verb}"]
+    sys.argv = ["hydraops", *args, f"hydra.job.name={verb.replace(' ', '-')}"]
     try:
         yield
     finally:

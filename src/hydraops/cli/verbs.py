@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
+from hydraops.cli.hydra_app import Options
+from hydraops.cli.output import console
+
 from hydraops.config.schemas import ProjectSpec
 
 
-def validate(spec: ProjectSpec, cfg: DictConfig, flags: set[str]) -> None:
+def validate(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Print a one-line summary of the valid config (problems never get this far)."""
     features = spec.features
     print(
@@ -17,17 +20,16 @@ def validate(spec: ProjectSpec, cfg: DictConfig, flags: set[str]) -> None:
     )
 
 
-def plan(spec: ProjectSpec, cfg: DictConfig, flags: set[str]) -> None:
+def plan(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Print the plan as a rich tree, or as JSON with --json."""
     from hydraops.plan import build_plan
     from hydraops.plan.explain import plan_json, plan_summary, plan_tree
 
     the_plan = build_plan(spec)
-    if "--json" in flags:
+    if options.get("json"):
         print(plan_json(the_plan))
         return
-    from rich.console import Console
-
-    console = Console()
-    console.print(plan_tree(the_plan))
-    console.print(f"[bold]{plan_summary(the_plan) or 'nothing to do'}[/bold]")
+    
+    out = console()
+    out.print(plan_tree(the_plan))
+    out.print(f"[bold]{plan_summary(the_plan) or 'nothing to do'}[/bold]")

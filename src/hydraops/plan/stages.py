@@ -36,8 +36,42 @@ def plan_data(spec: ProjectSpec) -> list[Action]:
     return actions
 
 
+def plan_features(spec: ProjectSpec) -> list[Action]:
+    """Per view: a new timeline version when its definition or source files changed, else nothing to do;
+    then the push of latest values to the online store."""
+    from hydraops.errors import FeatureStoreError
+    from hydraops.features.offline import current_manifest, view_dir
+    from hydraops.features.repo import FeatureRepo, view_feature_names
+
+    repo = FeatureRepo.from_spec(spec)
+    actions = []
+    for name, view in spec.features.views.items():
+        features = f"{len(view_feature_names(view))} features" + (f", ttl {view.ttl}" if view.ttl else "")
+        try:
+            version = repo.version(name)
+        except FeatureStoreError as error:
+            actions.append(Action("features", f"materialize {name}", Effect.check, (view.source,), (), (str(error),)))
+            continue
+        current = current_manifest(repo.offline_dir, name)
+        output = str(view_dir(repo.offline_dir, name) / "versions" / version)
+        if current is not None and current.version == version:
+            details = (f"version {version} is current ({current.rows:,} timeline rows)", features)
+            actions.append(Action("features", f"materialize {name}", Effect.skip, (view.source,), (output,), details))
+        else:
+            was = f"replaces {current.version}" if current else "first version"
+            details = (f"new version {version} ({was})", features)
+            actions.append(Action("features", f"materialize {name}", Effect.create, (view.source,), (output,), details))
+    if spec.features.views:
+        store = spec.stack.online_store
+        where = store.path if store.type.value == "sqlite" else store.url
+        changed = any(action.effect is not Effect.skip for action in actions)
+        effect = Effect.update if changed else Effect.skip
+        actions.append(Action("features", "push latest values online", effect, tuple(spec.features.views), (f"{store.type.value}: {where}",)))
+    return actions
+
+
 #: Stage name → planner, in lifecycle order.
-STAGES: dict[str, StagePlanner] = {"data": plan_data}
+STAGES: dict[str, StagePlanner] = {"data": plan_data, "features": plan_features}
 
 
 def file_digest(paths: list[str]) -> str:

@@ -1,0 +1,142 @@
+"""``hydraops features <verb>``: materialize, training-table, get-online, check-skew, list, describe."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from omegaconf import DictConfig
+from rich.table import Table
+
+from hydraops.cli.hydra_app import Options
+from hydraops.cli.output import console
+from hydraops.config.schemas import ProjectSpec
+from hydraops.errors import FeatureStoreError
+from hydraops.features import FeatureRepo, view_feature_names
+
+
+def materialize(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """Every view's timeline into the offline store; latest values into the online store."""
+    from hydraops.features import materialize as run
+    from hydraops.features.online import open_online_store
+
+    start, end = _moment(options, "start"), _moment(options, "end")
+    with open_online_store(spec.stack.online_store, spec.project) as store:
+        report = run(FeatureRepo.from_spec(spec), start=start, end=end, online=store, progress=True)
+    table = Table("view", "version", "status", "timeline rows", "entities", "pushed online", title="features materialize")
+    for view in report.views:
+        table.add_row(view.view, view.version, view.status, f"{view.rows:,}", f"{view.entities:,}", _count(view.pushed))
+    out = console()
+    out.print(table)
+    for view in report.views:
+        for warning in view.warnings:
+            out.print(f"[yellow]warning[/yellow] {warning}")
+
+
+def training_table(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """The labels joined with every feature, point in time, as parquet."""
+    from hydraops.features.historical import build_training_table
+
+    path = options.get("out") or os.path.join(spec.paths.offline_store_dir, "training_table.parquet")
+    result = build_training_table(FeatureRepo.from_spec(spec), path)
+    table = Table("view", "rows without a value", "rows expired (TTL)", title=f"training table: {result.rows:,} rows → {result.path}")
+    for view, report in result.report.items():
+        table.add_row(view, f"{report.missing:,}", f"{report.expired:,}")
+    console().print(table)
+
+
+def get_online(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """Latest values of one or more entities (``entity=42`` or ``entity=42,43``), TTL enforced."""
+    from hydraops.features.online import get_online_features, open_online_store
+
+    if "entity" not in options:
+        raise FeatureStoreError("give the entity: hydraops features get-online entity=ID[,ID...]")
+    rows = _entity_rows(spec, options["entity"])
+    with open_online_store(spec.stack.online_store, spec.project) as store:
+        served = get_online_features(spec.features, store, rows)
+    table = Table("feature", *[str(next(iter(row.values()))) for row in rows], title="online features")
+    names = spec.features.feature_names()
+    for name in names:
+        cells = []
+        for result in served:
+            flag = " (expired)" if name in result.expired else " (missing)" if name in result.missing else ""
+            cells.append(f"{result.values.get(name)!r}{flag}")
+        table.add_row(name, *cells)
+    console().print(table)
+
+
+def check_skew(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """Online values against the offline point-in-time values at the same instant."""
+    from hydraops.features.online import open_online_store
+    from hydraops.features.skew import check_skew as run
+
+    sample = int(options.get("sample", "100"))
+    with open_online_store(spec.stack.online_store, spec.project) as store:
+        results = run(FeatureRepo.from_spec(spec), store, sample)
+    table = Table("feature", "compared", "mismatches", "examples (key, online, offline)", title="training/serving skew")
+    for result in results:
+        style = "red" if result.mismatches else "green"
+        table.add_row(result.feature, str(result.compared), f"[{style}]{result.mismatches}[/{style}]", "; ".join(map(str, result.examples)))
+    console().print(table)
+    if any(result.mismatches for result in results):
+        raise FeatureStoreError(f"{sum(r.mismatches for r in results)} online value(s) differ from the offline ones")
+
+
+def list_views(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """The catalog: every view with its entity, source, TTL, owner and current version."""
+    from hydraops.features.offline import current_manifest
+
+    table = Table("view", "entity", "source", "ttl", "features", "owner", "version", "description", title="feature views")
+    for name, view in spec.features.views.items():
+        manifest = current_manifest(spec.paths.offline_store_dir, name)
+        version = manifest.version if manifest else "not materialized"
+        table.add_row(name, view.entity, view.source, view.ttl or "-", str(len(view_feature_names(view))), view.owner or "-", version, view.description)
+    console().print(table)
+
+
+def describe(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """Every feature of a view (``view=NAME``; all views by default): dtype, checks, owner, description."""
+    repo = FeatureRepo.from_spec(spec)
+    names = [options["view"]] if "view" in options else list(spec.features.views)
+    out = console()
+    for name in names:
+        view = repo.view(name)
+        table = Table("feature", "definition", "dtype", "checks", "owner", "tags", "description", title=f"view {name}")
+        for feature, item in view.features.items():
+            checks = ", ".join(
+                text for text in (
+                    None if item.nullable else "not null",
+                    None if item.ge is None else f">= {item.ge:g}",
+                    None if item.le is None else f"<= {item.le:g}",
+                    None if item.isin is None else f"in {list(item.isin)}",
+                ) if text
+            )  # fmt: skip
+            table.add_row(feature, item.expr, item.dtype or "-", checks or "-", item.owner or view.owner or "-", ", ".join(item.tags), item.description)
+        for aggregation in view.aggregations:
+            for func in aggregation.agg:
+                for window in aggregation.windows:
+                    definition = f"{func.value}({aggregation.column}) over (t - {window}, t]"
+                    table.add_row(f"{aggregation.column}_{func.value}_{window}", definition, "-", "-", view.owner or "-", ", ".join(view.tags), aggregation.description)
+        out.print(table)
+
+
+def _entity_rows(spec: ProjectSpec, text: str) -> list[dict]:
+    entities = spec.features.entities
+    if len(entities) != 1 or len(next(iter(entities.values())).join_keys) != 1:
+        raise FeatureStoreError("entity=… needs exactly one entity with one join key; this project declares more")
+    key = next(iter(entities.values())).join_keys[0]
+    return [{key: int(value) if value.strip().lstrip("-").isdigit() else value.strip()} for value in text.split(",")]
+
+
+def _moment(options: Options, name: str) -> datetime | None:
+    if name not in options:
+        return None
+    try:
+        moment = datetime.fromisoformat(options[name])
+    except ValueError as error:
+        raise FeatureStoreError(f"{name}={options[name]!r} is not a date: use YYYY-MM-DD or an ISO timestamp") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"

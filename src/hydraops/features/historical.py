@@ -1,0 +1,171 @@
+"""Point-in-time-correct joins: for each entity row and time t, every feature as it was known at t.
+
+One DuckDB ASOF join per view against its timeline in the offline store (see docs/concepts/feature-store.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hydraops.errors import FeatureStoreError
+from hydraops.features import offline
+from hydraops.features.repo import FeatureRepo
+from hydraops.features.sources import connect, literal, quote
+
+
+@dataclass(frozen=True)
+class ViewJoinReport:
+    """Per view: entity rows that found no feature row, and rows whose value had expired (TTL)."""
+
+    missing: int
+    expired: int
+
+
+@dataclass(frozen=True)
+class HistoricalFeatures:
+    frame: object  # pandas.DataFrame: the entity rows, in order, with one column per feature
+    report: dict[str, ViewJoinReport]
+
+
+def get_historical_features(
+    repo: FeatureRepo, entity_df, *, timestamp_column: str, features: Sequence[str] | None = None
+) -> HistoricalFeatures:
+    """Join every requested feature (all by default) onto ``entity_df`` as of each row's timestamp.
+
+    The result has ``entity_df``'s rows in the same order and count, its columns, then the features.
+    """
+    import duckdb
+    import pandas as pd
+
+    plan = _plan(repo, list(entity_df.columns), timestamp_column, features)
+    _check_timestamps(repo, entity_df, timestamp_column, plan)
+    con = connect()
+    entities = entity_df.reset_index(drop=True)
+    con.register("__entity_df", entities)
+    con.execute(f"CREATE TEMP VIEW __entities AS SELECT *, row_number() OVER () - 1 AS __row FROM __entity_df")
+    query = join_sql(repo, plan, "__entities", timestamp_column)
+    try:
+        joined = con.execute(query).df()
+    except duckdb.Error as error:
+        raise FeatureStoreError(f"cannot join features onto the entity rows: {str(error).splitlines()[0]}") from error
+    report = {
+        view: ViewJoinReport(int(joined[f"__missing_{i}"].sum()), int(joined[f"__expired_{i}"].sum()))
+        for i, view in enumerate(plan)
+    }
+    columns = [name for names in plan.values() for name in names]
+    frame = pd.concat([entity_df.reset_index(drop=True), joined[columns]], axis=1)
+    frame.index = entity_df.index
+    return HistoricalFeatures(frame, report)
+
+
+def join_sql(repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str) -> str:
+    """SQL: ``entities`` (with ``__row``) ASOF-joined with each view's timeline, TTL applied, in row order."""
+    t = f"epoch_us(e.{quote(timestamp_column)})"
+    selects, joins = ["e.*"], []
+    for i, (view, names) in enumerate(plan.items()):
+        manifest = offline.current_manifest(repo.offline_dir, view)
+        glob = offline.timeline_glob(repo.offline_dir, view)
+        alias = f"v{i}"
+        keys = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in manifest.join_keys)
+        joins.append(
+            f"ASOF LEFT JOIN read_parquet({literal(glob)}, hive_partitioning = false) {alias} "
+            f"ON {keys} AND {t} >= {alias}.__valid_from"
+        )
+        expired = f"({t} - {alias}.__feature_ts > {manifest.ttl_us})" if manifest.ttl_us is not None else "false"
+        selects.append(f"{alias}.__feature_ts IS NULL AS __missing_{i}")
+        selects.append(f"coalesce({expired}, false) AS __expired_{i}")
+        selects += [f"CASE WHEN {expired} THEN NULL ELSE {alias}.{quote(n)} END AS {quote(n)}" for n in names]
+    return f"SELECT {', '.join(selects)} FROM {entities} e {' '.join(joins)} ORDER BY e.__row"
+
+
+def _plan(repo: FeatureRepo, columns: list[str], timestamp_column: str, features: Sequence[str] | None) -> dict[str, list[str]]:
+    """View → the features wanted from it; checks keys, names and collisions."""
+    from hydraops.features.repo import view_feature_names
+
+    if timestamp_column not in columns:
+        raise FeatureStoreError(f"entity rows have no timestamp column '{timestamp_column}'; columns: {', '.join(columns)}")
+    by_name = {n: view for view, spec in repo.features.views.items() for n in view_feature_names(spec)}
+    wanted = list(by_name) if features is None else list(features)
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        raise FeatureStoreError(f"unknown feature(s) {', '.join(unknown)}; declared: {', '.join(by_name)}")
+    plan: dict[str, list[str]] = {}
+    for name in wanted:
+        plan.setdefault(by_name[name], []).append(name)
+    for view in plan:
+        missing = [k for k in repo.join_keys(view) if k not in columns]
+        if missing:
+            raise FeatureStoreError(
+                f"entity rows lack join key(s) {', '.join(missing)} of entity '{repo.view(view).entity}' (view '{view}')"
+            )
+    clashes = [n for n in wanted if n in columns]
+    if clashes:
+        raise FeatureStoreError(f"entity rows already have column(s) named like features: {', '.join(clashes)}")
+    return plan
+
+
+def _check_timestamps(repo: FeatureRepo, entity_df, column: str, plan: dict[str, list[str]]) -> None:  # noqa: ANN001
+    import pandas as pd
+
+    series = entity_df[column]
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        raise FeatureStoreError(f"entity timestamp column '{column}' is {series.dtype}, expected datetimes")
+    aware = getattr(series.dt, "tz", None) is not None
+    for view in plan:
+        manifest = offline.current_manifest(repo.offline_dir, view)
+        if manifest is None:
+            offline.timeline_glob(repo.offline_dir, view)  # raises: not materialized
+        if manifest.tz_aware != aware:
+            said = {True: "timezone-aware", False: "naive"}
+            raise FeatureStoreError(
+                f"entity timestamp column '{column}' is {said[aware]} but view '{view}' has {said[manifest.tz_aware]} "
+                "timestamps: make both aware (e.g. .dt.tz_localize('UTC')) rather than compare them shifted"
+            )
+    if series.isna().any():
+        raise FeatureStoreError(f"entity timestamp column '{column}' has {int(series.isna().sum())} null value(s)")
+
+
+@dataclass(frozen=True)
+class TrainingTable:
+    path: str
+    rows: int
+    report: dict[str, ViewJoinReport]
+
+
+def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
+    """The labels (``features.labels``) joined with every feature, point in time, written as parquet.
+
+    Runs wholly in DuckDB: the labels source and the timelines are read from parquet, never loaded
+    into pandas.
+    """
+    import duckdb
+
+    from hydraops.features.sources import register_source
+
+    labels = repo.features.labels
+    if labels is None:
+        raise FeatureStoreError("no labels declared (features.labels): a training table is built on them")
+    keys = list(repo.features.entities[labels.entity].join_keys)
+    plan = _plan(repo, [*keys, labels.timestamp], labels.timestamp, None)
+    plan = {view: names for view, names in plan.items() if repo.join_keys(view) == keys}
+    con = connect()
+    register_source(con, repo, labels.source)
+    columns = ", ".join(quote(c) for c in [*keys, labels.timestamp, labels.target])
+    con.execute(
+        f"CREATE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row "
+        f"FROM {quote(labels.source)}"
+    )
+    query = join_sql(repo, plan, "__entities", labels.timestamp)
+    counts = ", ".join(f"sum(__missing_{i}::INT), sum(__expired_{i}::INT)" for i in range(len(plan)))
+    try:
+        con.execute(f"CREATE TEMP TABLE __joined AS {query}")
+        features = ", ".join(quote(n) for names in plan.values() for n in names)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        con.execute(f"COPY (SELECT {columns}, {features} FROM __joined ORDER BY __row) TO {literal(path)} (FORMAT parquet)")
+        rows, *tallies = con.execute(f"SELECT count(*), {counts} FROM __joined").fetchone()
+    except duckdb.Error as error:
+        raise FeatureStoreError(f"cannot build the training table: {str(error).splitlines()[0]}") from error
+    report = {view: ViewJoinReport(int(tallies[2 * i] or 0), int(tallies[2 * i + 1] or 0)) for i, view in enumerate(plan)}
+    return TrainingTable(path, rows, report)

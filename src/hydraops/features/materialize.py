@@ -1,0 +1,224 @@
+"""``features materialize``: each view's timeline into the offline store, latest values to the online store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from hydraops.config.schemas import ValidationMode
+from hydraops.errors import DataError
+from hydraops.features import offline
+from hydraops.features.repo import FeatureRepo, file_digest, ttl_us, view_feature_names
+from hydraops.features.sources import connect, literal, quote, register_source
+from hydraops.features.timeline import aggregation_timeline_sql, row_timeline_sql
+from hydraops.features.validation import check_batches
+
+
+@dataclass(frozen=True)
+class ViewResult:
+    view: str
+    version: str
+    status: str  # "materialized" or "up to date"
+    rows: int
+    entities: int
+    warnings: tuple[str, ...] = ()
+    pushed: int | None = None
+
+
+@dataclass(frozen=True)
+class MaterializeReport:
+    views: list[ViewResult] = field(default_factory=list)
+
+
+def materialize(
+    repo: FeatureRepo,
+    *,
+    views: Sequence[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    online=None,  # an OnlineStore: latest values are pushed there when given
+    now: datetime | None = None,
+    progress: bool = False,
+) -> MaterializeReport:
+    """Materialize the given views (all by default) whose version or date range is not there yet.
+
+    ``start``/``end`` bound the timeline rows kept (plus, per entity, the last row before ``start`` so
+    values inside the range stay exact). Latest values are those at ``now`` (default ``end``, else the
+    current time).
+    """
+    names = list(repo.features.views) if views is None else list(views)
+    now = now or end or datetime.now(UTC)
+    results = []
+    bar = _progress() if progress else nullcontext()
+    with bar as shown:
+        task = shown.add_task("materializing", total=len(names)) if shown else None
+        for name in names:
+            if shown:
+                shown.update(task, description=f"view {name}")
+            result = _materialize_view(repo, name, start, end)
+            if online is not None and (result.status == "materialized" or online.as_of(name) is None):
+                result = _push(repo, name, online, now, result)
+            results.append(result)
+            if shown:
+                shown.advance(task)
+    return MaterializeReport(results)
+
+
+def _materialize_view(repo: FeatureRepo, name: str, start: datetime | None, end: datetime | None) -> ViewResult:
+    import duckdb
+
+    view = repo.view(name)
+    version = repo.version(name)
+    current = offline.current_manifest(repo.offline_dir, name)
+    if current and current.version == version and _covers(current, start, end):
+        return ViewResult(name, version, "up to date", current.rows, current.entities, tuple(current.warnings))
+    keys = repo.join_keys(name)
+    con = connect()
+    info = register_source(con, repo, view.source)
+    source = repo.data.sources[view.source]
+    _check_view_inputs(con, repo, name, info)
+    warnings = [f"source '{view.source}': {failure}" for failure in _source_failures(con, repo, view.source)]
+    timeline = (aggregation_timeline_sql if view.aggregations else row_timeline_sql)(view, source, info, keys)
+    staging = offline.staging_dir(repo.offline_dir, name)
+    try:
+        rows, entities = _write_timeline(con, timeline, keys, staging, start, end)
+        feature_checks = {n: f for n, f in view.features.items() if f.ge is not None or f.le is not None or f.isin is not None or not f.nullable}
+        glob = str(staging / "**" / "*.parquet")
+        batches = _batches(con, f"SELECT {', '.join(quote(n) for n in feature_checks) or '1'} FROM read_parquet({literal(glob)})")
+        warnings += [f"view '{name}': {failure}" for failure in check_batches(batches, feature_checks)]
+        if warnings and repo.features.validation is ValidationMode.strict:
+            raise DataError(
+                f"feature view '{name}' failed validation (features.validation: strict); nothing was published:\n  "
+                + "\n  ".join(warnings)
+            )
+        manifest = offline.Manifest(
+            view=name, version=version, join_keys=keys, features=view_feature_names(view), ttl_us=ttl_us(view),
+            tz_aware=info.tz_aware, start=_iso(start), end=_iso(end), rows=rows, entities=entities,
+            created_at=datetime.now(UTC).isoformat(),
+            sources={path: file_digest(path) for s in repo.view_sources(name) for path in repo.source_files(s)},
+            warnings=warnings,
+        )  # fmt: skip
+        offline.publish(repo.offline_dir, staging, manifest)
+    except BaseException:
+        offline.discard(staging)
+        raise
+    return ViewResult(name, version, "materialized", rows, entities, tuple(warnings))
+
+
+def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:  # noqa: ANN001
+    import duckdb
+
+    view = repo.view(name)
+    available = ", ".join(info.columns)
+    for key in repo.join_keys(name):
+        if key not in info.columns:
+            raise DataError(f"feature view '{name}': join key '{key}' is not a column of source '{info.name}'; available: {available}")
+        nulls = con.execute(f"SELECT count(*) FROM {quote(info.name)} WHERE {quote(key)} IS NULL").fetchone()[0]
+        if nulls:
+            raise DataError(f"feature view '{name}': {nulls} row(s) of source '{info.name}' have a null join key '{key}'")
+    for feature, spec in view.features.items():
+        try:
+            con.execute(f"SELECT ({spec.expr}) FROM {quote(info.name)} LIMIT 0")
+        except duckdb.Error as error:
+            raise DataError(
+                f"feature view '{name}': feature '{feature}' (features.views.{name}.features.{feature}.expr) "
+                f"`{spec.expr}` does not compile: {str(error).splitlines()[0]}; source '{info.name}' has: {available}"
+            ) from error
+    for i, aggregation in enumerate(view.aggregations):
+        if aggregation.column not in info.columns:
+            raise DataError(
+                f"feature view '{name}': aggregation column '{aggregation.column}' "
+                f"(features.views.{name}.aggregations[{i}].column) is not in source '{info.name}'; available: {available}"
+            )
+
+
+def _source_failures(con, repo: FeatureRepo, source: str) -> list:  # noqa: ANN001
+    columns = repo.data.sources[source].columns
+    if not columns:
+        return []
+    failures = check_batches(_batches(con, f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(source)}"), columns)
+    for column, spec in columns.items():
+        if spec.unique:
+            dupes = con.execute(f"SELECT count({quote(column)}) - count(DISTINCT {quote(column)}) FROM {quote(source)}").fetchone()[0]
+            if dupes:
+                from hydraops.features.validation import CheckFailure
+
+                failures.append(CheckFailure(column, "unique", dupes, ()))
+    return failures
+
+
+def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) -> tuple[int, int]:  # noqa: ANN001
+    key_list = ", ".join(quote(k) for k in keys)
+    bounded = f"SELECT * FROM ({timeline})"
+    if start is not None or end is not None:
+        start_us = _us(start) if start else -(2**62)
+        end_us = _us(end) if end else 2**62
+        bounded = f"""
+            WITH t AS ({timeline})
+            SELECT * FROM t WHERE __valid_from >= {start_us} AND __valid_from < {end_us}
+            UNION ALL
+            SELECT * FROM (SELECT DISTINCT ON ({key_list}) * FROM t WHERE __valid_from < {start_us}
+                           ORDER BY {key_list}, __valid_from DESC)
+        """
+    con.execute(f"CREATE TABLE __timeline AS {bounded}")
+    rows, entities = con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM __timeline").fetchone()
+    if rows:
+        con.execute(
+            f"COPY (SELECT *, make_timestamp(__valid_from)::DATE AS date FROM __timeline ORDER BY {key_list}, __valid_from) "
+            f"TO {literal(str(staging))} (FORMAT parquet, PARTITION_BY (date), OVERWRITE_OR_IGNORE)"
+        )
+    else:
+        con.execute(f"COPY __timeline TO {literal(str(staging / 'empty.parquet'))} (FORMAT parquet)")
+    return rows, entities
+
+
+def _push(repo: FeatureRepo, name: str, online, now: datetime, result: ViewResult) -> ViewResult:  # noqa: ANN001
+    from hydraops.features.online import OnlineRow
+
+    keys, features = repo.join_keys(name), view_feature_names(repo.view(name))
+    key_list = ", ".join(quote(k) for k in keys)
+    glob = offline.timeline_glob(repo.offline_dir, name)
+    table = connect().sql(
+        f"SELECT DISTINCT ON ({key_list}) {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, "
+        f"{', '.join(quote(f) for f in features)} FROM read_parquet({literal(glob)}, hive_partitioning = false) "
+        f"WHERE __valid_from <= {_us(now)} ORDER BY {key_list}, __valid_from DESC"
+    ).to_arrow_table()
+    rows = [
+        OnlineRow(tuple(record[k] for k in keys), record["__feature_ts"], {f: record[f] for f in features})
+        for record in table.to_pylist()
+    ]
+    pushed = online.write(name, rows, as_of=now)
+    return ViewResult(result.view, result.version, result.status, result.rows, result.entities, result.warnings, pushed)
+
+
+def _batches(con, query: str, size: int = 200_000):  # noqa: ANN001, ANN202
+    """The query's rows as pandas frames of ``size`` rows, read on a cursor of their own."""
+    cursor = con.cursor()
+    try:
+        for batch in cursor.sql(query).to_arrow_reader(size):
+            yield batch.to_pandas()
+    finally:
+        cursor.close()
+
+
+def _covers(manifest: offline.Manifest, start: datetime | None, end: datetime | None) -> bool:
+    starts_early = manifest.start is None or (start is not None and manifest.start <= _iso(start))
+    ends_late = manifest.end is None or (end is not None and manifest.end >= _iso(end))
+    return starts_early and ends_late
+
+
+def _us(moment: datetime) -> int:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _progress():  # noqa: ANN202
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True)

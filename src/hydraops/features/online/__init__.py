@@ -1,0 +1,149 @@
+"""The online store: the latest feature values per entity, served with the TTL enforced at read time.
+
+    with open_online_store(stack.online_store, namespace="churn") as store:
+        [row] = get_online_features(features, store, [{"customer_id": 42}])
+        row.values      # {"tenure_days": 812, "amount_sum_7d": 13.5, ...}
+        row.expired     # features nulled because their view's TTL ran out
+        row.missing     # features with no stored value for this entity
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hydraops.config.durations import parse_duration
+from hydraops.config.schemas.data import FeaturesSpec, FeatureViewSpec, OnlineStoreSpec, OnlineStoreType
+from hydraops.features.online.base import FeatureStoreError, OnlineRow, OnlineStore
+from hydraops.features.online.redis import RedisOnlineStore
+from hydraops.features.online.sqlite import SqliteOnlineStore
+
+__all__ = [
+    "FeatureStoreError",
+    "OnlineFeatures",
+    "OnlineRow",
+    "OnlineStore",
+    "RedisOnlineStore",
+    "SqliteOnlineStore",
+    "get_online_features",
+    "open_online_store",
+    "view_feature_names",
+]
+
+
+@dataclass(frozen=True)
+class OnlineFeatures:
+    """The features of one entity row: values (None where expired or missing) and which were which."""
+
+    values: dict[str, Any]
+    expired: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def open_online_store(spec: OnlineStoreSpec, namespace: str) -> OnlineStore:
+    """The store ``spec`` declares: the SQLite file at ``spec.path`` (parent folders created), or Redis at
+    ``spec.url`` under the key prefix ``{spec.key_prefix}:{namespace}``."""
+    kind = OnlineStoreType(spec.type)
+    if kind is OnlineStoreType.sqlite:
+        if not spec.path:
+            raise FeatureStoreError("stack.online_store.path is required when stack.online_store.type is sqlite")
+        Path(spec.path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteOnlineStore(spec.path)
+    if not spec.url:
+        raise FeatureStoreError("stack.online_store.url is required when stack.online_store.type is redis")
+    return RedisOnlineStore(spec.url, key_prefix=f"{spec.key_prefix}:{namespace}")
+
+
+def view_feature_names(view: FeatureViewSpec) -> list[str]:
+    """The features a view serves: its row-level features, or its aggregations as ``{column}_{agg}_{window}``."""
+    names = list(view.features)
+    for aggregation in view.aggregations:
+        names += [f"{aggregation.column}_{func}_{window}" for func in aggregation.agg for window in aggregation.windows]
+    return names
+
+
+def get_online_features(
+    features: FeaturesSpec,
+    store: OnlineStore,
+    entity_keys: Sequence[Mapping[str, Any]],
+    *,
+    feature_names: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> list[OnlineFeatures]:
+    """The latest features of each entity row, one ``read`` per view for all rows.
+
+    Without ``feature_names``, every view of an entity whose join keys the rows give is served; with them,
+    exactly those features (in that order). Either way each row must give every join key of every entity
+    served. A value is expired when ``now - feature_ts > ttl`` (strictly), missing when nothing is stored.
+    """
+    now = datetime.now(UTC) if now is None else now
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise FeatureStoreError(f"naive clock {now!r}: `now` must be timezone-aware")
+    view_names = {view: view_feature_names(spec) for view, spec in features.views.items()}
+    if feature_names is None:
+        given = {key for row in entity_keys for key in row}
+        wanted = [
+            name
+            for view, names in view_names.items()
+            if given & set(features.entities[features.views[view].entity].join_keys)
+            for name in names
+        ]
+        if entity_keys and not wanted:
+            entities = "; ".join(f"{name}: {', '.join(spec.join_keys)}" for name, spec in features.entities.items())
+            raise FeatureStoreError(f"the entity rows give no entity's join keys (expected those of {entities})")
+    else:
+        wanted = list(dict.fromkeys(feature_names))
+        declared = [name for names in view_names.values() for name in names]
+        unknown = [name for name in wanted if name not in declared]
+        if unknown:
+            raise FeatureStoreError(f"unknown features: {', '.join(unknown)} (declared: {', '.join(declared)})")
+    if not entity_keys:
+        return []
+    served = set(wanted)
+
+    found: dict[str, list[Any]] = {}  # feature name → its value per entity row, or _EXPIRED / _MISSING
+    for view, names in view_names.items():
+        names = [name for name in names if name in served]
+        if not names:
+            continue
+        spec = features.views[view]
+        keys = [_entity_key(features, spec.entity, row, index) for index, row in enumerate(entity_keys)]
+        ttl = parse_duration(spec.ttl) if spec.ttl else None
+        rows = store.read(view, keys)
+        for name in names:
+            found[name] = [_value(row, name, ttl, now) for row in rows]
+
+    results = []
+    for index in range(len(entity_keys)):
+        values, expired, missing = {}, [], []
+        for name in wanted:
+            value = found[name][index]
+            values[name] = None if value is _EXPIRED or value is _MISSING else value
+            if value is _EXPIRED:
+                expired.append(name)
+            elif value is _MISSING:
+                missing.append(name)
+        results.append(OnlineFeatures(values, tuple(expired), tuple(missing)))
+    return results
+
+
+_EXPIRED, _MISSING = object(), object()
+
+
+def _value(row: OnlineRow | None, name: str, ttl: timedelta | None, now: datetime) -> Any:
+    if row is None or name not in row.values:
+        return _MISSING
+    if ttl is not None and now - row.feature_ts > ttl:
+        return _EXPIRED
+    return row.values[name]
+
+
+def _entity_key(features: FeaturesSpec, entity: str, row: Mapping[str, Any], index: int) -> tuple:
+    join_keys = features.entities[entity].join_keys
+    for key in join_keys:
+        if key not in row:
+            raise FeatureStoreError(f"entity row {index} lacks join key '{key}' of entity '{entity}'")
+    return tuple(row[key] for key in join_keys)

@@ -1,0 +1,86 @@
+"""The embedded online store: one SQLite file (``stack=local``)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from os import PathLike
+
+from hydraops.features.online.base import (
+    OnlineRow,
+    OnlineStore,
+    chunks,
+    decode_key,
+    decode_row,
+    encode_key,
+    encode_row,
+    from_micros,
+    to_micros,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS online_rows (
+    view TEXT NOT NULL, key TEXT NOT NULL, row TEXT NOT NULL, PRIMARY KEY (view, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS online_views (view TEXT PRIMARY KEY, as_of INTEGER NOT NULL) WITHOUT ROWID;
+"""
+_UPSERT = "INSERT OR REPLACE INTO online_rows (view, key, row) VALUES (?, ?, ?)"
+_READ_ONE = "SELECT row FROM online_rows WHERE view = ? AND key = ?"
+_READ_MANY = "SELECT key, row FROM online_rows WHERE view = ? AND key IN ({})"
+
+
+class SqliteOnlineStore(OnlineStore):
+    """Rows in one table keyed by (view, encoded key), each the shared JSON encoding of an OnlineRow.
+
+    WAL mode, so a materialization can write while a server reads. One connection, shared by threads
+    under a lock; statements are prepared once and reused through sqlite3's statement cache.
+    """
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self.path = str(path)
+        self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._max_keys = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 1  # one is the view
+
+    def write(self, view: str, rows: Iterable[OnlineRow], *, as_of: datetime) -> int:
+        as_of_micros = to_micros(as_of)
+        encoded = ((view, encode_key(row.key), encode_row(row)) for row in rows)
+        with self._lock, self._conn:  # one transaction: rows and as_of land together or not at all
+            count = self._conn.executemany(_UPSERT, encoded).rowcount
+            self._conn.execute("INSERT OR REPLACE INTO online_views (view, as_of) VALUES (?, ?)", (view, as_of_micros))
+        return count
+
+    def read(self, view: str, keys: Sequence[tuple]) -> list[OnlineRow | None]:
+        encoded = [encode_key(key) for key in keys]
+        if len(encoded) == 1:
+            with self._lock:
+                found = self._conn.execute(_READ_ONE, (view, encoded[0])).fetchone()
+            return [decode_row(keys[0], found[0]) if found else None]
+        stored: dict[str, str] = {}
+        with self._lock:
+            for chunk in chunks(dict.fromkeys(encoded), self._max_keys):
+                stored.update(self._conn.execute(_READ_MANY.format(",".join("?" * len(chunk))), (view, *chunk)))
+        return [decode_row(key, stored[text]) if text in stored else None for key, text in zip(keys, encoded)]
+
+    def as_of(self, view: str) -> datetime | None:
+        with self._lock:
+            found = self._conn.execute("SELECT as_of FROM online_views WHERE view = ?", (view,)).fetchone()
+        return from_micros(found[0]) if found else None
+
+    def keys(self, view: str, limit: int) -> list[tuple]:
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT key FROM online_rows WHERE view = ? ORDER BY key LIMIT ?", (view, limit)
+            ).fetchall()
+        return [decode_key(text) for (text,) in found]
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteOnlineStore({self.path!r})"

@@ -1,0 +1,116 @@
+"""What the feature store works on: the features and data specs, and where the offline store lives."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from hydraops.config.durations import parse_duration
+from hydraops.config.schemas import DataSpec, FeaturesSpec, FeatureViewSpec, ProjectSpec
+from hydraops.errors import DataError, FeatureStoreError
+
+
+@dataclass(frozen=True)
+class FeatureRepo:
+    """The feature store of one project: declarations plus the offline store's folder."""
+
+    features: FeaturesSpec
+    data: DataSpec
+    offline_dir: Path
+
+    @classmethod
+    def from_spec(cls, spec: ProjectSpec) -> FeatureRepo:
+        return cls(spec.features, spec.data, Path(spec.paths.offline_store_dir))
+
+    def view(self, name: str) -> FeatureViewSpec:
+        if name not in self.features.views:
+            known = ", ".join(self.features.views) or "(none declared)"
+            raise FeatureStoreError(f"unknown feature view '{name}'; declared views: {known}")
+        return self.features.views[name]
+
+    def join_keys(self, view: str) -> list[str]:
+        return list(self.features.entities[self.view(view).entity].join_keys)
+
+    def source_files(self, source: str) -> list[str]:
+        """The files a file source reads now, in name order; a DataError naming the source when none match."""
+        spec = self.data.sources[source]
+        pattern = os.path.join(self.data.dir, spec.path or "")
+        files = sorted(glob.glob(pattern))
+        if not files:
+            raise DataError(f"source '{source}': no file matches {pattern} (data.sources.{source}.path)")
+        return files
+
+    def view_sources(self, view: str) -> list[str]:
+        """The file sources a view reads, following query sources to the sources they name."""
+        return _file_sources(self.data, self.view(view).source)
+
+    def version(self, view: str) -> str:
+        """Digest of the view's definition and of the bytes of every source file it reads."""
+        spec = self.view(view)
+        definition = {
+            "view": asdict(spec),
+            "join_keys": self.join_keys(view),
+            "sources": {name: asdict(self.data.sources[name]) for name in [spec.source, *self.view_sources(view)]},
+        }
+        files = {path: file_digest(path) for name in self.view_sources(view) for path in self.source_files(name)}
+        payload = json.dumps({"definition": definition, "files": files}, sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def view_feature_names(view: FeatureViewSpec) -> list[str]:
+    """The features a view produces: its row-level features, or its expanded aggregations."""
+    names = list(view.features)
+    for aggregation in view.aggregations:
+        names += [f"{aggregation.column}_{func.value}_{window}" for func in aggregation.agg for window in aggregation.windows]
+    return names
+
+
+def ttl_us(view: FeatureViewSpec) -> int | None:
+    """The view's TTL in microseconds (None: never expires)."""
+    return None if view.ttl is None else to_us(view.ttl)
+
+
+def to_us(duration: str) -> int:
+    delta = parse_duration(duration)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def file_digest(path: str) -> str:
+    """sha256 of a file's bytes, cached beside it by (size, mtime) so unchanged files are not re-read."""
+    stat = os.stat(path)
+    key = (stat.st_size, stat.st_mtime_ns)
+    cached = _DIGESTS.get(path)
+    if cached and cached[0] == key:
+        return cached[1]
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    _DIGESTS[path] = (key, digest.hexdigest())
+    return digest.hexdigest()
+
+
+_DIGESTS: dict[str, tuple[tuple[int, int], str]] = {}
+
+
+def _file_sources(data: DataSpec, source: str, seen: frozenset[str] = frozenset()) -> list[str]:
+    if source not in data.sources:
+        raise FeatureStoreError(f"unknown source '{source}'; declared: {', '.join(data.sources)}")
+    spec = data.sources[source]
+    if spec.query is None:
+        return [source]
+    if source in seen:
+        raise FeatureStoreError(f"source '{source}' refers to itself through its query")
+    named = [name for name in data.sources if name != source and mentions(spec.query, name)]
+    return sorted({file for name in named for file in _file_sources(data, name, seen | {source})})
+
+
+def mentions(query: str, name: str) -> bool:
+    import re
+
+    return re.search(rf"\b{re.escape(name)}\b", query) is not None

@@ -1,0 +1,111 @@
+"""Sources as DuckDB views, checked against their declarations before any feature is computed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hydraops.config.schemas import Dtype
+from hydraops.errors import DataError
+from hydraops.features.repo import FeatureRepo, mentions
+
+#: DuckDB column types each declared dtype accepts.
+ACCEPTED_TYPES: dict[Dtype, tuple[str, ...]] = {
+    Dtype.int64: ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"),
+    Dtype.float64: ("DOUBLE", "FLOAT", "DECIMAL"),
+    Dtype.string: ("VARCHAR",),
+    Dtype.category: ("VARCHAR", "ENUM"),
+    Dtype.bool: ("BOOLEAN",),
+    Dtype.timestamp: ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE"),
+}
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source holds: its column types, and whether its event timestamps are timezone-aware."""
+
+    name: str
+    columns: dict[str, str]
+    tz_aware: bool
+
+
+def connect():  # -> duckdb.DuckDBPyConnection
+    """An in-memory DuckDB connection in UTC, without DuckDB's own progress bar."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+    return con
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def accepts(dtype: Dtype, duckdb_type: str) -> bool:
+    return any(duckdb_type == t or duckdb_type.startswith(t + "(") for t in ACCEPTED_TYPES[dtype])
+
+
+def register_source(con, repo: FeatureRepo, name: str) -> SourceInfo:  # noqa: ANN001 - duckdb connection
+    """Create the temp view ``name`` (its rows plus ``__seq``, the source order) and check it."""
+    import duckdb
+
+    spec = repo.data.sources[name]
+    if spec.query is not None:
+        for other in repo.data.sources:
+            if other != name and mentions(spec.query, other):
+                register_source(con, repo, other)
+        body = f"SELECT *, row_number() OVER () AS __seq FROM ({spec.query})"
+    else:
+        files = repo.source_files(name)
+        listed = "[" + ", ".join(literal(f) for f in files) + "]"
+        if repo.data.format.value == "parquet":
+            body = (
+                f"SELECT * EXCLUDE (filename, file_row_number), "
+                f"(list_position({listed}, filename)::BIGINT << 40) + file_row_number AS __seq "
+                f"FROM read_parquet({listed}, filename = true, file_row_number = true)"
+            )
+        else:
+            body = f"SELECT *, row_number() OVER () AS __seq FROM read_csv({listed}, header = true, union_by_name = true)"
+    try:
+        con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {body}")
+        described = con.execute(f"DESCRIBE SELECT * FROM {quote(name)}").fetchall()
+    except duckdb.Error as error:
+        raise DataError(f"source '{name}' cannot be read: {_first_line(error)}") from error
+    columns = {row[0]: row[1] for row in described if row[0] != "__seq"}
+    _check_columns(name, spec, columns)
+    tz_aware = spec.timestamp is not None and columns[spec.timestamp] == "TIMESTAMP WITH TIME ZONE"
+    return SourceInfo(name, columns, tz_aware)
+
+
+def _check_columns(name: str, spec, columns: dict[str, str]) -> None:  # noqa: ANN001 - SourceSpec
+    available = ", ".join(columns)
+    for field in ("timestamp", "created_timestamp"):
+        column = getattr(spec, field)
+        if column is None:
+            continue
+        if column not in columns:
+            raise DataError(
+                f"source '{name}': {field} column '{column}' (data.sources.{name}.{field}) is not in the data; "
+                f"available: {available}"
+            )
+        if not accepts(Dtype.timestamp, columns[column]):
+            raise DataError(f"source '{name}': {field} column '{column}' is {columns[column]}, expected a timestamp")
+    for column, declared in spec.columns.items():
+        if column not in columns:
+            raise DataError(
+                f"source '{name}': declared column '{column}' (data.sources.{name}.columns) is not in the data; "
+                f"available: {available}"
+            )
+        if not accepts(declared.dtype, columns[column]):
+            raise DataError(
+                f"source '{name}': column '{column}' is {columns[column]} in the data, "
+                f"declared {declared.dtype.value} (data.sources.{name}.columns.{column}.dtype)"
+            )
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0]

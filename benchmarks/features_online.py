@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import random
 import statistics
@@ -159,6 +160,8 @@ def main() -> None:
                 "date": now.isoformat(timespec="seconds"),
                 "python": platform.python_version(),
                 "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "load_average": os.getloadavg(),  # p99s on a busy machine measure its scheduler too
                 "rows": args.rows,
                 "features": 5,
                 "lookups": args.lookups,
@@ -170,7 +173,7 @@ def main() -> None:
         )
         + "\n"
     )
-    print(f"\nwritten: {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}")
+    print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; written: {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}")
 
 
 if __name__ == "__main__":

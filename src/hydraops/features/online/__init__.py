@@ -17,6 +17,7 @@ from typing import Any
 
 from hydraops.config.durations import parse_duration
 from hydraops.config.schemas.data import FeaturesSpec, FeatureViewSpec, OnlineStoreSpec, OnlineStoreType
+from hydraops.features.repo import view_feature_names
 from hydraops.features.online.base import FeatureStoreError, OnlineRow, OnlineStore
 from hydraops.features.online.redis import RedisOnlineStore
 from hydraops.features.online.sqlite import SqliteOnlineStore
@@ -55,14 +56,6 @@ def open_online_store(spec: OnlineStoreSpec, namespace: str) -> OnlineStore:
     if not spec.url:
         raise FeatureStoreError("stack.online_store.url is required when stack.online_store.type is redis")
     return RedisOnlineStore(spec.url, key_prefix=f"{spec.key_prefix}:{namespace}")
-
-
-def view_feature_names(view: FeatureViewSpec) -> list[str]:
-    """The features a view serves: its row-level features, or its aggregations as ``{column}_{agg}_{window}``."""
-    names = list(view.features)
-    for aggregation in view.aggregations:
-        names += [f"{aggregation.column}_{func}_{window}" for func in aggregation.agg for window in aggregation.windows]
-    return names
 
 
 def get_online_features(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any, Self, TypeVar
 
-from hydraops.errors import HydraopsError
+from hydraops.errors import FeatureStoreError
 
 __all__ = [
     "FeatureStoreError",
@@ -33,16 +33,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # built once: json.dumps(..., separators=) rebuilds it
 _T = TypeVar("_T")
-
-
-try:  # transitional: FeatureStoreError is moving to hydraops.errors; until it lands there, it lives here
-    from hydraops.errors import FeatureStoreError
-except ImportError:
-
-    class FeatureStoreError(HydraopsError):  # type: ignore[no-redef]
-        """The feature store cannot do what was asked: unknown feature, missing join key, unreachable store..."""
-
-        exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -60,10 +60,13 @@ def get_historical_features(
     return HistoricalFeatures(frame, report)
 
 
-def join_sql(repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str) -> str:
-    """SQL: ``entities`` (with ``__row``) ASOF-joined with each view's timeline, TTL applied, in row order."""
+def join_sql(
+    repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str, carry: Sequence[str] = ()
+) -> str:
+    """SQL: per entity row of ``entities`` (which has ``__row``), in row order, its ``carry`` columns, a
+    missing and an expired flag per view, and every planned feature: one ASOF join per view, TTL applied."""
     t = f"epoch_us(e.{quote(timestamp_column)})"
-    selects, joins = ["e.*"], []
+    selects, joins = [f"e.{quote(c)}" for c in carry], []
     for i, (view, names) in enumerate(plan.items()):
         manifest = offline.current_manifest(repo.offline_dir, view)
         glob = offline.timeline_glob(repo.offline_dir, view)
@@ -73,9 +76,13 @@ def join_sql(repo: FeatureRepo, plan: dict[str, list[str]], entities: str, times
             f"ASOF LEFT JOIN read_parquet({literal(glob)}, hive_partitioning = false) {alias} "
             f"ON {keys} AND {t} >= {alias}.__valid_from"
         )
-        expired = f"({t} - {alias}.__feature_ts > {manifest.ttl_us})" if manifest.ttl_us is not None else "false"
-        selects.append(f"{alias}.__feature_ts IS NULL AS __missing_{i}")
-        selects.append(f"coalesce({expired}, false) AS __expired_{i}")
+        selects.append(f"{alias}.__valid_from IS NULL AS __missing_{i}")
+        if manifest.ttl_us is None:  # nothing expires: no need to carry the feature timestamp through the join
+            selects.append(f"false AS __expired_{i}")
+            selects += [f"{alias}.{quote(n)}" for n in names]
+            continue
+        expired = f"coalesce({t} - {alias}.__feature_ts > {manifest.ttl_us}, false)"
+        selects.append(f"{expired} AS __expired_{i}")
         selects += [f"CASE WHEN {expired} THEN NULL ELSE {alias}.{quote(n)} END AS {quote(n)}" for n in names]
     return f"SELECT {', '.join(selects)} FROM {entities} e {' '.join(joins)} ORDER BY e.__row"
 
@@ -157,13 +164,13 @@ def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
         f"CREATE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row "
         f"FROM {quote(labels.source)}"
     )
-    query = join_sql(repo, plan, "__entities", labels.timestamp)
+    query = join_sql(repo, plan, "__entities", labels.timestamp, carry=[*keys, labels.timestamp, labels.target])
     counts = ", ".join(f"sum(__missing_{i}::INT), sum(__expired_{i}::INT)" for i in range(len(plan)))
     try:
         con.execute(f"CREATE TEMP TABLE __joined AS {query}")
         features = ", ".join(quote(n) for names in plan.values() for n in names)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        con.execute(f"COPY (SELECT {columns}, {features} FROM __joined ORDER BY __row) TO {literal(path)} (FORMAT parquet)")
+        con.execute(f"COPY (SELECT {columns}, {features} FROM __joined) TO {literal(path)} (FORMAT parquet)")
         rows, *tallies = con.execute(f"SELECT count(*), {counts} FROM __joined").fetchone()
     except duckdb.Error as error:
         raise FeatureStoreError(f"cannot build the training table: {str(error).splitlines()[0]}") from error

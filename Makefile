@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	cd $(CHURN) && $(BIN)/hydraops plan
 	cd $(CHURN) && $(BIN)/hydraops features materialize end=2026-01-01
 	cd $(CHURN) && $(BIN)/hydraops features training-table
-	cd $(CHURN) && $(BIN)/hydraops features get-online entity=1,2,3
+	cd $(CHURN) && $(BIN)/hydraops features get-online entity=1,2,3 at=2026-01-01
 	cd $(CHURN) && $(BIN)/hydraops features check-skew sample=200
 
 ## test: the whole test suite, as CI runs it

@@ -91,13 +91,13 @@ def reference_row_features(
     ref = Reference(features=pd.DataFrame())
     for entity_row in _rows(entity_df):
         t = entity_row[timestamp_column]
-        best: Optional[int] = None
-        for i in _rows_of(rows, join_keys, entity_row):
-            if not _visible(rows[i], t, timestamp, created_timestamp):
-                continue
-            rank = (rows[i][timestamp], rows[i][created_timestamp] if created_timestamp else 0, i)
-            if best is None or rank > (rows[best][timestamp], rows[best][created_timestamp] if created_timestamp else 0, best):
-                best = i
+        visible = [i for i in _rows_of(rows, join_keys, entity_row) if _visible(rows[i], t, timestamp, created_timestamp)]
+        # the greatest event timestamp, then the greatest created timestamp, then the last in source order
+        best = max(
+            visible,
+            key=lambda i: (rows[i][timestamp], rows[i][created_timestamp] if created_timestamp else 0, i),
+            default=None,
+        )
         if best is None:
             ref.missing += 1
         elif ttl is not None and t - rows[best][timestamp] > ttl:
@@ -248,7 +248,7 @@ def assert_result(result: Any, ref: Reference, entity_df: pd.DataFrame, view_nam
     assert len(frame) == len(entity_df)
     for column in entity_df.columns:
         assert column in frame.columns, column
-        assert list(frame[column]) == list(entity_df[column]), f"entity column {column} changed"
+        pd.testing.assert_series_equal(frame[column], entity_df[column], check_index=False, obj=f"entity column {column}")
     for name in ref.features.columns:
         assert name in frame.columns, f"no column {name} in {list(frame.columns)}"
         for i, (got, want) in enumerate(zip(frame[name].tolist(), ref.features[name].tolist())):
@@ -284,22 +284,24 @@ class Scenario:
 
 
 def _key_frame(join_keys: list[str], keys: list[tuple]) -> dict[str, pd.Series]:
+    """Key columns: int64 for int keys, str for string keys."""
     return {
         k: pd.Series([key[j] for key in keys], dtype="int64" if isinstance(keys[0][j], int) else "str")
-        if keys
-        else pd.Series([], dtype="int64")
         for j, k in enumerate(join_keys)
     }
 
 
 @st.composite
-def scenarios(draw: Any, *, max_t_hour: int, ttls: list[Optional[str]], event_hours: int = 8) -> Scenario:
+def scenarios(
+    draw: Any, *, max_t_hour: int, ttls: list[Optional[str]], edges: list[str] = (), event_hours: int = 6
+) -> Scenario:
     """Few entities, a small grid of event times (ties), optional created timestamps, several files,
-    an entity table with duplicates, unsorted times and keys without source rows."""
+    an entity table with duplicates, unsorted times, keys without source rows, and times exactly at
+    (or a microsecond around) an event time plus one of ``edges`` (TTLs, windows)."""
     join_keys, pool, absent = KEY_KINDS[draw(st.sampled_from(sorted(KEY_KINDS)))]
     entities = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4, unique=True))
-    n = draw(st.integers(1, 14))
-    has_created = draw(st.booleans())
+    n = draw(st.integers(1, 16))
+    has_created = draw(st.integers(0, 2)) > 0
     keys = [draw(st.sampled_from(entities)) for _ in range(n)]
     event = [at(draw(st.integers(0, event_hours))) for _ in range(n)]
     rows: dict[str, Any] = _key_frame(join_keys, keys)
@@ -307,25 +309,44 @@ def scenarios(draw: Any, *, max_t_hour: int, ttls: list[Optional[str]], event_ho
     rows["ts"] = stamps(event)
     if has_created:
         rows["created"] = stamps([e + draw(st.sampled_from(CREATED_OFFSETS)) for e in event])
-    rows["value"] = pd.Series([draw(st.sampled_from([None, 0.0, 1.5, -2.25, 7.0])) for _ in range(n)], dtype="float64")
+    values = st.sampled_from([None, 0.0, 1.5, -2.25, 7.0])
+    rows["value"] = pd.Series([draw(values) for _ in range(n)], dtype="float64")
     rows["label"] = pd.Series([draw(st.sampled_from([None, "x", "y", ""])) for _ in range(n)], dtype="str")
-    amounts = st.one_of(st.none(), st.sampled_from([0.0, 1.0, 2.5, -3.0]), st.integers(-10_000, 10_000).map(lambda i: i / 100))
+    cents = st.integers(-10_000, 10_000).map(lambda i: i / 100)
+    amounts = st.one_of(st.none(), st.sampled_from([0.0, 1.0, 2.5, -3.0]), cents)
     rows["amount"] = pd.Series([draw(amounts) for _ in range(n)], dtype="float64")
     table = pd.DataFrame(rows)
 
     n_files = draw(st.integers(1, min(3, n)))
-    cuts = sorted(draw(st.lists(st.integers(1, n - 1), min_size=n_files - 1, max_size=n_files - 1, unique=True))) if n > 1 else []
-    names = draw(st.lists(st.text(string.ascii_lowercase[:4], min_size=1, max_size=3), min_size=n_files, max_size=n_files, unique=True))
-    bounds = [0, *cuts, n]
+    cuts = draw(st.lists(st.integers(1, n - 1), min_size=n_files - 1, max_size=n_files - 1, unique=True)) if n > 1 else []
+    bounds = [0, *sorted(cuts), n]
+    # random names: the order files are written in is not their name order
+    name = st.text(string.ascii_lowercase[:4], min_size=1, max_size=3)
+    names = draw(st.lists(name, min_size=n_files, max_size=n_files, unique=True))
     if n_files == 1 and draw(st.booleans()):
         files, path = {"events.parquet": table}, "events.parquet"
     else:
-        files = {f"events/{name}.parquet": table.iloc[bounds[i] : bounds[i + 1]].reset_index(drop=True) for i, name in enumerate(names)}
+        chunks = [table.iloc[bounds[i] : bounds[i + 1]].reset_index(drop=True) for i in range(n_files)]
+        files = {f"events/{name}.parquet": chunk for name, chunk in zip(names, chunks)}
         path = "events/*.parquet"
 
     m = draw(st.integers(1, 12))
-    entity_keys = [draw(st.sampled_from(pool + absent)) for _ in range(m)]
-    times = [at(draw(st.integers(-1, max_t_hour))) + draw(st.sampled_from(T_OFFSETS)) for _ in range(m)]
+    entity_keys, times = [], []
+    anything = st.sampled_from(pool + absent)
+    far, near = st.integers(-1, max_t_hour), st.integers(0, event_hours + 3)
+    shifts = st.sampled_from([pd.Timedelta(0), *(parse_duration(e) for e in edges)])
+    anchors = [*event, *(rows["created"] if has_created else [])]
+    for _ in range(m):
+        kind = draw(st.integers(0, 5))
+        if kind == 0:  # anything: possibly an entity without rows, possibly long after
+            key, t = draw(anything), at(draw(far))
+        elif kind <= 2:  # an entity with rows, at a time around the events
+            key, t = draw(st.sampled_from(entities)), at(draw(near))
+        else:  # exactly at an event's (or created) time plus an edge (TTL, window), that row's entity
+            j = draw(st.integers(0, len(anchors) - 1))
+            key, t = keys[j % n], anchors[j] + draw(shifts)
+        entity_keys.append(key)
+        times.append(t + draw(st.sampled_from(T_OFFSETS)))
     entity: dict[str, Any] = {"eid": pd.Series(range(m), dtype="int64")}
     entity |= _key_frame(join_keys, entity_keys)
     entity["t"] = stamps(times)

@@ -12,7 +12,17 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hydraops.config.schemas.data import AggFunc, AggregationSpec, FeaturesSpec, FeatureViewSpec
+from hydraops.config.schemas.data import (
+    AggFunc,
+    AggregationSpec,
+    DataSpec,
+    EntitySpec,
+    FeatureSpec,
+    FeaturesSpec,
+    FeatureViewSpec,
+    FileFormat,
+    SourceSpec,
+)
 
 from .reference import (
     Scenario,
@@ -20,9 +30,11 @@ from .reference import (
     at,
     in_source_order,
     reference_aggregations,
+    reference_row_features,
     run_engine,
     scenarios,
     stamps,
+    write_files,
 )
 
 ALL = [AggFunc.sum, AggFunc.count, AggFunc.mean, AggFunc.min, AggFunc.max, AggFunc.std]
@@ -114,10 +126,11 @@ def test_reference_empty_windows_missing_and_expired():
 # --- random data against the reference ----------------------------------------------------------------
 
 WINDOWS = ["1h", "2h", "3h", "5h", "1d"]
+TTLS = [None, "2h", "5h", "1d"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(scenarios(max_t_hour=40, ttls=[None, None, "2h", "5h", "1d"]),
+@given(scenarios(max_t_hour=40, ttls=TTLS, edges=WINDOWS + TTLS[1:]),
        st.lists(st.sampled_from(WINDOWS), min_size=2, max_size=3, unique=True))
 def test_engine_matches_reference_on_random_data(scenario: Scenario, windows: list[str]):
     view = agg_view(windows, scenario.ttl)
@@ -205,3 +218,67 @@ def test_several_files_same_values_whatever_the_split(tmp_path):
     files = {"e/b.parquet": events(rows[:4]), "e/a.parquet": events(rows[4:])}
     entity_df = entities([(u, at(h)) for u in (1, 2) for h in (4, 1, 3)])
     check(tmp_path, files, entity_df, agg_view(["2h", "3h"], ttl="2h"))
+
+
+def test_two_views_on_one_source_each_report_their_own_counts(tmp_path):
+    from hydraops.features import FeatureRepo, get_historical_features, materialize
+
+    files = {"e.parquet": events([(1, at(0), 4.0), (1, at(3), None), (2, at(1), 2.0)])}
+    write_files(tmp_path / "data", files)
+    views = {
+        "last": FeatureViewSpec(entity="user", source="events", ttl="1h", features={"last_amount": FeatureSpec(expr="amount")}),
+        "sums": agg_view(["2h"], ttl="1d", funcs=[AggFunc.sum, AggFunc.count]),
+    }
+    repo = FeatureRepo(
+        features=FeaturesSpec(entities={"user": EntitySpec(join_keys=["user_id"])}, views=views),
+        data=DataSpec(format=FileFormat.parquet, dir=str(tmp_path / "data"),
+                      sources={"events": SourceSpec(path="e.parquet", timestamp="ts")}),
+        offline_dir=tmp_path / "offline",
+    )
+    materialize(repo)
+    entity_df = entities([(1, at(1)), (1, at(3)), (2, at(2, 1)), (3, at(1)), (1, at(30))])
+    result = get_historical_features(repo, entity_df, timestamp_column="t")
+    source = in_source_order(files)
+    for name, view, reference in [("last", views["last"], reference_row_features),
+                                  ("sums", views["sums"], reference_aggregations)]:
+        ref = reference(source, view, entity_df, join_keys=["user_id"], timestamp="ts")
+        assert_result(result, ref, entity_df, view_name=name)
+    assert values(result.frame, "last_amount") == [4.0, None, None, None, None]
+    assert values(result.frame, "amount_sum_2h") == [4.0, 0.0, 2.0, None, None]
+    assert (result.report["last"].missing, result.report["last"].expired) == (1, 2)  # at(3): a null value, not expired
+    assert (result.report["sums"].missing, result.report["sums"].expired) == (1, 1)
+
+
+def test_a_null_created_timestamp_means_known_from_the_event_time(tmp_path):
+    """Row-level and aggregation views agree: a row with no created timestamp is known at its event time."""
+    import pandas as pd
+
+    from hydraops.config.schemas import (
+        AggFunc, AggregationSpec, DataSpec, EntitySpec, FeatureSpec, FeaturesSpec, FeatureViewSpec, FileFormat, SourceSpec,
+    )  # fmt: skip
+    from hydraops.features import FeatureRepo, get_historical_features, materialize
+
+    t0 = pd.Timestamp("2024-03-01", tz="UTC")
+    events = pd.DataFrame({
+        "user_id": [1, 1],
+        "ts": [t0, t0 + pd.Timedelta(hours=1)],
+        "created": [t0, pd.NaT],
+        "amount": [1.0, 10.0],
+    })  # fmt: skip
+    events["created"] = events["created"].astype("datetime64[us, UTC]")
+    events["ts"] = events["ts"].astype("datetime64[us, UTC]")
+    events.to_parquet(tmp_path / "events.parquet")
+    data = DataSpec(format=FileFormat.parquet, dir=str(tmp_path), sources={"events": SourceSpec(path="events.parquet", timestamp="ts", created_timestamp="created")})
+    features = FeaturesSpec(
+        entities={"user": EntitySpec(join_keys=["user_id"])},
+        views={
+            "rows": FeatureViewSpec(entity="user", source="events", features={"last_amount": FeatureSpec(expr="amount")}),
+            "sums": FeatureViewSpec(entity="user", source="events", aggregations=[AggregationSpec(column="amount", agg=[AggFunc.sum], windows=["1d"])]),
+        },
+    )  # fmt: skip
+    repo = FeatureRepo(features=features, data=data, offline_dir=tmp_path / "store")
+    materialize(repo)
+    entity_df = pd.DataFrame({"user_id": [1], "t": [t0 + pd.Timedelta(hours=5)]})
+    frame = get_historical_features(repo, entity_df, timestamp_column="t").frame
+    assert frame.loc[0, "last_amount"] == 10.0
+    assert frame.loc[0, "amount_sum_1d"] == 11.0

@@ -128,7 +128,7 @@ def test_reference_ttl_boundary_and_created_after_t():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(scenarios(max_t_hour=12, ttls=[None, None, "1h", "2h", "3h"]))
+@given(scenarios(max_t_hour=12, ttls=[None, None, "1h", "2h", "3h"], edges=["1h", "2h", "3h"]))
 def test_engine_matches_reference_on_random_data(scenario: Scenario):
     view = row_view(scenario.ttl)
     source = scenario.source

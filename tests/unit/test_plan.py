@@ -55,7 +55,8 @@ def test_planner_on_churn(tmp_path: Path) -> None:
     plan = build_plan(load_spec(project))
     assert plan.project == "churn"
     assert [a.name for a in plan.stage("data")] == [f"source {s}" for s in ("customers", "transactions", "tickets", "labels")]
-    assert all("no file matches yet" in a.details[0] for a in plan.actions)
+    assert all("no file matches yet" in a.details[0] for a in plan.stage("data"))
+    assert all("no file matches" in a.details[0] for a in plan.stage("features") if a.name.startswith("materialize"))
     (project / "data").mkdir()
     (project / "data" / "tickets.parquet").write_bytes(b"x" * 2_000_000)
     tickets = next(a for a in build_plan(load_spec(project)).actions if a.name == "source tickets")

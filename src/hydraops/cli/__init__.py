@@ -35,8 +35,8 @@ VERBS: dict[str, tuple[str, Verb]] = {
         HydraVerb("features training-table", feature_verbs.training_table, params=("out",)),
     ),
     "features get-online": (
-        "latest feature values of entities from the online store, TTL enforced: entity=ID[,ID...]",
-        HydraVerb("features get-online", feature_verbs.get_online, read_only=True, params=("entity",)),
+        "latest feature values of entities from the online store, TTL enforced: entity=ID[,ID...] [at=DATE]",
+        HydraVerb("features get-online", feature_verbs.get_online, read_only=True, params=("entity", "at")),
     ),
     "features check-skew": (
         "compare online values with offline point-in-time values at the same instant [sample=N]",

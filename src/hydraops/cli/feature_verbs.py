@@ -46,14 +46,15 @@ def training_table(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None
 
 
 def get_online(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
-    """Latest values of one or more entities (``entity=42`` or ``entity=42,43``), TTL enforced."""
+    """Latest values of one or more entities (``entity=42`` or ``entity=42,43``), the TTL enforced at
+    ``at=`` (an ISO date or timestamp; default now)."""
     from hydraops.features.online import get_online_features, open_online_store
 
     if "entity" not in options:
         raise FeatureStoreError("give the entity: hydraops features get-online entity=ID[,ID...]")
     rows = _entity_rows(spec, options["entity"])
     with open_online_store(spec.stack.online_store, spec.project) as store:
-        served = get_online_features(spec.features, store, rows)
+        served = get_online_features(spec.features, store, rows, now=_moment(options, "at"))
     table = Table("feature", *[str(next(iter(row.values()))) for row in rows], title="online features")
     names = spec.features.feature_names()
     for name in names:

@@ -27,7 +27,8 @@ def events_sql(source: SourceSpec, info: SourceInfo, keys: list[str], columns: l
     if source.timestamp is None:
         raise DataError(f"source '{info.name}' has no timestamp column (data.sources.{info.name}.timestamp)")
     ts = f"epoch_us({quote(source.timestamp)})"
-    created = f"epoch_us({quote(source.created_timestamp)})" if source.created_timestamp else ts
+    # A row with no created timestamp is known from its event time.
+    created = f"coalesce(epoch_us({quote(source.created_timestamp)}), {ts})" if source.created_timestamp else ts
     selected = ", ".join([*(quote(k) for k in keys), *columns])
     return (
         f"SELECT {selected}, {ts} AS __ts, {created} AS __created, greatest({ts}, {created}) AS __avail, __seq "

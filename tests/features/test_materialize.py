@@ -260,3 +260,23 @@ def test_shared_stack_serves_from_real_redis(churn: Path, hydraops: Run) -> None
         keys = list(client.scan_iter(f"{prefix}:*"))
         if keys:
             client.delete(*keys)
+
+
+def test_a_query_source_feeds_a_view(churn: Path) -> None:
+    """A source can be a DuckDB query over other sources; its version follows their files."""
+    config = churn / "conf" / "config.yaml"
+    config.write_text(config.read_text().replace(
+        "  sources:\n", "  sources:\n    big_transactions: {query: 'SELECT * FROM transactions WHERE amount > 100', timestamp: ts}\n", 1
+    ))  # fmt: skip
+    views = churn / "conf" / "features" / "churn.yaml"
+    views.write_text(views.read_text().replace("views:\n", (
+        "views:\n  big_spend:\n    entity: customer\n    source: big_transactions\n"
+        "    aggregations: [{column: amount, agg: [count], windows: [14d]}]\n"
+    ), 1))  # fmt: skip
+    repo = FeatureRepo.from_spec(load_spec(churn))
+    [result] = materialize(repo, views=["big_spend"]).views
+    assert result.status == "materialized" and result.rows > 0
+    labels = pd.read_parquet(churn / "data" / "labels.parquet").head(2000)
+    both = get_historical_features(repo, labels, timestamp_column="label_time", features=["amount_count_14d"]).frame
+    assert both["amount_count_14d"].notna().any()
+    assert repo.view_sources("big_spend") == ["transactions"]

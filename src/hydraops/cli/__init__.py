@@ -6,6 +6,7 @@ Every verb but ``init`` is a real ``@hydra.main`` app over the project's ``conf/
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 
@@ -25,6 +26,10 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "plan": (
         "show what the lifecycle would do, stage by stage, as a tree (--json for machines); writes nothing",
         HydraVerb("plan", verbs.plan, read_only=True, flags=("--json",)),
+    ),
+    "train": (
+        "fit the declared model on the training table, track the run in MLflow, register a model version",
+        HydraVerb("train", verbs.train),
     ),
     "features materialize": (
         "compute every feature view into the offline store, push latest values online [start=DATE end=DATE]",
@@ -121,6 +126,9 @@ def _complete(argv: Sequence[str]) -> int:
 
 def main() -> None:
     """Console entry point."""
+    from hydraops.tracking.lineage import COMMAND_ENV
+
+    os.environ.setdefault(COMMAND_ENV, shlex.join(["hydraops", *sys.argv[1:]]))
     try:
         code = run(sys.argv[1:])
         sys.stdout.flush()

@@ -83,7 +83,13 @@ def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
     try:
         with _scratch_outputs(verb.read_only) as extra, _argv(verb.name, args + extra), _hydra_raises():
             app()
-    except Exception as error:
+    except BaseException as error:
+        if os.environ.get("HYDRAOPS_PARENT_RUN_ID"):
+            from hydraops.tracking.sweep import fail_open_sweep
+
+            fail_open_sweep()
+        if not isinstance(error, Exception):
+            raise
         from hydra.errors import HydraException
         from omegaconf.errors import OmegaConfBaseException
 

@@ -33,3 +33,28 @@ def plan(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     out = console()
     out.print(plan_tree(the_plan))
     out.print(f"[bold]{plan_summary(the_plan) or 'nothing to do'}[/bold]")
+
+
+def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """One tracked training run (a child of the sweep's parent run under ``-m``)."""
+    import os
+    from pathlib import Path
+
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from hydraops.training.run import train as run
+
+    hydra = HydraConfig.get()
+    output_dir = Path(hydra.runtime.output_dir)
+    overrides = [str(o) for o in OmegaConf.to_container(hydra.overrides.task, resolve=False)]
+    hydra_dir = output_dir / hydra.output_subdir if hydra.output_subdir else None
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    result = run(spec, resolved, output_dir=output_dir, overrides=overrides, hydra_dir=hydra_dir,
+                 parent_run_id=os.environ.get("HYDRAOPS_PARENT_RUN_ID"))  # fmt: skip
+    metric = f"test.{spec.evaluate.primary_metric}"
+    score = f"{metric} {result.metrics[metric]:.4f}, " if metric in result.metrics else ""
+    print(
+        f"run {result.run_id}: {score}model {result.registered_model} version {result.version} "
+        f"(sha256 {result.model_sha256[:12]})\nsee it: mlflow ui --backend-store-uri {spec.stack.tracking_uri}"
+    )

@@ -1,0 +1,99 @@
+"""Sweeps in MLflow: a Hydra callback makes one parent run per ``-m`` sweep of ``hydraops train``; every
+job is its child; at the end the parent gets a leaderboard and a tag naming the best child."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+#: The parent run's id, handed to the jobs (the launcher's workers inherit the environment).
+PARENT_ENV = "HYDRAOPS_PARENT_RUN_ID"
+LEADERBOARD = "leaderboard.json"
+
+
+class MlflowSweepCallback(Callback):
+    """Parent run at sweep start, leaderboard and best child at sweep end (``hydraops train -m`` only)."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if not _is_train(config):
+            return
+        from mlflow.tracking import MlflowClient
+
+        from hydraops.tracking.lineage import command_line, git_state
+        from hydraops.tracking.runs import ensure_experiment
+
+        _connect(config)
+        # Creating the experiment here also creates and migrates the store once, before parallel jobs start.
+        experiment_id = ensure_experiment(config.project, OmegaConf.select(config, "stack.artifact_location"))
+        tags = {"mlflow.runName": f"sweep {' '.join(_sweep_overrides(config))}"[:250], "hydraops.command": command_line(),
+                "hydraops.sweep": "true", **git_state(OmegaConf.select(config, "paths.root") or ".")}  # fmt: skip
+        parent = MlflowClient().create_run(experiment_id, tags=tags)
+        os.environ[PARENT_ENV] = parent.info.run_id
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if _is_train(config) and PARENT_ENV in os.environ:
+            finish_sweep(config, os.environ.pop(PARENT_ENV))
+
+
+def finish_sweep(config: DictConfig, parent_id: str, failed: bool = False) -> dict[str, Any]:
+    """Rank the parent's children by the sweep metric, log the leaderboard, tag the best, end the parent."""
+    from mlflow.tracking import MlflowClient
+
+    _connect(config)
+    client = MlflowClient()
+    parent = client.get_run(parent_id)
+    children = client.search_runs([parent.info.experiment_id], f"tags.`mlflow.parentRunId` = '{parent_id}'", max_results=10_000)
+    metric, direction = _objective(config)
+    rows = [
+        {"run_id": r.info.run_id, "run_name": r.info.run_name, "status": r.info.status, metric: r.data.metrics.get(metric)}
+        for r in children
+    ]
+    scored = [row for row in rows if row[metric] is not None and row["status"] == "FINISHED"]
+    scored.sort(key=lambda row: row[metric], reverse=direction == "maximize")
+    board = {"metric": metric, "direction": direction, "runs": scored + [row for row in rows if row not in scored]}
+    client.log_text(parent_id, json.dumps(board, indent=2), LEADERBOARD)
+    if scored:
+        client.set_tag(parent_id, "hydraops.best_child", scored[0]["run_id"])
+        client.log_metric(parent_id, f"best.{metric}", scored[0][metric])
+    everything_finished = rows and all(row["status"] == "FINISHED" for row in rows)
+    client.set_terminated(parent_id, "FINISHED" if everything_finished and not failed else "FAILED")
+    return board
+
+
+def fail_open_sweep() -> None:
+    """A sweep that raised ends its parent run FAILED (Hydra skips on_multirun_end then); the tracking URI
+    is still the one on_multirun_start set in this process."""
+    parent_id = os.environ.pop(PARENT_ENV, None)
+    if parent_id:
+        from mlflow.tracking import MlflowClient
+
+        MlflowClient().set_terminated(parent_id, "FAILED")
+
+
+def _objective(config: DictConfig) -> tuple[str, str]:
+    search = OmegaConf.select(config, "hparams_search")
+    if search:
+        return str(search.metric), str(search.direction)
+    return f"valid.{config.evaluate.primary_metric}", "minimize" if config.evaluate.primary_metric in {"log_loss", "brier", "rmse", "mae"} else "maximize"
+
+
+def _is_train(config: DictConfig) -> bool:
+    return OmegaConf.select(config, "hydra.job.name") == "train"
+
+
+def _connect(config: DictConfig) -> None:
+    import mlflow
+    from hydra.core.hydra_config import HydraConfig
+
+    HydraConfig.instance().set_config(config)  # the sweep's config resolves ${hydra:...} (paths.root) too
+    uri = config.stack.tracking_uri
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(config.stack.registry_uri or uri)
+
+
+def _sweep_overrides(config: DictConfig) -> list[str]:
+    return [str(o) for o in OmegaConf.to_container(config.hydra.overrides.task, resolve=False) if not str(o).startswith("hydra")]

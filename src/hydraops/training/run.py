@@ -1,0 +1,213 @@
+"""``hydraops train``: training table → split → fit → evaluate → one MLflow run → a registered version.
+
+Everything that can be wrong with the data or the config is checked before the run is created; a
+failure after that marks the run FAILED with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydraops.config.schemas import ProjectSpec
+
+#: Tag linking a child run to its sweep's parent run (MLflow's own nesting tag).
+PARENT_TAG = "mlflow.parentRunId"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    experiment_id: str
+    model_uri: str
+    model_sha256: str
+    registered_model: str
+    version: str
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the run fits and logs, all computed before it starts."""
+
+    table_path: Path
+    features: list[str]
+    levels: dict[str, list]
+    parts: dict[str, tuple[Any, Any]]  # split → (X, y)
+    frames: dict[str, Any]  # split → the rows of the training table
+    estimator: Any
+    lineage: dict[str, str]
+
+
+def train(
+    spec: ProjectSpec,
+    resolved: Mapping[str, Any],
+    *,
+    output_dir: Path,
+    overrides: Sequence[str] = (),
+    hydra_dir: Path | None = None,
+    parent_run_id: str | None = None,
+) -> TrainResult:
+    """Fit the declared model on the feature store's training table, track it in MLflow, register it."""
+    import warnings
+
+    from hydraops.tracking.lineage import command_line, git_state, package_versions
+    from hydraops.tracking.runs import connect, ensure_experiment, tracked_run
+
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")  # dataset-source and int-schema hints
+    output_dir.mkdir(parents=True, exist_ok=True)
+    prepared = prepare(spec, output_dir)
+    config_yaml = _yaml(resolved)
+    config_digest = hashlib.sha256(config_yaml.encode()).hexdigest()
+    connect(spec.stack)
+    experiment_id = ensure_experiment(spec.project, spec.stack.artifact_location)
+    tags = {
+        **git_state(spec.paths.root), **package_versions(), **prepared.lineage,
+        "hydraops.command": command_line(), "hydraops.config_digest": config_digest,
+        "hydraops.model": spec.model.name,
+    }  # fmt: skip
+    if parent_run_id:
+        tags[PARENT_TAG] = parent_run_id
+    with tracked_run(experiment_id, run_name(spec, overrides), tags) as run:
+        _log_config(resolved, config_yaml, overrides, hydra_dir)
+        _log_inputs(spec, prepared)
+        x_train, y_train = prepared.parts["train"]
+        prepared.estimator.fit(x_train, y_train)
+        metrics, model = _evaluate_and_log(spec, prepared, output_dir)
+        version = _register(spec, model, metrics, config_digest)
+    return TrainResult(run.info.run_id, experiment_id, model.uri, model.sha256, spec.registry.name, version, metrics)
+
+
+def prepare(spec: ProjectSpec, output_dir: Path) -> Prepared:
+    """Training table, split, features and the unfitted estimator; raises before any run exists."""
+    import pandas as pd
+
+    from hydraops.features import FeatureRepo, materialize
+    from hydraops.features.historical import build_training_table
+    from hydraops.features.offline import current_manifest
+    from hydraops.training.estimators import TrainingError, build_estimator, category_levels, prepare_features
+    from hydraops.training.split import split_table
+
+    labels = spec.features.labels
+    if labels is None:
+        raise TrainingError("train needs labels to learn from: declare features.labels (source, entity, timestamp, target)")
+    repo = FeatureRepo.from_spec(spec)
+    materialize(repo)  # idempotent: views already up to date are skipped
+    table_path = output_dir / "training_table.parquet"
+    build_training_table(repo, str(table_path))
+    frame = pd.read_parquet(table_path)
+    if spec.debug is not None and spec.debug.max_rows and len(frame) > spec.debug.max_rows:
+        frame = frame.sample(n=spec.debug.max_rows, random_state=spec.seed).sort_index()
+    features = list(spec.model.features) or [n for n in spec.features.feature_names() if n in frame.columns]
+    splits = split_table(frame, spec.split, time_column=labels.timestamp, target=labels.target, task=spec.model.task)
+    categorical = [f for f in features if not pd.api.types.is_numeric_dtype(frame[f]) and not pd.api.types.is_bool_dtype(frame[f])]
+    levels = category_levels(splits.train[features], categorical)
+    frames = {"train": splits.train, "valid": splits.valid, "test": splits.test}
+    parts = {name: (prepare_features(part[features], levels), part[labels.target]) for name, part in frames.items()}
+    lineage = {"hydraops.training_table_sha256": _file_sha256(table_path)}
+    for view in spec.features.views:
+        manifest = current_manifest(repo.offline_dir, view)
+        lineage[f"features.{view}.version"] = manifest.version
+        for path, digest in manifest.sources.items():
+            lineage[f"data.{Path(path).name}.sha256"] = digest
+    estimator = build_estimator(spec.model, categorical=categorical, debug=spec.debug)
+    return Prepared(table_path, features, levels, parts, frames, estimator, lineage)
+
+
+def run_name(spec: ProjectSpec, overrides: Sequence[str]) -> str:
+    """``lightgbm`` or ``lightgbm model.num_leaves=15 split=random``: readable in the MLflow UI."""
+    shown = [o for o in overrides if not o.startswith("hydra")]
+    return " ".join([spec.model.name, *shown])[:250]
+
+
+def _log_config(resolved: Mapping[str, Any], config_yaml: str, overrides: Sequence[str], hydra_dir: Path | None) -> None:
+    import mlflow
+
+    from hydraops.tracking.params import OVERFLOW_ARTIFACT, flatten, split_params
+
+    short, long = split_params(flatten(resolved))
+    items = list(short.items())
+    for start in range(0, len(items), 100):
+        mlflow.log_params(dict(items[start : start + 100]))
+    if long:
+        mlflow.log_dict(long, OVERFLOW_ARTIFACT)
+    mlflow.log_text(config_yaml, "config/config.yaml")
+    mlflow.log_text(json.dumps(list(overrides), indent=2), "config/overrides.json")
+    if hydra_dir is not None and hydra_dir.is_dir():
+        mlflow.log_artifacts(str(hydra_dir), "config/.hydra")
+
+
+def _log_inputs(spec: ProjectSpec, prepared: Prepared) -> None:
+    import mlflow
+
+    target = spec.features.labels.target
+    for name, frame in prepared.frames.items():
+        if len(frame):
+            dataset = mlflow.data.from_pandas(frame, source=str(prepared.table_path), targets=target, name=f"{spec.project}-{name}")
+            mlflow.log_input(dataset, context=name)
+
+
+def _evaluate_and_log(spec: ProjectSpec, prepared: Prepared, output_dir: Path):  # noqa: ANN202
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from hydraops.tracking.models import log_model
+    from hydraops.training.evaluate import evaluate, predict_scores
+    from hydraops.training.plots import save_plots
+
+    parts = {name: part for name, part in prepared.parts.items() if len(part[0])}
+    evaluation = evaluate(prepared.estimator, parts, spec.evaluate)
+    mlflow.log_metrics(evaluation.metrics)
+    if evaluation.skipped:
+        mlflow.log_dict(evaluation.skipped, "evaluation/skipped_metrics.json")
+    plots = save_plots(prepared.estimator, evaluation, parts, spec.evaluate, output_dir / "plots", feature_names=prepared.features)
+    for path in plots.values():
+        mlflow.log_artifact(str(path), "plots")
+    mlflow.log_dict({"features": prepared.features, "categories": prepared.levels}, "model_inputs.json")
+    x_train = prepared.parts["train"][0]
+    example = x_train.head(5)
+    signature = infer_signature(x_train.head(200), predict_scores(prepared.estimator, x_train.head(200), spec.model.task))
+    model = log_model(prepared.estimator, input_example=example, signature=signature, pip_requirements=_requirements())
+    return evaluation.metrics, model
+
+
+def _register(spec: ProjectSpec, model, metrics: Mapping[str, float], config_digest: str) -> str:  # noqa: ANN001
+    import mlflow
+
+    from hydraops.tracking.models import SHA_TAG
+
+    key = f"test.{spec.evaluate.primary_metric}"
+    tags = {SHA_TAG: model.sha256, "hydraops.config_digest": config_digest, "hydraops.flavor": model.flavor}
+    if key in metrics:
+        tags[key] = f"{metrics[key]:.6g}"
+    version = mlflow.register_model(model.uri, spec.registry.name, tags=tags)
+    return str(version.version)
+
+
+def _requirements() -> list[str]:
+    """Explicit pip requirements: MLflow's inference of them costs seconds a model."""
+    from importlib import metadata
+
+    names = ("lightgbm", "scikit-learn", "pandas", "numpy", "skops", "mlflow")
+    return [f"{name}=={metadata.version(name)}" for name in names]
+
+
+def _yaml(resolved: Mapping[str, Any]) -> str:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.create(dict(resolved)))
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+__all__ = ["TrainResult", "prepare", "run_name", "train"]

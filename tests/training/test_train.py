@@ -1,0 +1,111 @@
+"""`hydraops train` for real: MLflow on SQLite, every lineage record read back with MlflowClient."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, copy_project
+
+pytestmark = pytest.mark.slow
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = copy_project("churn", tmp_path_factory.mktemp("train") / "churn")
+    subprocess.run([sys.executable, "generate_data.py", "--customers", "1500"], cwd=project, check=True, capture_output=True)
+    return project
+
+
+@pytest.fixture
+def churn(generated: Path, tmp_path: Path) -> Path:
+    """A private copy of the generated project, in a git repository with one commit."""
+    project = Path(shutil.copytree(generated, tmp_path / "churn"))
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "add", "conf", "generate_data.py"], cwd=project, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "project"], cwd=project, check=True)
+    return project
+
+
+def client_for(project: Path):  # noqa: ANN201
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(f"sqlite:///{project}/artifacts/mlflow.db")
+    return MlflowClient()
+
+
+def runs_of(project: Path) -> list:
+    client = client_for(project)
+    experiment = client.get_experiment_by_name("churn")
+    return client.search_runs([experiment.experiment_id], order_by=["start_time ASC"])
+
+
+def test_train_records_everything(churn: Path, hydraops: Run) -> None:
+    result = hydraops("train", "debug=fast", "model.num_leaves=15", cwd=churn)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "model churn version 1" in result.stdout and "mlflow ui --backend-store-uri" in result.stdout
+    [run] = runs_of(churn)
+    client = client_for(churn)
+    assert run.info.status == "FINISHED" and run.info.run_name == "lightgbm debug=fast model.num_leaves=15"
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=churn, text=True).strip()
+    assert tags["git.commit"] == head and tags["git.dirty"] == "false"
+    assert tags["hydraops.command"].startswith("hydraops train")
+    assert tags["version.mlflow"] and tags["version.lightgbm"] and tags["version.hydraops"]
+    assert len(tags["hydraops.config_digest"]) == 64 and len(tags["hydraops.training_table_sha256"]) == 64
+    assert {f"features.{v}.version" for v in ("customer_profile", "transaction_activity", "support_activity")} <= set(tags)
+    assert "data.transactions.parquet.sha256" in tags
+    assert params["model.num_leaves"] == "15" and params["project"] == "churn"
+    assert {"train.roc_auc", "valid.roc_auc", "test.roc_auc", "test.region:north.roc_auc"} <= set(metrics)
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)} | {
+        a.path for d in ("config", "plots") for a in client.list_artifacts(run.info.run_id, d)
+    }
+    assert {"config/config.yaml", "config/overrides.json", "config/.hydra", "plots/roc.png", "model_inputs.json"} <= artifacts
+    assert json.loads(client.download_artifacts(run.info.run_id, "config/overrides.json").read_text() if False else Path(client.download_artifacts(run.info.run_id, "config/overrides.json")).read_text()) == ["debug=fast", "model.num_leaves=15"]
+    contexts = sorted(i.tags[0].value for i in run.inputs.dataset_inputs)
+    assert contexts == ["test", "train", "valid"]
+    version = client.get_model_version("churn", "1")
+    assert version.run_id == run.info.run_id
+    assert version.tags["hydraops.model_sha256"] == tags["hydraops.model_sha256"]
+    assert "test.roc_auc" in version.tags and version.tags["hydraops.config_digest"] == tags["hydraops.config_digest"]
+
+
+def test_model_loads_only_with_its_sha256(churn: Path, hydraops: Run) -> None:
+    from hydraops.tracking.models import ModelIntegrityError, load_model
+
+    assert hydraops("train", "debug=fast", cwd=churn).returncode == 0
+    [run] = runs_of(churn)
+    version = client_for(churn).get_model_version("churn", "1")
+    model = load_model(f"models:/churn/1", version.tags["hydraops.model_sha256"])
+    assert model is not None
+    with pytest.raises(ModelIntegrityError, match="does not match its recorded sha256"):
+        load_model(f"models:/churn/1", "0" * 64)
+
+
+def test_sweep_makes_a_parent_with_children_and_a_leaderboard(churn: Path, hydraops: Run) -> None:
+    result = hydraops("train", "-m", "debug=fast", "model.num_leaves=7,15", cwd=churn)
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = runs_of(churn)
+    [parent] = [r for r in runs if r.data.tags.get("hydraops.sweep") == "true"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 2 and parent.info.status == "FINISHED"
+    board = json.loads(Path(client_for(churn).download_artifacts(parent.info.run_id, "leaderboard.json")).read_text())
+    assert board["metric"] == "valid.roc_auc" and board["direction"] == "maximize"
+    best = max(children, key=lambda r: r.data.metrics["valid.roc_auc"])
+    assert parent.data.tags["hydraops.best_child"] == best.info.run_id == board["runs"][0]["run_id"]
+
+
+def test_bad_input_fails_before_a_run_exists(churn: Path, hydraops: Run) -> None:
+    result = hydraops("train", "debug=fast", "split.gap=400d", cwd=churn)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "split" in result.stderr
+    unreachable = hydraops("train", "debug=fast", "stack=shared", cwd=churn, env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"})
+    assert unreachable.returncode == 2 and "http://127.0.0.1:9 (stack.tracking_uri) is unreachable" in unreachable.stderr
+    assert not (churn / "artifacts" / "mlflow.db").exists() or runs_of(churn) == []

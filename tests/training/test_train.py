@@ -109,3 +109,36 @@ def test_bad_input_fails_before_a_run_exists(churn: Path, hydraops: Run) -> None
     unreachable = hydraops("train", "debug=fast", "stack=shared", cwd=churn, env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"})
     assert unreachable.returncode == 2 and "http://127.0.0.1:9 (stack.tracking_uri) is unreachable" in unreachable.stderr
     assert not (churn / "artifacts" / "mlflow.db").exists() or runs_of(churn) == []
+
+
+def test_reproduce_gives_a_bit_identical_model(churn: Path, hydraops: Run) -> None:
+    first = hydraops("train", "debug=fast", "model.num_leaves=9", cwd=churn)
+    assert first.returncode == 0, first.stderr
+    [original] = runs_of(churn)
+    again = hydraops("reproduce", original.info.run_id, cwd=churn)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"reproducing run {original.info.run_id}: hydraops train debug=fast model.num_leaves=9" in again.stdout
+    assert "model: bit-identical (same sha256)" in again.stdout and "metrics: equal" in again.stdout
+    assert "warning" not in again.stdout
+    reproduction = runs_of(churn)[-1]
+    assert reproduction.data.tags["hydraops.reproduces"] == original.info.run_id
+    # A change of data is called out: the reproduction then differs, and says why.
+    labels = churn / "data" / "labels.parquet"
+    import pandas as pd
+
+    pd.read_parquet(labels).iloc[:-500].to_parquet(labels)
+    changed = hydraops("reproduce", original.info.run_id, cwd=churn)
+    assert changed.returncode == 1
+    assert "warning: different data: data.labels.parquet.sha256" in changed.stdout
+    assert "does not reproduce" in changed.stderr
+
+
+def test_parallel_sweep_with_joblib_loses_no_run(churn: Path, hydraops: Run) -> None:
+    """8 jobs on 2 joblib workers against the embedded SQLite store: every run lands, none locked."""
+    leaves = ",".join(str(n) for n in (3, 5, 7, 9, 11, 13, 15, 17))
+    result = hydraops("train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "debug=fast", f"model.num_leaves={leaves}", cwd=churn)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "database is locked" not in result.stdout + result.stderr
+    runs = runs_of(churn)
+    assert len(runs) == 9 and {r.info.status for r in runs} == {"FINISHED"}
+    assert len(client_for(churn).search_model_versions("name='churn'")) == 8

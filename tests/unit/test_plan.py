@@ -66,4 +66,12 @@ def test_planner_on_churn(tmp_path: Path) -> None:
 
 def test_unknown_stage_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown stage"):
-        build_plan(load_spec(PROJECTS / "churn"), stages=["train"])
+        build_plan(load_spec(PROJECTS / "churn"), stages=["deploy"])
+
+
+def test_train_stage_on_churn() -> None:
+    plan = build_plan(load_spec(PROJECTS / "churn", ["debug=fast"]), stages=["train"])
+    run, register = plan.actions
+    assert run.effect is Effect.create and run.name == "run lightgbm in MLflow experiment churn"
+    assert any("debug: at most 20000 rows" in d for d in run.details)
+    assert register.name == "register a new version of model churn"

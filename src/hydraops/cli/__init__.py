@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from hydraops.cli import feature_verbs, verbs
 from hydraops.cli.hydra_app import HydraVerb
 from hydraops.cli.init import init_verb
+from hydraops.cli.reproduce import reproduce_verb
 
 Verb = Callable[[Sequence[str]], int]
 
@@ -30,6 +31,10 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "train": (
         "fit the declared model on the training table, track the run in MLflow, register a model version",
         HydraVerb("train", verbs.train),
+    ),
+    "reproduce": (
+        "train again from a run's recorded overrides; report whether the model is bit-identical: reproduce RUN_ID",
+        reproduce_verb,
     ),
     "features materialize": (
         "compute every feature view into the offline store, push latest values online [start=DATE end=DATE]",

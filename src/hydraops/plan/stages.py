@@ -70,8 +70,28 @@ def plan_features(spec: ProjectSpec) -> list[Action]:
     return actions
 
 
+def plan_train(spec: ProjectSpec) -> list[Action]:
+    """One tracked run of the declared model on the training table, then a new registered version."""
+    if spec.features.labels is None:
+        return []
+    labels, split, model = spec.features.labels, spec.split, spec.model
+    features = list(model.features) or spec.features.feature_names()
+    details = (
+        f"model {model.name} ({model.task.value}), {len(features)} features, target {labels.target}",
+        f"split {split.method.value}: valid {split.valid_fraction:g}, test {split.test_fraction:g}, gap {split.gap}",
+        f"metrics: {', '.join(spec.evaluate.metrics)}; slices: {', '.join(spec.evaluate.slices) or 'none'}",
+    ) + ((f"debug: at most {spec.debug.max_rows} rows, {spec.debug.max_rounds} rounds",) if spec.debug else ())
+    where = spec.stack.tracking_uri
+    return [
+        Action("train", f"run {model.name} in MLflow experiment {spec.project}", Effect.create,
+               (f"training table: {labels.source} + {len(spec.features.views)} views",), (where,), details),
+        Action("train", f"register a new version of model {spec.registry.name}", Effect.create,
+               ("the run's model (no pickle, sha256 recorded)",), (spec.stack.registry_uri or where,)),
+    ]  # fmt: skip
+
+
 #: Stage name → planner, in lifecycle order.
-STAGES: dict[str, StagePlanner] = {"data": plan_data, "features": plan_features}
+STAGES: dict[str, StagePlanner] = {"data": plan_data, "features": plan_features, "train": plan_train}
 
 
 def file_digest(paths: list[str]) -> str:

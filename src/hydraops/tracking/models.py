@@ -35,7 +35,10 @@ def log_model(estimator: Any, *, input_example, signature, pip_requirements: lis
     booster = getattr(_final(estimator), "booster_", None)
     common = {"name": MODEL_NAME, "input_example": input_example, "signature": signature, "pip_requirements": pip_requirements}
     if booster is not None and _final(estimator) is estimator:
-        info = mlflow.lightgbm.log_model(booster, **common)
+        # The booster takes prepared features: categoricals as pandas categories with the training levels
+        # (model_inputs.json). A JSON round trip of the example loses that dtype, so MLflow's serving check
+        # cannot pass; hydraops' serving prepares the features before calling the model.
+        info = mlflow.lightgbm.log_model(booster, validate_serving_input=False, **common)
         flavor = "lightgbm"
     else:
         info = mlflow.sklearn.log_model(estimator, serialization_format="skops", skops_trusted_types=_trusted(estimator), **common)
@@ -45,17 +48,19 @@ def log_model(estimator: Any, *, input_example, signature, pip_requirements: lis
     return LoggedModel(info.model_uri, digest, flavor)
 
 
-#: Written by the registry when a version is created: metadata about the registration, not the model.
-REGISTRY_FILES = frozenset({"registered_model_meta"})
+#: Not part of the model's identity: MLflow's metadata of this particular logging (run id, uuid, time)
+#: and the registry's metadata about a registration. Everything else (weights, environment, examples) is.
+METADATA_FILES = frozenset({"MLmodel", "registered_model_meta"})
 
 
 def model_sha256(model_uri: str) -> str:
-    """sha256 over every file of the logged model (names and bytes, in name order), registry metadata aside."""
+    """sha256 over the files of the logged model (names and bytes, in name order), MLflow's per-logging
+    metadata aside: the same model logged twice has the same digest."""
     import mlflow
 
     local = Path(mlflow.artifacts.download_artifacts(model_uri))
     digest = hashlib.sha256()
-    for path in sorted(p for p in local.rglob("*") if p.is_file() and p.name not in REGISTRY_FILES):
+    for path in sorted(p for p in local.rglob("*") if p.is_file() and p.name not in METADATA_FILES):
         digest.update(str(path.relative_to(local)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

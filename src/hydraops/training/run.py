@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hydraops.config.schemas import ProjectSpec
+from hydraops.training.reproduce import REPRODUCES_ENV, REPRODUCES_TAG
 
 #: Tag linking a child run to its sweep's parent run (MLflow's own nesting tag).
 PARENT_TAG = "mlflow.parentRunId"
@@ -72,6 +74,8 @@ def train(
     }  # fmt: skip
     if parent_run_id:
         tags[PARENT_TAG] = parent_run_id
+    if os.environ.get(REPRODUCES_ENV):
+        tags[REPRODUCES_TAG] = os.environ[REPRODUCES_ENV]
     with tracked_run(experiment_id, run_name(spec, overrides), tags) as run:
         _log_config(resolved, config_yaml, overrides, hydra_dir)
         _log_inputs(spec, prepared)
@@ -87,6 +91,7 @@ def prepare(spec: ProjectSpec, output_dir: Path) -> Prepared:
     import pandas as pd
 
     from hydraops.features import FeatureRepo, materialize
+    from hydraops.features.repo import file_digest
     from hydraops.features.historical import build_training_table
     from hydraops.features.offline import current_manifest
     from hydraops.training.estimators import TrainingError, build_estimator, category_levels, prepare_features
@@ -109,6 +114,8 @@ def prepare(spec: ProjectSpec, output_dir: Path) -> Prepared:
     frames = {"train": splits.train, "valid": splits.valid, "test": splits.test}
     parts = {name: (prepare_features(part[features], levels), part[labels.target]) for name, part in frames.items()}
     lineage = {"hydraops.training_table_sha256": _file_sha256(table_path)}
+    for path in repo.source_files(labels.source):
+        lineage[f"data.{Path(path).name}.sha256"] = file_digest(path)
     for view in spec.features.views:
         manifest = current_manifest(repo.offline_dir, view)
         lineage[f"features.{view}.version"] = manifest.version

@@ -1,0 +1,47 @@
+"""``hydraops reproduce RUN_ID [hydra flags]``: train again from a run's recorded overrides and compare."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from hydraops.errors import HydraopsError
+
+
+class NotReproduced(HydraopsError):
+    """The reproduction's model or metrics differ from the original's."""
+
+    exit_code = 1
+
+
+def reproduce_verb(args: Sequence[str]) -> int:
+    """Re-run ``hydraops train`` with the run's overrides, then report whether model and metrics match."""
+    from hydraops.cli import VERBS
+    from hydraops.config.compose import load_spec
+    from hydraops.tracking.runs import connect
+    from hydraops.training.reproduce import REPRODUCES_ENV, compare, recorded_overrides
+
+    if not args or args[0].startswith("-") or "=" in args[0]:
+        raise HydraopsError("usage: hydraops reproduce RUN_ID (the MLflow run id to train again)")
+    run_id, flags = args[0], list(args[1:])
+    connect(load_spec(".").stack)
+    overrides = recorded_overrides(run_id)
+    print(f"reproducing run {run_id}: hydraops train {' '.join(overrides)}")
+    os.environ[REPRODUCES_ENV] = run_id
+    try:
+        code = VERBS["train"][1]([*overrides, *flags])
+    finally:
+        os.environ.pop(REPRODUCES_ENV, None)
+    if code:
+        return code
+    result = compare(run_id)
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    print(f"model: {'bit-identical (same sha256)' if result.model_identical else 'DIFFERENT sha256'}")
+    print(f"metrics: {'equal' if result.metrics_equal else 'DIFFERENT'}")
+    for key, (old, new) in result.metric_differences.items():
+        print(f"  {key}: {old} → {new}")
+    if not result.reproduced:
+        raise NotReproduced(f"run {result.reproduction} does not reproduce run {run_id}")
+    print(f"run {result.reproduction} reproduces run {run_id}")
+    return 0

@@ -152,3 +152,9 @@ def test_validate_and_plan_import_nothing_heavy(churn: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=churn, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_grid_search_declared_in_config_expands_to_every_combination(hydraops: Run, churn: Path) -> None:
+    result = hydraops("validate", "-m", "hparams_search=grid", cwd=churn)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("is valid") == 6  # num_leaves 15,31,63 × learning_rate 0.05,0.1

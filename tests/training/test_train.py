@@ -142,3 +142,15 @@ def test_parallel_sweep_with_joblib_loses_no_run(churn: Path, hydraops: Run) -> 
     runs = runs_of(churn)
     assert len(runs) == 9 and {r.info.status for r in runs} == {"FINISHED"}
     assert len(client_for(churn).search_model_versions("name='churn'")) == 8
+
+
+def test_optuna_sweep_declared_in_config(churn: Path, hydraops: Run) -> None:
+    """hparams_search=optuna: Hydra's Optuna sweeper drives the trials with the objective train returns."""
+    result = hydraops("train", "-m", "hparams_search=optuna", "debug=fast", "hydra.sweeper.n_trials=3", cwd=churn)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Sampler: TPESampler" in result.stdout + result.stderr
+    runs = runs_of(churn)
+    [parent] = [r for r in runs if r.data.tags.get("hydraops.sweep") == "true"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 3
+    assert parent.data.metrics["best.valid.roc_auc"] == max(c.data.metrics["valid.roc_auc"] for c in children)

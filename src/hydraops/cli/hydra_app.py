@@ -24,8 +24,9 @@ from hydraops.errors import HydraopsError
 
 #: A verb's options: its flags (``--json`` → ``{"json": "true"}``) and parameters (``start=2025-01-01``).
 Options = dict[str, str]
-#: A verb's work: the typed spec, the composed config (for logging it as is), and the verb's options.
-Task = Callable[[ProjectSpec, DictConfig, Options], None]
+#: A verb's work: the typed spec, the composed config (for logging it as is), and the verb's options. What it
+#: returns is the job's return value (a sweep's objective for sweepers that optimise, such as Optuna).
+Task = Callable[[ProjectSpec, DictConfig, Options], object]
 
 _CONFIG_DIR_FLAGS = ("-cp", "--config-path", "-cd", "--config-dir")
 
@@ -70,14 +71,15 @@ def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
 
     failures: list[HydraopsError] = []
 
-    def task(cfg: DictConfig) -> None:
+    def task(cfg: DictConfig) -> object:
         try:
             spec = validate_config(cfg, Origins.from_hydra())
-            verb.task(spec, cfg, options)
+            return verb.task(spec, cfg, options)
         except HydraopsError as error:
             if _in_multirun():
                 raise  # Hydra reports which job failed; a launcher may run jobs in other processes
             failures.append(error)  # reported below as one message, without Hydra's job banner
+            return None
 
     app = hydra.main(config_path=config_path, config_name=CONFIG_NAME, version_base="1.3")(task)
     try:

@@ -35,8 +35,9 @@ def plan(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     out.print(f"[bold]{plan_summary(the_plan) or 'nothing to do'}[/bold]")
 
 
-def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
-    """One tracked training run (a child of the sweep's parent run under ``-m``)."""
+def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
+    """One tracked training run (a child of the sweep's parent run under ``-m``); returns the sweep's
+    objective (``hparams_search.metric``, default the primary metric on valid) for optimising sweepers."""
     import os
     from pathlib import Path
 
@@ -58,3 +59,5 @@ def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         f"run {result.run_id}: {score}model {result.registered_model} version {result.version} "
         f"(sha256 {result.model_sha256[:12]})\nsee it: mlflow ui --backend-store-uri {spec.stack.tracking_uri}"
     )
+    objective = spec.hparams_search.metric if spec.hparams_search else f"valid.{spec.evaluate.primary_metric}"
+    return result.metrics.get(objective)

@@ -83,7 +83,7 @@ def _materialize_view(repo: FeatureRepo, name: str, start: datetime | None, end:
     timeline = (aggregation_timeline_sql if view.aggregations else row_timeline_sql)(view, source, info, keys)
     staging = offline.staging_dir(repo.offline_dir, name)
     try:
-        rows, entities = _write_timeline(con, timeline, keys, staging, start, end)
+        rows, entities, last_change = _write_timeline(con, timeline, keys, staging, start, end)
         feature_checks = {n: f for n, f in view.features.items() if f.ge is not None or f.le is not None or f.isin is not None or not f.nullable}
         glob = str(staging / "**" / "*.parquet")
         batches = _batches(con, f"SELECT {', '.join(quote(n) for n in feature_checks) or '1'} FROM read_parquet({literal(glob)})")
@@ -96,7 +96,7 @@ def _materialize_view(repo: FeatureRepo, name: str, start: datetime | None, end:
         manifest = offline.Manifest(
             view=name, version=version, join_keys=keys, features=view_feature_names(view), ttl_us=ttl_us(view),
             tz_aware=info.tz_aware, start=_iso(start), end=_iso(end), rows=rows, entities=entities,
-            created_at=datetime.now(UTC).isoformat(),
+            created_at=datetime.now(UTC).isoformat(), last_change_us=last_change,
             sources={path: file_digest(path) for s in repo.view_sources(name) for path in repo.source_files(s)},
             warnings=warnings,
         )  # fmt: skip
@@ -149,17 +149,20 @@ def _source_failures(con, repo: FeatureRepo, source: str) -> list:  # noqa: ANN0
     return failures
 
 
-def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) -> tuple[int, int]:  # noqa: ANN001
+def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) -> tuple[int, int, int | None]:  # noqa: ANN001
+    """Write the timeline (bounded to [start, end) plus each entity's last row before start) as parquet
+    partitioned by date; returns its rows, its entities and the unbounded timeline's last change."""
     key_list = ", ".join(quote(k) for k in keys)
-    bounded = f"SELECT * FROM ({timeline})"
+    con.execute(f"CREATE TABLE __full AS {timeline}")
+    last_change = con.execute("SELECT max(__valid_from) FROM __full").fetchone()[0]
+    bounded = "SELECT * FROM __full"
     if start is not None or end is not None:
         start_us = _us(start) if start else -(2**62)
         end_us = _us(end) if end else 2**62
         bounded = f"""
-            WITH t AS ({timeline})
-            SELECT * FROM t WHERE __valid_from >= {start_us} AND __valid_from < {end_us}
+            SELECT * FROM __full WHERE __valid_from >= {start_us} AND __valid_from < {end_us}
             UNION ALL
-            SELECT * FROM (SELECT DISTINCT ON ({key_list}) * FROM t WHERE __valid_from < {start_us}
+            SELECT * FROM (SELECT DISTINCT ON ({key_list}) * FROM __full WHERE __valid_from < {start_us}
                            ORDER BY {key_list}, __valid_from DESC)
         """
     con.execute(f"CREATE TABLE __timeline AS {bounded}")
@@ -171,7 +174,7 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) ->
         )
     else:
         con.execute(f"COPY __timeline TO {literal(str(staging / 'empty.parquet'))} (FORMAT parquet)")
-    return rows, entities
+    return rows, entities, last_change
 
 
 def _push(repo: FeatureRepo, name: str, online, now: datetime, result: ViewResult) -> ViewResult:  # noqa: ANN001
@@ -204,8 +207,14 @@ def _batches(con, query: str, size: int = 200_000):  # noqa: ANN001, ANN202
 
 
 def _covers(manifest: offline.Manifest, start: datetime | None, end: datetime | None) -> bool:
+    """Whether the published timeline already holds every row [start, end) asks for: its bounds are at
+    least as wide, or they cut nothing off (an end after the timeline's last change)."""
     starts_early = manifest.start is None or (start is not None and manifest.start <= _iso(start))
-    ends_late = manifest.end is None or (end is not None and manifest.end >= _iso(end))
+    ends_late = (
+        manifest.end is None
+        or (end is not None and manifest.end >= _iso(end))
+        or (manifest.last_change_us is not None and _us(datetime.fromisoformat(manifest.end)) > manifest.last_change_us)
+    )
     return starts_early and ends_late
 
 

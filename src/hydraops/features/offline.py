@@ -38,6 +38,7 @@ class Manifest:
     rows: int
     entities: int
     created_at: str
+    last_change_us: int | None = None  # the timeline's last change, before any start/end bound
     sources: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 

@@ -12,13 +12,16 @@ from hydraops.errors import DataError
 from hydraops.features.repo import to_us
 from hydraops.features.sources import SourceInfo, quote
 
+#: Floating-point sums depend on the order of their terms: they run in event order, so that the same data
+#: gives the same bits on every materialization (a reproduced model must be bit-identical).
+_ORDER = "ORDER BY e.__ts, e.__seq"
 _AGG_SQL = {
-    AggFunc.sum: "coalesce(sum({c}) FILTER ({w}), 0)",
+    AggFunc.sum: f"coalesce(sum({{c}} {_ORDER}) FILTER ({{w}}), 0)",
     AggFunc.count: "count({c}) FILTER ({w})",
-    AggFunc.mean: "avg({c}) FILTER ({w})",
+    AggFunc.mean: f"avg({{c}} {_ORDER}) FILTER ({{w}})",
     AggFunc.min: "min({c}) FILTER ({w})",
     AggFunc.max: "max({c}) FILTER ({w})",
-    AggFunc.std: "stddev_samp({c}) FILTER ({w})",
+    AggFunc.std: f"stddev_samp({{c}} {_ORDER}) FILTER ({{w}})",
 }
 
 

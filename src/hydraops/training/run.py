@@ -151,11 +151,20 @@ def _log_config(resolved: Mapping[str, Any], config_yaml: str, overrides: Sequen
 def _log_inputs(spec: ProjectSpec, prepared: Prepared) -> None:
     import mlflow
 
+    from mlflow.exceptions import MlflowException
+
     target = spec.features.labels.target
     for name, frame in prepared.frames.items():
-        if len(frame):
-            dataset = mlflow.data.from_pandas(frame, source=str(prepared.table_path), targets=target, name=f"{spec.project}-{name}")
-            mlflow.log_input(dataset, context=name)
+        if not len(frame):
+            continue
+        dataset = mlflow.data.from_pandas(frame, source=str(prepared.table_path), targets=target, name=f"{spec.project}-{name}")
+        for attempt in range(3):
+            try:
+                mlflow.log_input(dataset, context=name)
+                break
+            except MlflowException:  # parallel sweep jobs insert the same dataset at once: the loser retries
+                if attempt == 2:
+                    raise
 
 
 def _evaluate_and_log(spec: ProjectSpec, prepared: Prepared, output_dir: Path):  # noqa: ANN202

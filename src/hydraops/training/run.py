@@ -62,7 +62,7 @@ def train(
 
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")  # dataset-source and int-schema hints
     output_dir.mkdir(parents=True, exist_ok=True)
-    prepared = prepare(spec, output_dir)
+    prepared = prepare(spec)
     config_yaml = _yaml(resolved)
     config_digest = hashlib.sha256(config_yaml.encode()).hexdigest()
     connect(spec.stack)
@@ -86,13 +86,12 @@ def train(
     return TrainResult(run.info.run_id, experiment_id, model.uri, model.sha256, spec.registry.name, version, metrics)
 
 
-def prepare(spec: ProjectSpec, output_dir: Path) -> Prepared:
+def prepare(spec: ProjectSpec) -> Prepared:
     """Training table, split, features and the unfitted estimator; raises before any run exists."""
     import pandas as pd
 
     from hydraops.features import FeatureRepo, materialize
     from hydraops.features.repo import file_digest
-    from hydraops.features.historical import build_training_table
     from hydraops.features.offline import current_manifest
     from hydraops.training.estimators import TrainingError, build_estimator, category_levels, prepare_features
     from hydraops.training.split import split_table
@@ -102,8 +101,12 @@ def prepare(spec: ProjectSpec, output_dir: Path) -> Prepared:
         raise TrainingError("train needs labels to learn from: declare features.labels (source, entity, timestamp, target)")
     repo = FeatureRepo.from_spec(spec)
     materialize(repo)  # idempotent: views already up to date are skipped
-    table_path = output_dir / "training_table.parquet"
-    build_training_table(repo, str(table_path))
+    lineage = {f"features.{view}.version": current_manifest(repo.offline_dir, view).version for view in spec.features.views}
+    for view in spec.features.views:
+        lineage.update({f"data.{Path(p).name}.sha256": d for p, d in current_manifest(repo.offline_dir, view).sources.items()})
+    lineage.update({f"data.{Path(p).name}.sha256": file_digest(p) for p in repo.source_files(labels.source)})
+    table_path = _training_table(repo, spec, lineage)
+    lineage["hydraops.training_table_sha256"] = _file_sha256(table_path)
     frame = pd.read_parquet(table_path)
     if spec.debug is not None and spec.debug.max_rows and len(frame) > spec.debug.max_rows:
         frame = frame.sample(n=spec.debug.max_rows, random_state=spec.seed).sort_index()
@@ -113,16 +116,22 @@ def prepare(spec: ProjectSpec, output_dir: Path) -> Prepared:
     levels = category_levels(splits.train[features], categorical)
     frames = {"train": splits.train, "valid": splits.valid, "test": splits.test}
     parts = {name: (prepare_features(part[features], levels), part[labels.target]) for name, part in frames.items()}
-    lineage = {"hydraops.training_table_sha256": _file_sha256(table_path)}
-    for path in repo.source_files(labels.source):
-        lineage[f"data.{Path(path).name}.sha256"] = file_digest(path)
-    for view in spec.features.views:
-        manifest = current_manifest(repo.offline_dir, view)
-        lineage[f"features.{view}.version"] = manifest.version
-        for path, digest in manifest.sources.items():
-            lineage[f"data.{Path(path).name}.sha256"] = digest
     estimator = build_estimator(spec.model, categorical=categorical, debug=spec.debug)
     return Prepared(table_path, features, levels, parts, frames, estimator, lineage)
+
+
+def _training_table(repo, spec: ProjectSpec, lineage: Mapping[str, str]) -> Path:  # noqa: ANN001 - FeatureRepo
+    """The training table for these view versions and label files: built once, then reused by every run
+    and sweep job that needs the same one (written to a temp name and renamed, so parallel jobs are safe)."""
+    from hydraops.features.historical import build_training_table
+
+    key = json.dumps({"lineage": dict(lineage), "labels": str(spec.features.labels)}, sort_keys=True)
+    path = Path(spec.paths.offline_store_dir) / "training_tables" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.parquet"
+    if not path.exists():
+        partial = path.with_name(f".{path.stem}-{os.getpid()}.parquet")
+        build_training_table(repo, str(partial))
+        os.replace(partial, path)
+    return path
 
 
 def run_name(spec: ProjectSpec, overrides: Sequence[str]) -> str:

@@ -45,3 +45,16 @@ def hydraops() -> Run:
 def snapshot(root: Path) -> dict[str, float]:
     """Every file under ``root`` with its modification time: compare two to prove nothing was written."""
     return {str(path.relative_to(root)): path.stat().st_mtime for path in root.rglob("*")}
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_uris_restored():
+    """MLflow keeps its tracking and registry URIs process-wide: no test leaves them to the next one."""
+    import sys
+
+    mlflow = sys.modules.get("mlflow")
+    saved = (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) if mlflow else None
+    yield
+    if saved is not None:
+        mlflow.set_tracking_uri(saved[0])
+        mlflow.set_registry_uri(saved[1])

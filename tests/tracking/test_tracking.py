@@ -77,5 +77,10 @@ def test_runs_always_end_in_a_final_state(tmp_path: Path) -> None:
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    import mlflow
+
+    connect(stack(tmp_path))
     with pytest.raises(TrackingError, match=r"MLflow tracking server http://127.0.0.1:9 \(stack.tracking_uri\) is unreachable"):
         connect(stack(tmp_path, "http://127.0.0.1:9"))
+    assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path}/mlflow.db", "a failed connect leaves MLflow where it was"
+    assert mlflow.get_registry_uri() == f"sqlite:///{tmp_path}/mlflow.db"

@@ -75,7 +75,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_train_and_sweep_against_the_server(server: str, project: Path, hydraops: Run) -> None:
-    import mlflow
     from mlflow.tracking import MlflowClient
 
     name = f"churn_{uuid.uuid4().hex[:6]}"
@@ -84,8 +83,7 @@ def test_train_and_sweep_against_the_server(server: str, project: Path, hydraops
     assert single.returncode == 0, single.stdout + single.stderr
     sweep = hydraops("train", "-m", "stack=shared", f"project={name}", "debug=fast", "model.num_leaves=7,15", cwd=project, env=env)
     assert sweep.returncode == 0, sweep.stdout + sweep.stderr
-    mlflow.set_tracking_uri(server)
-    client = MlflowClient()
+    client = MlflowClient(tracking_uri=server, registry_uri=server)
     experiment = client.get_experiment_by_name(name)
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 4 and {r.info.status for r in runs} == {"FINISHED"}

@@ -34,11 +34,14 @@ def churn(generated: Path, tmp_path: Path) -> Path:
 
 
 def client_for(project: Path):  # noqa: ANN201
+    """A client of the project's embedded store; MLflow's process-wide URIs point there too (load_model)."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    mlflow.set_tracking_uri(f"sqlite:///{project}/artifacts/mlflow.db")
-    return MlflowClient()
+    uri = f"sqlite:///{project}/artifacts/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def runs_of(project: Path) -> list:

@@ -19,8 +19,6 @@ def connect(stack: StackSpec) -> None:
     """Point MLflow at the stack's tracking and registry URIs; a TrackingError when a server is unreachable."""
     import mlflow
 
-    mlflow.set_tracking_uri(stack.tracking_uri)
-    mlflow.set_registry_uri(stack.registry_uri or stack.tracking_uri)
     if stack.tracking_uri.startswith(("http://", "https://")):
         import requests
 
@@ -31,6 +29,8 @@ def connect(stack: StackSpec) -> None:
                 f"MLflow tracking server {stack.tracking_uri} (stack.tracking_uri) is unreachable: {error}; "
                 "start one (mlflow server --backend-store-uri postgresql://127.0.0.1:5432/test --host 127.0.0.1 --port 5000) or use stack=local"
             ) from error
+    mlflow.set_tracking_uri(stack.tracking_uri)
+    mlflow.set_registry_uri(stack.registry_uri or stack.tracking_uri)
 
 
 def ensure_experiment(name: str, artifact_location: str | None) -> str:

@@ -268,9 +268,8 @@ def hand_written(table: Path, config_file: Path, tracking_uri: str, artifact_loc
 #: import cost stays where a plain ``hydraops train`` pays it.
 WRAPPED = {
     "hydraops.features": [("materialize", "materialize")],
-    "hydraops.features.historical": [("build_training_table", "training_table")],
     "hydraops.training.run": [
-        ("train", "train"), ("prepare", "prepare"), ("_log_config", "log_config"), ("_log_inputs", "log_inputs"),
+        ("train", "train"), ("prepare", "prepare"), ("_training_table", "training_table"), ("_log_config", "log_config"), ("_log_inputs", "log_inputs"),
         ("_evaluate_and_log", "evaluate_and_log"), ("_register", "register"),
     ],
     "hydraops.tracking.runs": [("connect", "connect"), ("ensure_experiment", "ensure_experiment")],

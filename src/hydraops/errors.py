@@ -7,8 +7,13 @@ print it as one readable message::
      ├── ConfigError         the composed config is invalid: a list of Problems (key, file, expected)
      ├── ProjectError        no project here, or a project/template on disk is not usable
      ├── TemplateError       ``hydraops init`` could not create the project
-     └── FeatureStoreError   the feature store cannot do what was asked (no such feature, store down...)
-          └── DataError      data on disk is not what the config declares (file, column, dtype, check)
+     ├── FeatureStoreError   the feature store cannot do what was asked (no such feature, store down...)
+     │    └── DataError      data on disk is not what the config declares (file, column, dtype, check)
+     ├── TrainingError       a model cannot be trained as configured (split, parameter, estimator)
+     ├── EvaluationError     a model cannot be evaluated as asked (unknown metric, missing column)
+     ├── TrackingError       the tracking server is unreachable or refuses a request
+     ├── ModelIntegrityError a model's files do not match their recorded sha256
+     └── RegistryError       the registry spec cannot be carried out as declared
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "ConfigError", "DataError", "FeatureStoreError", "HydraopsError", "Problem", "ProjectError", "TemplateError",
+    "ConfigError", "DataError", "EvaluationError", "FeatureStoreError", "HydraopsError", "ModelIntegrityError",
+    "Problem", "ProjectError", "RegistryError", "TemplateError", "TrackingError", "TrainingError",
 ]  # fmt: skip
 
 
@@ -71,3 +77,33 @@ class FeatureStoreError(HydraopsError):
 
 class DataError(FeatureStoreError):
     """Data on disk is not what the config declares: a missing file or column, a wrong dtype, a failed check."""
+
+
+class TrainingError(HydraopsError):
+    """A model cannot be trained as configured: a bad split, an unknown parameter, a refused estimator."""
+
+    exit_code = 2
+
+
+class EvaluationError(HydraopsError):
+    """The model, the data or the evaluate spec cannot be evaluated as asked (unknown metric, missing column...)."""
+
+    exit_code = 2
+
+
+class TrackingError(HydraopsError):
+    """The tracking server cannot be reached or refuses what hydraops asked of it."""
+
+    exit_code = 2
+
+
+class ModelIntegrityError(HydraopsError):
+    """A model's files do not match the sha256 recorded when it was logged."""
+
+    exit_code = 2
+
+
+class RegistryError(HydraopsError):
+    """The registry spec cannot be carried out as declared (a gate missing a field it needs...)."""
+
+    exit_code = 2

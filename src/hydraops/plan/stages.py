@@ -6,7 +6,6 @@ A stage joins this table when its engine lands, so ``plan`` never shows what not
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from collections.abc import Callable
 
@@ -92,13 +91,3 @@ def plan_train(spec: ProjectSpec) -> list[Action]:
 
 #: Stage name → planner, in lifecycle order.
 STAGES: dict[str, StagePlanner] = {"data": plan_data, "features": plan_features, "train": plan_train}
-
-
-def file_digest(paths: list[str]) -> str:
-    """sha256 over the bytes of the given files, in order (the data digest lineage records)."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from hydraops.config.schemas.lifecycle import GateSpec, GateType, Op
-from hydraops.errors import HydraopsError
+from hydraops.errors import RegistryError
 
 __all__ = [
     "LOWER_IS_BETTER", "TOLERANCE", "Decision", "GateContext", "GateResult", "ModelFacts", "RegistryError",
@@ -61,12 +61,6 @@ _NEEDS: dict[GateType, tuple[str, ...]] = {  # the fields a gate type cannot do 
     GateType.no_slice_regression: ("metric", "slices", "max_drop"),
     GateType.max_model_size_mb: ("value",), GateType.max_predict_latency_ms: ("value",),
 }  # fmt: skip
-
-
-class RegistryError(HydraopsError):
-    """The registry spec cannot be carried out as declared (a gate missing a field it needs...)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hydraops.errors import HydraopsError
+from hydraops.errors import ModelIntegrityError
 
 MODEL_NAME = "model"
 SHA_TAG = "hydraops.model_sha256"
-
-
-class ModelIntegrityError(HydraopsError):
-    """A model's files do not match the sha256 recorded when it was logged."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

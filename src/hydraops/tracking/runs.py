@@ -6,13 +6,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from hydraops.config.schemas import StackSpec
-from hydraops.errors import HydraopsError
-
-
-class TrackingError(HydraopsError):
-    """The tracking server cannot be reached or refuses what hydraops asked of it."""
-
-    exit_code = 2
+from hydraops.errors import TrackingError
 
 
 def connect(stack: StackSpec) -> None:

@@ -19,19 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from hydraops.config.names import METRICS
 from hydraops.config.schemas import EvaluateSpec, Task
-from hydraops.errors import HydraopsError
+from hydraops.errors import EvaluationError
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
 __all__ = ["Evaluation", "EvaluationError", "evaluate", "predict_scores", "target_array"]
-
-
-class EvaluationError(HydraopsError):
-    """The model, the data or the evaluate spec cannot be evaluated as asked (unknown metric, missing column...)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

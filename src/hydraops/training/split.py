@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from hydraops.config.durations import parse_duration
 from hydraops.config.schemas import SplitMethod, SplitSpec, Task
-from hydraops.errors import HydraopsError
+from hydraops.errors import TrainingError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["Splits", "TrainingError", "split_table"]
 
 _FIX = "change split.valid_fraction, split.test_fraction or split.gap"
-
-
-class TrainingError(HydraopsError):
-    """A model cannot be trained as configured: a bad split, an unknown parameter, a refused estimator."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ print it as one readable message::
      ├── TrackingError       the tracking server is unreachable or refuses a request
      ├── ModelIntegrityError a model's files do not match their recorded sha256
      └── RegistryError       the registry spec cannot be carried out as declared
+          ├── PromotionRejected  a gate failed; nothing moved (exit 1)
+          └── RegistryConflict   the aliases moved since the decision, or the model is locked (exit 3)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ConfigError", "DataError", "EvaluationError", "FeatureStoreError", "HydraopsError", "ModelIntegrityError",
-    "Problem", "ProjectError", "RegistryError", "TemplateError", "TrackingError", "TrainingError",
+    "Problem", "ProjectError", "PromotionRejected", "RegistryConflict", "RegistryError", "TemplateError", "TrackingError", "TrainingError",
 ]  # fmt: skip
 
 
@@ -107,3 +109,15 @@ class RegistryError(HydraopsError):
     """The registry spec cannot be carried out as declared (a gate missing a field it needs...)."""
 
     exit_code = 2
+
+
+class PromotionRejected(RegistryError):
+    """A gate failed: nothing moved (the gate table says which and why)."""
+
+    exit_code = 1
+
+
+class RegistryConflict(RegistryError):
+    """The aliases changed since the decision was taken, or another promoter holds the model's lock."""
+
+    exit_code = 3

@@ -10,7 +10,7 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 
-from hydraops.cli import feature_verbs, verbs
+from hydraops.cli import feature_verbs, registry_verbs, verbs
 from hydraops.cli.hydra_app import HydraVerb
 from hydraops.cli.init import init_verb
 from hydraops.cli.reproduce import reproduce_verb
@@ -31,6 +31,18 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "train": (
         "fit the declared model on the training table, track the run in MLflow, register a model version",
         HydraVerb("train", verbs.train),
+    ),
+    "promote": (
+        "evaluate the registry gates on the candidate version and move its alias: [version=N] [dry_run=true] [approve=true]",
+        HydraVerb("promote", registry_verbs.promote, read_only=True, params=("version", "dry_run", "approve")),
+    ),
+    "rollback": (
+        "move the champion alias back to the previous version, recorded like a promotion [dry_run=true]",
+        HydraVerb("rollback", registry_verbs.rollback, read_only=True, params=("dry_run",)),
+    ),
+    "registry show": (
+        "versions, aliases, key metrics and the decision history of a registered model: registry show [NAME]",
+        HydraVerb("registry show", registry_verbs.show, read_only=True, positional="name"),
     ),
     "reproduce": (
         "train again from a run's recorded overrides; report whether the model is bit-identical: reproduce RUN_ID",

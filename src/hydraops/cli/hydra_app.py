@@ -36,7 +36,8 @@ class HydraVerb:
     """A verb that composes the project config with Hydra, validates it, then does its task.
 
     ``flags`` (``--json``) and ``params`` (``start=…``: names that are not config keys) are the verb's
-    own and are taken out of the arguments; everything else goes to Hydra.
+    own and are taken out of the arguments; everything else goes to Hydra. ``positional`` names the verb's
+    one bare argument (``registry show churn`` → ``{"name": "churn"}``), when it takes one.
     """
 
     name: str
@@ -44,10 +45,13 @@ class HydraVerb:
     read_only: bool = False
     flags: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
+    positional: str | None = None
 
     def __call__(self, args: Sequence[str]) -> int:
         options: Options = {}
         hydra_args = []
+        if self.positional and args and not args[0].startswith("-") and "=" not in args[0]:
+            options[self.positional], args = args[0], args[1:]
         for arg in args:
             name, sep, value = arg.partition("=")
             if arg in self.flags:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from hydraops.config.durations import parse_duration
 from hydraops.config.names import METRICS, MODELS, PLOTS
 from hydraops.config.schemas import DeployTarget, Dtype, GateType, ProjectSpec, SplitMethod
+from hydraops.config.schemas.lifecycle import CandidateStrategy
 
 Finding = tuple[str, str]
 
@@ -134,8 +135,13 @@ def check_split(spec: ProjectSpec) -> Iterator[Finding]:
 
 def check_registry(spec: ProjectSpec) -> Iterator[Finding]:
     registry = spec.registry
-    if registry.on_pass not in registry.aliases:
+    if registry.on_pass not in ("champion", "challenger"):
+        yield "registry.on_pass", _one_of(registry.on_pass, ["champion", "challenger"], "alias a promotion gives")
+    elif registry.on_pass not in registry.aliases:
         yield "registry.on_pass", _one_of(registry.on_pass, registry.aliases, "alias")
+    strategy = registry.candidate.strategy
+    if strategy is CandidateStrategy.best_child and registry.candidate.metric and "." not in registry.candidate.metric:
+        yield "registry.candidate.metric", f"'{registry.candidate.metric}' needs its split: e.g. valid.{registry.candidate.metric}"
     metrics = spec.evaluate.metrics
     needs_metric = {GateType.metric_threshold, GateType.beats_champion, GateType.no_slice_regression}
     for i, gate in enumerate(registry.gates):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 #: Packages whose versions every run records.
 KEY_PACKAGES = ("hydraops", "hydra-core", "omegaconf", "mlflow", "scikit-learn", "lightgbm", "pandas", "numpy", "duckdb", "pyarrow")
@@ -47,3 +49,20 @@ COMMAND_ENV = "HYDRAOPS_COMMAND"
 def command_line() -> str:
     """The command as typed (program name without its directory)."""
     return os.environ.get(COMMAND_ENV) or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def config_yaml(resolved: Mapping[str, Any]) -> str:
+    """The resolved config as YAML: what a run logs as config/config.yaml, and what its digest covers."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.create(dict(resolved)))
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """sha256 of the resolved config's YAML (``hydraops.config_digest`` on runs, versions and decisions)."""
+    import hashlib
+
+    from omegaconf import DictConfig, OmegaConf
+
+    resolved = OmegaConf.to_container(config, resolve=True) if isinstance(config, DictConfig) else config
+    return hashlib.sha256(config_yaml(resolved).encode()).hexdigest()

@@ -52,24 +52,40 @@ def model_sha256(model_uri: str) -> str:
     metadata aside: the same model logged twice has the same digest."""
     import mlflow
 
-    local = Path(mlflow.artifacts.download_artifacts(model_uri))
+    return files_sha256(Path(mlflow.artifacts.download_artifacts(model_uri)))
+
+
+def files_sha256(local: Path) -> str:
+    """The digest ``model_sha256`` computes, over a model folder already on disk."""
     digest = hashlib.sha256()
     for path in sorted(p for p in local.rglob("*") if p.is_file() and p.name not in METADATA_FILES):
         digest.update(str(path.relative_to(local)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def load_model(model_uri: str, expected_sha256: str):  # noqa: ANN201 - a pyfunc model
-    """Load a logged model after checking its files against the recorded sha256."""
+def verified_model_dir(model_uri: str, expected_sha256: str | None) -> Path:
+    """A local copy of the logged model whose files match the recorded sha256; else ModelIntegrityError.
+
+    Load from this folder: the bytes checked are then the bytes loaded."""
     import mlflow
 
-    actual = model_sha256(model_uri)
+    if not expected_sha256:
+        raise ModelIntegrityError(f"model {model_uri} has no recorded sha256 ({SHA_TAG}): refusing to load it")
+    local = Path(mlflow.artifacts.download_artifacts(model_uri))
+    actual = files_sha256(local)
     if actual != expected_sha256:
         raise ModelIntegrityError(
             f"model {model_uri} does not match its recorded sha256 ({expected_sha256[:12]}…, found {actual[:12]}…): "
             "refusing to load it"
         )
-    return mlflow.pyfunc.load_model(model_uri)
+    return local
+
+
+def load_model(model_uri: str, expected_sha256: str | None):  # noqa: ANN201 - a pyfunc model
+    """Load a logged model after checking its files against the recorded sha256."""
+    import mlflow
+
+    return mlflow.pyfunc.load_model(str(verified_model_dir(model_uri, expected_sha256)))
 
 
 def _final(estimator: Any) -> Any:

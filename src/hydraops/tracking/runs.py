@@ -11,8 +11,11 @@ from hydraops.errors import TrackingError
 
 def connect(stack: StackSpec) -> None:
     """Point MLflow at the stack's tracking and registry URIs; a TrackingError when a server is unreachable."""
+    import os
+
     import mlflow
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in our output
     if stack.tracking_uri.startswith(("http://", "https://")):
         import requests
 

@@ -19,6 +19,8 @@ from hydraops.training.reproduce import REPRODUCES_ENV, REPRODUCES_TAG
 
 #: Tag linking a child run to its sweep's parent run (MLflow's own nesting tag).
 PARENT_TAG = "mlflow.parentRunId"
+#: "passed", or "failed: N warnings at materialize" when the feature views' checks warned (validation=warn).
+DATA_CHECKS_TAG = "hydraops.data_checks"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def prepare(spec: ProjectSpec) -> Prepared:
     lineage.update({f"data.{Path(p).name}.sha256": file_digest(p) for p in repo.source_files(labels.source)})
     table_path = _training_table(repo, spec, lineage)
     lineage["hydraops.training_table_sha256"] = _file_sha256(table_path)
+    warnings = [w for view in spec.features.views for w in current_manifest(repo.offline_dir, view).warnings]
+    lineage[DATA_CHECKS_TAG] = f"failed: {len(warnings)} warnings at materialize" if warnings else "passed"
     frame = pd.read_parquet(table_path)
     if spec.debug is not None and spec.debug.max_rows and len(frame) > spec.debug.max_rows:
         frame = frame.sample(n=spec.debug.max_rows, random_state=spec.seed).sort_index()
@@ -235,4 +239,4 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["TrainResult", "prepare", "run_name", "train"]
+__all__ = ["DATA_CHECKS_TAG", "PARENT_TAG", "TrainResult", "prepare", "run_name", "train"]

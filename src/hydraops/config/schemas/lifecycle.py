@@ -79,7 +79,6 @@ class RegistrySpec:
     candidate: CandidateSpec = field(default_factory=CandidateSpec)
     gates: list[GateSpec] = field(default_factory=list)
     on_pass: str = "champion"
-    approve: bool = False
 
 
 @dataclass

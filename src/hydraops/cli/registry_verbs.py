@@ -1,0 +1,145 @@
+"""``hydraops promote``, ``rollback`` and ``registry show``: the registry verbs, once the config is composed."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+from hydraops.cli.hydra_app import Options
+from hydraops.cli.output import console
+from hydraops.config.schemas import ProjectSpec
+from hydraops.errors import HydraopsError, PromotionRejected
+
+
+def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """Evaluate the gates on the candidate, print the table, and (unless dry_run=true) move the aliases."""
+    from hydraops.registry.promote import apply, propose_promotion
+
+    version = _integer(options, "version")
+    dry_run, approve = _boolean(options, "dry_run"), _boolean(options, "approve")
+    client, experiment_id = _connect(spec, create_audit_experiment=not dry_run)
+    proposal = propose_promotion(client, spec.registry, spec.project, version=version, approve=approve)
+    out = console()
+    out.print(decision_table(proposal))
+    if proposal.nothing_to_do:
+        out.print(f"v{proposal.candidate.version} is already {proposal.target}: nothing to do")
+        return
+    if dry_run:
+        verdict = "would move: " + _moves(proposal.moves) if proposal.decision.passed else "would be rejected"
+        out.print(f"dry run, nothing moved; {verdict}")
+        _raise_if_rejected(proposal)
+        return
+    entry = apply(client, proposal, experiment_id=experiment_id, config_digest=_digest(cfg))
+    if entry.outcome == "rejected":
+        _raise_if_rejected(proposal, entry.id)
+    out.print(f"[bold green]applied[/] decision {entry.id}: {_moves(entry.moves)}")
+
+
+def rollback(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """Champion back to the previous version, recorded like a promotion."""
+    from hydraops.registry.promote import apply, propose_rollback
+
+    client, experiment_id = _connect(spec, create_audit_experiment=not _boolean(options, "dry_run"))
+    proposal = propose_rollback(client, spec.registry)
+    out = console()
+    out.print(f"rollback {proposal.model}: {proposal.candidate.why}")
+    if _boolean(options, "dry_run"):
+        out.print(f"dry run, nothing moved; would move: {_moves(proposal.moves)}")
+        return
+    entry = apply(client, proposal, experiment_id=experiment_id, config_digest=_digest(cfg))
+    out.print(f"[bold green]applied[/] decision {entry.id}: {_moves(entry.moves)}")
+
+
+def show(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """Versions, aliases, key metrics and the gate history of a registered model (default: registry.name)."""
+    from rich.table import Table
+
+    from hydraops.registry.report import model_report
+
+    client, _ = _connect(spec, create_audit_experiment=False)
+    primary = spec.evaluate.primary_metric
+    report = model_report(client, options.get("name") or spec.registry.name, (f"valid.{primary}", f"test.{primary}"))
+    out = console()
+    aliases = ", ".join(f"{alias} → v{version}" for alias, version in sorted(report.aliases.items())) or "none"
+    out.print(f"[bold]{report.name}[/]: {report.total_versions} versions; aliases: {aliases}")
+    versions = Table("version", "created (UTC)", "aliases", f"valid.{primary}", f"test.{primary}", "latest decision", "gates", "run")
+    for v in report.versions:
+        scores = [f"{v.metrics[k]:.4f}" if k in v.metrics else "-" for k in (f"valid.{primary}", f"test.{primary}")]
+        gates = {"true": "[green]passed[/]", "false": "[red]failed[/]"}.get(v.gates_passed, "-")
+        versions.add_row(f"v{v.version}", v.created, ", ".join(v.aliases), *scores, v.decision or "-", gates, v.run_id)
+    out.print(versions)
+    if report.total_versions > len(report.versions):
+        out.print(f"(the newest {len(report.versions)} of {report.total_versions} versions)")
+    history = Table("when (UTC)", "action", "version", "outcome", "who", "moves", "failed gates / note", title="decisions")
+    for entry in report.history:
+        outcome = {"applied": "[green]applied[/]", "rejected": "[red]rejected[/]",
+                   "pending": "[yellow]half-done[/]"}.get(entry["outcome"], entry["outcome"])  # fmt: skip
+        moved = _moves(entry["moves"]) if entry["outcome"] in ("applied", "pending") else "-"
+        detail = ", ".join(entry.get("failed", [])) or entry.get("note", "")
+        history.add_row(entry["when"][:19].replace("T", " "), entry["action"], f"v{entry['version']}", outcome,
+                        entry["who"], moved, detail)  # fmt: skip
+    out.print(history if report.history else "no promotion decisions yet")
+    for entry in report.half_done:
+        out.print(f"[bold yellow]half-done[/]: decision {entry['id']} ({entry['action']} v{entry['version']}, {entry['when']}) "
+                  "wrote its tags but moved no alias; run `hydraops promote` again to complete it")  # fmt: skip
+
+
+def decision_table(proposal):  # noqa: ANN001, ANN201 - a rich Table
+    """The gate table: gate, value, threshold, pass/fail, reason."""
+    from rich.table import Table
+
+    champion = proposal.aliases_before.get("champion")
+    title = (f"{proposal.action} {proposal.model} v{proposal.candidate.version} → {proposal.target} "
+             f"({proposal.candidate.why}); champion: {'v' + champion if champion else 'none'}")  # fmt: skip
+    table = Table("gate", "value", "threshold", "result", "reason", title=title)
+    for result, (gate, value, threshold, verdict) in zip(proposal.decision.results, proposal.decision.table_rows()):
+        table.add_row(gate, value, threshold, "[green]pass[/]" if result.passed else "[red]fail[/]", result.reason)
+    if not proposal.decision.results:
+        table.add_row("(no gates)", "-", "-", "[green]pass[/]", "no gates declared" if proposal.moves else "nothing to decide")
+    return table
+
+
+def _raise_if_rejected(proposal, decision_id: str | None = None) -> None:  # noqa: ANN001
+    if proposal.decision.passed:
+        return
+    failed = ", ".join(result.gate for result in proposal.decision.failures)
+    recorded = f"; recorded as decision {decision_id}" if decision_id else ""
+    raise PromotionRejected(f"{proposal.model} v{proposal.candidate.version} not promoted: failed {failed}; nothing moved{recorded}")
+
+
+def _moves(moves: dict) -> str:
+    return ", ".join(f"{alias} → {'v' + v if v else 'removed'}" for alias, v in moves.items()) or "no alias moved"
+
+
+def _connect(spec: ProjectSpec, *, create_audit_experiment: bool):  # noqa: ANN202
+    """A client of the stack's registry, and the id of the experiment holding the audit log."""
+    from mlflow.tracking import MlflowClient
+
+    from hydraops.tracking.runs import connect, ensure_experiment
+
+    connect(spec.stack)
+    client = MlflowClient()
+    name = f"{spec.project}-registry"
+    experiment_id = ensure_experiment(name, spec.stack.artifact_location) if create_audit_experiment else ""
+    return client, experiment_id
+
+
+def _digest(cfg: DictConfig) -> str:
+    from hydraops.tracking.lineage import config_digest
+
+    return config_digest(cfg)
+
+
+def _integer(options: Options, name: str) -> int | None:
+    if name not in options:
+        return None
+    try:
+        return int(options[name])
+    except ValueError:
+        raise HydraopsError(f"{name}={options[name]}: expected a version number, e.g. {name}=3") from None
+
+
+def _boolean(options: Options, name: str) -> bool:
+    value = options.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise HydraopsError(f"{name}={options[name]}: expected true or false")
+    return value in ("true", "1", "yes")

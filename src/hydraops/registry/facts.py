@@ -1,0 +1,138 @@
+"""What the gates are told about a model version, read from MLflow: its run's metrics and data checks, its
+files (sha256 checked, size), its approval tag, and its predict latency measured on its input example.
+
+Which version is the candidate comes from ``registry.candidate``: the latest version, the version of the
+best child of the last sweep, or an explicit version.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydraops.config.schemas.lifecycle import CandidateSpec, CandidateStrategy
+from hydraops.errors import RegistryError
+from hydraops.registry.gates import LOWER_IS_BETTER, ModelFacts
+from hydraops.tracking.models import SHA_TAG, verified_model_dir
+from hydraops.training.run import DATA_CHECKS_TAG
+
+#: A version tag that approves it for the manual_approval gate (set it in the MLflow UI or with the client).
+APPROVAL_TAG = "hydraops.approved"
+LATENCY_CALLS = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The version considered, and why it was picked."""
+
+    version: str
+    run_id: str
+    why: str
+
+
+def pick_candidate(client, model: str, experiment: str, spec: CandidateSpec, version: int | None = None) -> Candidate:  # noqa: ANN001
+    """The version ``registry.candidate`` (or an explicit ``version``) designates; RegistryError when there is none."""
+    versions = {str(v.version): v for v in client.search_model_versions(f"name='{model}'")}
+    if not versions:
+        raise RegistryError(f"registered model '{model}' has no versions yet: run `hydraops train` first")
+    strategy = CandidateStrategy(spec.strategy)
+    if version is None and strategy is CandidateStrategy.version:
+        if spec.version is None:
+            raise RegistryError("registry.candidate.version: required by strategy 'version' (or pass version=N)")
+        version = spec.version
+    if version is not None:
+        if str(version) not in versions:
+            known = ", ".join(sorted(versions, key=int))
+            raise RegistryError(f"version={version}: model '{model}' has no such version; it has {known}")
+        return Candidate(str(version), versions[str(version)].run_id, "explicit version")
+    if strategy is CandidateStrategy.latest:
+        latest = max(versions, key=int)
+        return Candidate(latest, versions[latest].run_id, "latest version")
+    run_id, why = _best_child(client, experiment, spec.metric)
+    matching = [v for v in versions.values() if v.run_id == run_id]
+    if not matching:
+        raise RegistryError(f"registry.candidate: the best child run {run_id} of the last sweep registered no version of '{model}'")
+    chosen = max(matching, key=lambda v: int(v.version))
+    return Candidate(str(chosen.version), run_id, why)
+
+
+def _best_child(client, experiment: str, metric: str | None) -> tuple[str, str]:  # noqa: ANN001
+    found = client.get_experiment_by_name(experiment)
+    sweeps = [] if found is None else client.search_runs(
+        [found.experiment_id], "tags.`hydraops.sweep` = 'true'", order_by=["attributes.start_time DESC"], max_results=1
+    )  # fmt: skip
+    if not sweeps:
+        raise RegistryError(f"registry.candidate.strategy=best_child: no sweep in experiment '{experiment}'; run `hydraops train -m ...` first")
+    parent = sweeps[0]
+    if metric is None:
+        best = parent.data.tags.get("hydraops.best_child")
+        if best is None:
+            raise RegistryError(f"registry.candidate: the last sweep ({parent.info.run_id}) has no best child: did every job fail?")
+        return best, f"best child of sweep {parent.info.run_id}"
+    children = client.search_runs([found.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'", max_results=10_000)
+    scored = [r for r in children if r.info.status == "FINISHED" and not math.isnan(r.data.metrics.get(metric, math.nan))]
+    if not scored:
+        raise RegistryError(f"registry.candidate.metric: no finished child of sweep {parent.info.run_id} has metric '{metric}'")
+    lower = metric.rsplit(".", 1)[-1] in LOWER_IS_BETTER
+    best = (min if lower else max)(scored, key=lambda r: r.data.metrics[metric])
+    return best.info.run_id, f"best child of sweep {parent.info.run_id} by {metric}"
+
+
+def version_facts(client, model: str, version: str, *, inspect_files: bool, measure_latency: bool = False) -> ModelFacts:  # noqa: ANN001
+    """The gates' view of one version. ``inspect_files`` downloads the model and checks its sha256 (raising
+    ModelIntegrityError on a mismatch) to give its size; ``measure_latency`` also loads it and times predict."""
+    details = client.get_model_version(model, version)
+    run = client.get_run(details.run_id)
+    checks = run.data.tags.get(DATA_CHECKS_TAG)
+    size_mb = latency = None
+    if inspect_files:
+        local = verified_model_dir(f"models:/{model}/{version}", details.tags.get(SHA_TAG))
+        size_mb = sum(p.stat().st_size for p in local.rglob("*") if p.is_file()) / 1e6
+        if measure_latency:
+            latency = predict_latency_p99_ms(local, _levels(client, details.run_id))
+    return ModelFacts(
+        version=str(version),
+        metrics=dict(run.data.metrics),
+        size_mb=size_mb,
+        predict_latency_p99_ms=latency,
+        data_checks_passed=None if checks is None else checks == "passed",
+        approved=details.tags.get(APPROVAL_TAG, "").lower() == "true",
+    )
+
+
+def predict_latency_p99_ms(local: Path, levels: dict[str, list] | None, calls: int = LATENCY_CALLS) -> float:
+    """p99 in ms of ``predict`` on the model's own input example, over ``calls`` calls after a warm-up."""
+    import mlflow
+    import numpy as np
+    from mlflow.models import Model
+
+    from hydraops.training.estimators import prepare_features
+
+    example = Model.load(str(local / "MLmodel")).load_input_example(str(local))
+    if example is None:
+        raise RegistryError(f"model in {local} has no input example to time predict on (max_predict_latency_ms)")
+    if levels is not None:
+        example = prepare_features(example, levels)
+    # The flavor's own model (LightGBM booster, scikit-learn estimator): it takes the prepared features,
+    # which MLflow's pyfunc schema check (strings, not categories) would refuse.
+    model = mlflow.pyfunc.load_model(str(local)).get_raw_model()
+    for _ in range(5):
+        model.predict(example)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        model.predict(example)
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.percentile(times, 99))
+
+
+def _levels(client, run_id: str) -> dict[str, list] | None:  # noqa: ANN001
+    """The categorical levels the model was trained with (model_inputs.json), to prepare its example."""
+    try:
+        path = client.download_artifacts(run_id, "model_inputs.json")
+    except Exception:  # noqa: BLE001 - a model logged without it takes its example as is
+        return None
+    return json.loads(Path(path).read_text()).get("categories")

@@ -1,0 +1,142 @@
+"""A lock per registered model, kept in the registry itself, so promoters on different machines exclude each other.
+
+The lock is a registered model named ``hydraops-lock.<model>``: creating a registered model is atomic in
+every MLflow store (the name is the primary key of a table, on SQLite and on PostgreSQL behind a server),
+so exactly one of two racing ``create_registered_model`` calls succeeds. Its tags name the holder
+(user, host, pid) and when its lease ends. A lock whose holder is a dead process on this host, or whose
+lease ended, is stale: the next promoter removes it and takes the lock (a crashed promotion never blocks
+the model for longer than the lease).
+
+    with registry_lock(client, "churn") as lock:
+        ...  # re-read the aliases, move them, write the audit log
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hydraops.errors import RegistryConflict
+
+LOCK_PREFIX = "hydraops-lock."
+LEASE_S = 120.0
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock, and until when."""
+
+    token: str
+    who: str
+    host: str
+    pid: int
+    expires_at: float
+
+    def to_tags(self) -> dict[str, str]:
+        return {"hydraops.lock.token": self.token, "hydraops.lock.who": self.who, "hydraops.lock.host": self.host,
+                "hydraops.lock.pid": str(self.pid), "hydraops.lock.expires_at": f"{self.expires_at:.3f}"}  # fmt: skip
+
+    @classmethod
+    def from_tags(cls, tags: dict[str, str]) -> Holder | None:
+        try:
+            return cls(tags["hydraops.lock.token"], tags["hydraops.lock.who"], tags["hydraops.lock.host"],
+                       int(tags["hydraops.lock.pid"]), float(tags["hydraops.lock.expires_at"]))  # fmt: skip
+        except (KeyError, ValueError):
+            return None  # tags not written yet (creation and tags are one call, but be safe) or hand-made
+
+    def stale(self, now: float) -> bool:
+        return now > self.expires_at or (self.host == socket.gethostname() and not _alive(self.pid))
+
+    def __str__(self) -> str:
+        until = datetime.fromtimestamp(self.expires_at, UTC).isoformat(timespec="seconds")
+        return f"{self.who} (pid {self.pid} on {self.host}, lease until {until})"
+
+
+def actor() -> str:
+    """Who acts: ``HYDRAOPS_ACTOR`` when set (a CI job's name), else ``user@host``."""
+    return os.environ.get("HYDRAOPS_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def lock_name(model: str) -> str:
+    return f"{LOCK_PREFIX}{model}"
+
+
+def is_lock(name: str) -> bool:
+    return name.startswith(LOCK_PREFIX)
+
+
+@contextmanager
+def registry_lock(client, model: str, *, wait_s: float = 30.0, lease_s: float = LEASE_S) -> Iterator[Holder]:  # noqa: ANN001
+    """Hold the model's lock for the ``with`` block; ``RegistryConflict`` if another holder keeps it past ``wait_s``."""
+    holder = acquire(client, model, wait_s=wait_s, lease_s=lease_s)
+    try:
+        yield holder
+    finally:
+        release(client, model, holder)
+
+
+def acquire(client, model: str, *, wait_s: float, lease_s: float) -> Holder:  # noqa: ANN001
+    from mlflow.exceptions import MlflowException
+
+    name = lock_name(model)
+    holder = Holder(uuid.uuid4().hex, actor(), socket.gethostname(), os.getpid(), time.time() + lease_s)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            client.create_registered_model(name, tags=holder.to_tags(), description=f"hydraops: {model} is being promoted")
+            return holder
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        current = _holder(client, name)
+        if current is not None and current.stale(time.time()):
+            _remove(client, name)
+            continue
+        if time.monotonic() > deadline:
+            raise RegistryConflict(f"model '{model}' is locked by {current or 'another promoter'}; try again later")
+        time.sleep(random.uniform(0.05, 0.25))
+
+
+def release(client, model: str, holder: Holder) -> None:  # noqa: ANN001
+    """Remove the lock if it is still ours (a lease that ran out may have been taken over)."""
+    name = lock_name(model)
+    current = _holder(client, name)
+    if current is not None and current.token == holder.token:
+        _remove(client, name)
+
+
+def _holder(client, name: str) -> Holder | None:  # noqa: ANN001
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return Holder.from_tags(dict(client.get_registered_model(name).tags))
+    except MlflowException:
+        return None  # released meanwhile
+
+
+def _remove(client, name: str) -> None:  # noqa: ANN001
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.delete_registered_model(name)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,158 @@
+"""Promotion and rollback as MLflow alias moves: decide, then apply by compare-and-set under the model's lock.
+
+    proposal = propose_promotion(client, spec.registry, spec.project)  # reads only
+    entry = apply(client, proposal, experiment_id=..., config_digest=...)  # moves aliases, or raises
+
+Deciding reads the candidate's facts (its files checked against their sha256 first) and the aliases as
+they are. Applying takes the model's lock (``registry.lock``), re-reads the aliases and raises
+``RegistryConflict`` if any changed since the decision; otherwise it tags the version and writes a
+``pending`` audit entry, moves the aliases (``champion`` last: that move is the commit point), then marks
+the version and the audit log ``applied``. A crash in between leaves the aliases as they were and a
+``pending`` entry; promoting again finds it and completes it under the same decision id.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+
+from hydraops.config.schemas.lifecycle import GateType, RegistrySpec
+from hydraops.errors import RegistryConflict, RegistryError
+from hydraops.registry import audit
+from hydraops.registry.audit import AuditEntry
+from hydraops.registry.facts import Candidate, pick_candidate, version_facts
+from hydraops.registry.gates import Decision, GateContext, evaluate_gates
+from hydraops.registry.lock import actor, registry_lock
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+TAG = "hydraops.promotion."  # version tags of the latest decision about a version: TAG + state, passed, gates...
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A decision not yet applied: the candidate, the gates' verdict, and the alias moves it implies.
+
+    ``aliases_before`` is what the decision saw; ``moves`` maps an alias to its new version (None: removed);
+    no moves means the candidate already holds the alias. ``resumes`` is the id of a half-done decision
+    about the same version that this one completes."""
+
+    action: str  # promote | rollback
+    model: str
+    candidate: Candidate
+    target: str
+    decision: Decision
+    aliases_before: dict[str, str]
+    moves: dict[str, str | None] = field(default_factory=dict)
+    resumes: str | None = None
+    abandoned: tuple[str, ...] = ()  # half-done decisions about other versions, closed when this one applies
+
+    @property
+    def nothing_to_do(self) -> bool:
+        """The candidate already holds the alias and no half-done decision about it is left to close."""
+        return not self.moves and self.resumes is None
+
+
+def aliases_of(client, model: str) -> dict[str, str]:  # noqa: ANN001
+    """The model's aliases: alias → version."""
+    return {alias: str(version) for alias, version in client.get_registered_model(model).aliases.items()}
+
+
+def propose_promotion(client, registry: RegistrySpec, experiment: str, *, version: int | None = None,  # noqa: ANN001
+                      approve: bool = False) -> Proposal:  # fmt: skip
+    """Pick the candidate, gather its facts and the champion's, evaluate every gate; moves nothing."""
+    if registry.on_pass not in (CHAMPION, CHALLENGER):
+        raise RegistryError(f"registry.on_pass: '{registry.on_pass}' is not an alias a promotion gives; expected champion or challenger")
+    candidate = pick_candidate(client, registry.name, experiment, registry.candidate, version)
+    aliases = aliases_of(client, registry.name)
+    history = audit.read_history(client, registry.name)
+    pending = [entry for entry in audit.half_done(history) if entry["action"] == "promote"]
+    resumes = next((e["id"] for e in reversed(pending) if e["version"] == candidate.version), None)
+    abandoned = tuple(e["id"] for e in pending if e["id"] != resumes)
+    if aliases.get(registry.on_pass) == candidate.version:
+        return Proposal("promote", registry.name, candidate, registry.on_pass, Decision(()), aliases, {}, resumes, abandoned)
+    latency = any(GateType(gate.type) is GateType.max_predict_latency_ms for gate in registry.gates)
+    facts = version_facts(client, registry.name, candidate.version, inspect_files=True, measure_latency=latency)
+    champion = aliases.get(CHAMPION)
+    champion_facts = None if champion is None else version_facts(client, registry.name, champion, inspect_files=False)
+    decision = evaluate_gates(registry.gates, GateContext(facts, champion_facts, approve))
+    moves: dict[str, str | None] = {registry.on_pass: candidate.version}
+    if registry.on_pass == CHAMPION:
+        moves = {**({PREVIOUS: champion} if champion else {}), **({CHALLENGER: None} if aliases.get(CHALLENGER) == candidate.version else {}), **moves}
+    return Proposal("promote", registry.name, candidate, registry.on_pass, decision, aliases, moves, resumes, abandoned)
+
+
+def propose_rollback(client, registry: RegistrySpec) -> Proposal:  # noqa: ANN001
+    """Champion back to the ``previous`` version; ``previous`` is cleared. No gates: it was champion before."""
+    aliases = aliases_of(client, registry.name)
+    previous, champion = aliases.get(PREVIOUS), aliases.get(CHAMPION)
+    if previous is None:
+        where = f"champion is v{champion}" if champion else "no champion either"
+        raise RegistryError(f"model '{registry.name}' has no '{PREVIOUS}' version to roll back to ({where}); "
+                            "promote an explicit version instead: hydraops promote version=N")  # fmt: skip
+    run_id = client.get_model_version(registry.name, previous).run_id
+    candidate = Candidate(previous, run_id, f"previous champion (champion now v{champion})")
+    return Proposal("rollback", registry.name, candidate, CHAMPION, Decision(()), aliases, {PREVIOUS: None, CHAMPION: previous})
+
+
+def apply(client, proposal: Proposal, *, experiment_id: str, config_digest: str) -> AuditEntry:  # noqa: ANN001
+    """Carry out the proposal: records a rejection, or moves the aliases by compare-and-set.
+
+    Returns the ``applied`` (or ``rejected``) audit entry; raises RegistryConflict when the aliases changed
+    since the decision (nothing moved; the conflict is in the audit log)."""
+    entry = AuditEntry(
+        id=proposal.resumes or uuid.uuid4().hex[:12], action=proposal.action, model=proposal.model,
+        version=proposal.candidate.version, outcome="pending", who=actor(), when=audit.now(),
+        config_digest=config_digest, aliases_before=dict(proposal.aliases_before), moves=dict(proposal.moves),
+        gates=[asdict(result) for result in proposal.decision.results],
+        note=proposal.candidate.why + (f"; completes half-done decision {proposal.resumes}" if proposal.resumes else ""),
+    )  # fmt: skip
+    record = lambda e: audit.append(client, proposal.model, e, experiment_id=experiment_id)  # noqa: E731
+    with registry_lock(client, proposal.model):
+        if not proposal.decision.passed:
+            _tag_version(client, entry, "rejected", proposal)
+            record(rejected := replace(entry, outcome="rejected"))
+            return rejected
+        current = aliases_of(client, proposal.model)
+        changed = _changed(proposal.aliases_before, current, {*proposal.moves, CHAMPION, CHALLENGER, PREVIOUS})
+        if changed:
+            record(replace(entry, id=uuid.uuid4().hex[:12], outcome="conflict", note=f"aliases changed since the decision: {changed}"))
+            raise RegistryConflict(
+                f"model '{proposal.model}': aliases changed since the decision ({changed}); nothing moved. "
+                "Another promotion got there first: look at `hydraops registry show`, then decide again."
+            )
+        _tag_version(client, entry, "pending", proposal)
+        record(entry)
+        _move_aliases(client, proposal.model, proposal.moves)
+        _tag_version(client, entry, "applied", proposal)
+        for stale in proposal.abandoned:
+            record(replace(entry, id=stale, outcome="abandoned", note=f"superseded by decision {entry.id}"))
+        record(applied := replace(entry, outcome="applied", when=audit.now()))
+    return applied
+
+
+def _changed(before: dict[str, str], now: dict[str, str], watched: set[str]) -> str:
+    """``champion: v1 → v3, ...`` for the watched aliases that differ; empty when none does."""
+    show = lambda v: f"v{v}" if v else "none"  # noqa: E731
+    return ", ".join(f"{a}: {show(before.get(a))} → {show(now.get(a))}" for a in sorted(watched) if before.get(a) != now.get(a))
+
+
+def _move_aliases(client, model: str, moves: dict[str, str | None]) -> None:  # noqa: ANN001
+    """Removals and side moves first, ``champion`` last: until that move, the old champion serves."""
+    for alias in sorted(moves, key=lambda a: a == CHAMPION):
+        version = moves[alias]
+        if version is None:
+            client.delete_registered_model_alias(model, alias)
+        else:
+            client.set_registered_model_alias(model, alias, version)
+
+
+def _tag_version(client, entry: AuditEntry, state: str, proposal: Proposal) -> None:  # noqa: ANN001
+    """The latest decision about the version, as its tags (for the MLflow UI and ``registry show``)."""
+    tags = {
+        "decision": entry.id, "action": entry.action, "state": state, "alias": proposal.target,
+        "passed": str(proposal.decision.passed).lower(), "by": entry.who, "at": entry.when,
+        "config_digest": entry.config_digest, "gates": json.dumps(proposal.decision.table_rows()),
+    }  # fmt: skip
+    for key, value in tags.items():
+        client.set_model_version_tag(entry.model, entry.version, TAG + key, value)

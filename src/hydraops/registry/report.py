@@ -1,0 +1,63 @@
+"""What ``hydraops registry show`` prints, gathered from MLflow: versions, aliases, key metrics, gate history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hydraops.registry import audit
+from hydraops.registry.promote import TAG, aliases_of
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    version: str
+    created: str
+    run_id: str
+    aliases: tuple[str, ...]
+    metrics: dict[str, float]
+    decision: str  # the latest decision's state and action ("applied promote"), or "" when none
+    gates_passed: str  # "true" | "false" | ""
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    name: str
+    aliases: dict[str, str]
+    versions: tuple[VersionSummary, ...]  # newest first, at most ``limit``
+    total_versions: int
+    history: tuple[dict, ...]  # audit entries, oldest first; a pending entry its decision closed is left out
+    half_done: tuple[dict, ...]
+
+
+def model_report(client, name: str, metric_keys: tuple[str, ...], limit: int = 20) -> ModelReport:  # noqa: ANN001
+    """Everything ``registry show`` prints about one registered model; RegistryError when there is none."""
+    from mlflow.exceptions import MlflowException
+
+    from hydraops.errors import RegistryError
+
+    try:
+        aliases = aliases_of(client, name)
+    except MlflowException as error:
+        raise RegistryError(f"no registered model '{name}' in the registry: run `hydraops train` first ({error.error_code})") from None
+    found = sorted(client.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version), reverse=True)
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases.items():
+        by_version.setdefault(version, []).append(alias)
+    versions = []
+    for v in found[:limit]:
+        metrics = client.get_run(v.run_id).data.metrics
+        state = " ".join(filter(None, (v.tags.get(TAG + "state"), v.tags.get(TAG + "action"))))
+        versions.append(VersionSummary(
+            str(v.version), _when(v.creation_timestamp), v.run_id, tuple(sorted(by_version.get(str(v.version), ()))),
+            {key: metrics[key] for key in metric_keys if key in metrics}, state, v.tags.get(TAG + "passed", ""),
+        ))  # fmt: skip
+    history = audit.read_history(client, name)
+    half_done = audit.half_done(history)
+    shown = [entry for entry in history if entry["outcome"] != "pending" or entry in half_done]
+    return ModelReport(name, aliases, tuple(versions), len(found), tuple(shown), tuple(half_done))
+
+
+def _when(millis: int | None) -> str:
+    from datetime import UTC, datetime
+
+    return "" if millis is None else datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -47,6 +47,16 @@ def snapshot(root: Path) -> dict[str, float]:
     return {str(path.relative_to(root)): path.stat().st_mtime for path in root.rglob("*")}
 
 
+@pytest.fixture(scope="session")
+def postgres_mlflow(tmp_path_factory: pytest.TempPathFactory):
+    """One MLflow server on PostgreSQL for the whole session: ``(url, its artifacts folder)``."""
+    from tests.mlflow_server import mlflow_server
+
+    artifacts = tmp_path_factory.mktemp("server-artifacts")
+    with mlflow_server(artifacts) as url:
+        yield url, artifacts
+
+
 @pytest.fixture(autouse=True)
 def _mlflow_uris_restored():
     """MLflow keeps its tracking and registry URIs process-wide: no test leaves them to the next one."""

@@ -139,7 +139,8 @@ def test_runs_started_together_get_their_own_output_dirs(churn: Path) -> None:
 
 
 def test_validate_and_plan_import_nothing_heavy(churn: Path) -> None:
-    """validate and plan stay fast: no ML or data library is imported on their path."""
+    """validate and plan stay fast: no ML or data library is imported on their path (before the project has
+    a registry: then plan reads today's promotion decision from MLflow)."""
     import subprocess
     import sys
 

@@ -89,5 +89,35 @@ def plan_train(spec: ProjectSpec) -> list[Action]:
     ]  # fmt: skip
 
 
+def plan_registry(spec: ProjectSpec) -> list[Action]:
+    """The promotion ``hydraops promote`` would carry out: the candidate, each gate, and (when the registry
+    already has versions) today's decision about the current candidate, gate by gate."""
+    from hydraops.registry.promote import preview
+
+    registry = spec.registry
+    where = spec.stack.registry_uri or spec.stack.tracking_uri
+    gates = ", ".join(str(gate.type) for gate in registry.gates) or "none"
+    details = [f"candidate: {registry.candidate.strategy}; gates: {gates}"]
+    details.append(f"on pass: {registry.on_pass}" + (" (the champion it replaces becomes previous)" if registry.on_pass == "champion" else ""))
+    try:
+        proposal = preview(spec)
+    except Exception as error:  # noqa: BLE001 - the plan reports what it could not read, and goes on
+        details.append(f"registry not read: {error}".splitlines()[0])
+        proposal = None
+    effect = Effect.update
+    if proposal is not None:
+        if proposal.nothing_to_do:
+            details.append(f"today: v{proposal.candidate.version} is already {proposal.target}")
+        else:
+            verdict = "would move " + ", ".join(f"{a} → {'v' + v if v else 'removed'}" for a, v in proposal.moves.items()) \
+                if proposal.decision.passed else "would be rejected: nothing would move"
+            details.append(f"today: v{proposal.candidate.version} ({proposal.candidate.why}) {verdict}")
+            details += [f"  {gate}: {value} (threshold {threshold}) {verdict}" for gate, value, threshold, verdict in proposal.decision.table_rows()]
+    elif spec.features.labels is None:
+        effect = Effect.check
+    inputs = (f"model {registry.name}: the version train registers" if spec.features.labels else f"model {registry.name}",)
+    return [Action("registry", f"promote {registry.name} to {registry.on_pass}", effect, inputs, (where,), tuple(details))]
+
+
 #: Stage name → planner, in lifecycle order.
-STAGES: dict[str, StagePlanner] = {"data": plan_data, "features": plan_features, "train": plan_train}
+STAGES: dict[str, StagePlanner] = {"data": plan_data, "features": plan_features, "train": plan_train, "registry": plan_registry}

@@ -82,6 +82,25 @@ def propose_promotion(client, registry: RegistrySpec, experiment: str, *, versio
     return Proposal("promote", registry.name, candidate, registry.on_pass, decision, aliases, moves, resumes, abandoned)
 
 
+def preview(spec) -> Proposal | None:  # noqa: ANN001 - a ProjectSpec
+    """Today's promotion decision for the project, for ``plan``: None when the registry has no store yet or
+    the model no version (nothing is created to find out)."""
+    from pathlib import Path
+
+    uri = spec.stack.registry_uri or spec.stack.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return None
+    from mlflow.tracking import MlflowClient
+
+    from hydraops.tracking.runs import connect
+
+    connect(spec.stack)
+    client = MlflowClient()
+    if not client.search_registered_models(f"name='{spec.registry.name}'"):
+        return None
+    return propose_promotion(client, spec.registry, spec.project)
+
+
 def propose_rollback(client, registry: RegistrySpec) -> Proposal:  # noqa: ANN001
     """Champion back to the ``previous`` version; ``previous`` is cleared. No gates: it was champion before."""
     aliases = aliases_of(client, registry.name)

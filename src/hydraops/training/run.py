@@ -162,22 +162,70 @@ def _log_config(resolved: Mapping[str, Any], config_yaml: str, overrides: Sequen
 
 
 def _log_inputs(spec: ProjectSpec, prepared: Prepared) -> None:
+    """Each split as an MLflow dataset input (name, digest, source, schema, profile; context = the split's name),
+    recorded as ``mlflow.data.from_pandas`` records it, with the two costly parts computed cheaply: the digest
+    (:func:`_dataset_digest`) and the schema (:func:`_dataset_schema`)."""
     import mlflow
-
     from mlflow.exceptions import MlflowException
 
     target = spec.features.labels.target
+    datasets, contexts = [], []
     for name, frame in prepared.frames.items():
         if not len(frame):
             continue
-        dataset = mlflow.data.from_pandas(frame, source=str(prepared.table_path), targets=target, name=f"{spec.project}-{name}")
-        for attempt in range(3):
-            try:
-                mlflow.log_input(dataset, context=name)
-                break
-            except MlflowException:  # parallel sweep jobs insert the same dataset at once: the loser retries
-                if attempt == 2:
-                    raise
+        dataset = mlflow.data.from_pandas(
+            frame, source=str(prepared.table_path), targets=target, name=f"{spec.project}-{name}", digest=_dataset_digest(frame)
+        )
+        vars(dataset)["schema"] = _dataset_schema(frame)  # PandasDataset.schema is a cached_property: fill it
+        datasets.append(dataset)
+        contexts.append(name)
+    for attempt in range(3):
+        try:
+            mlflow.log_inputs(datasets, contexts, [None] * len(datasets))  # one store call for every split
+            break
+        except MlflowException:  # parallel sweep jobs insert the same dataset at once: the loser retries
+            if attempt == 2:
+                raise
+
+
+def _dataset_digest(frame: Any) -> str:
+    """A fingerprint of the split's content: every row and column (MLflow's own hashes the first 10,000 rows,
+    string and number columns only, and finds the string columns by testing the type of every cell)."""
+    import pandas as pd
+
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update(json.dumps([len(frame), *map(str, frame.columns)]).encode())
+    return digest.hexdigest()[:16]
+
+
+def _dataset_schema(frame: Any) -> Any:
+    """The schema MLflow infers for ``frame`` (``mlflow.types.utils._infer_schema``, what ``from_pandas`` uses),
+    inferred from a few representative rows instead of every cell: a column's inferred type comes from its
+    dtype, or for object columns (strings, categories) from the types of its values, and it is ``required``
+    unless some value is missing. The first row, each column's first missing value and the first row of each
+    distinct (type, value) of every object column therefore give the same schema; None where MLflow's
+    inference fails, as ``PandasDataset.schema`` does."""
+    import numpy as np
+    import pandas as pd
+    from mlflow.types.utils import _infer_schema
+
+    rows = {0}
+    try:
+        for name in frame.columns:
+            column = frame[name]
+            missing = column.isna().to_numpy()
+            if missing.any():
+                rows.add(int(missing.argmax()))
+            if column.dtype.kind == "O":
+                distinct = ~pd.DataFrame({"type": column.map(type), "value": column}).duplicated().to_numpy()
+                rows.update(np.flatnonzero(distinct).tolist())
+        sample = frame.iloc[sorted(rows)]
+    except TypeError:  # unhashable values (lists, dicts): infer from every row
+        sample = frame
+    try:
+        return _infer_schema(sample)
+    except Exception:
+        return None
 
 
 def _evaluate_and_log(spec: ProjectSpec, prepared: Prepared, output_dir: Path):  # noqa: ANN202

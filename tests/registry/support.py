@@ -1,0 +1,76 @@
+"""Registered versions with chosen metrics, for promotion tests: each a real MLflow run with a real (tiny)
+LightGBM model logged the way ``hydraops train`` logs it (no pickle, sha256 tag), registered with its tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydraops.config.schemas.lifecycle import CandidateSpec, GateSpec, RegistrySpec
+
+EXPERIMENT = "churn"
+MODEL = "churn"
+
+
+@dataclass(frozen=True)
+class Store:
+    """An MLflow store (SQLite file or server URL) and the folder its artifacts land in; ``client()`` also
+    points MLflow's process-wide URIs there."""
+
+    uri: str
+    artifacts: Path
+    experiment: str = EXPERIMENT
+
+    def client(self):  # noqa: ANN201
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
+        return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+    def experiment_id(self, name: str | None = None) -> str:
+        from hydraops.tracking.runs import ensure_experiment
+
+        self.client()
+        embedded = self.uri.startswith("sqlite:")  # a server puts artifacts in its --artifacts-destination
+        return ensure_experiment(name or self.experiment, str(self.artifacts) if embedded else None)
+
+    def model_files(self, model: str, version: str) -> list[Path]:
+        """The files of a registered version, where the store keeps them (to tamper with them)."""
+        model_id = self.client().get_model_version(model, version).source.removeprefix("models:/")
+        return [p for p in self.artifacts.rglob("*") if p.is_file() and model_id in p.parts]
+
+
+def register(store: Store, metrics: dict[str, float], *, model: str = MODEL, data_checks: str = "passed",
+             tags: dict[str, str] | None = None) -> str:  # fmt: skip
+    """Log a run with ``metrics`` and a tiny LightGBM model, register it; returns the version."""
+    import lightgbm
+    import mlflow
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    from hydraops.tracking.models import SHA_TAG, log_model
+    from hydraops.training.run import DATA_CHECKS_TAG
+
+    store.client()
+    rng = np.random.default_rng(len(metrics))
+    x = pd.DataFrame({"age": rng.integers(18, 80, 200).astype(float), "spend": rng.random(200)})
+    y = (x["spend"] > 0.5).astype(int)
+    estimator = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1, deterministic=True, seed=1).fit(x, y)
+    experiment_id = store.experiment_id()
+    with mlflow.start_run(experiment_id=experiment_id, tags={DATA_CHECKS_TAG: data_checks, **(tags or {})}) as run:
+        mlflow.log_metrics(metrics)
+        signature = infer_signature(x.head(20), estimator.predict_proba(x.head(20))[:, 1])
+        logged = log_model(estimator, input_example=x.head(5), signature=signature, pip_requirements=["lightgbm"])
+    version = mlflow.register_model(logged.uri, model, tags={SHA_TAG: logged.sha256})
+    assert run.info.run_id
+    return str(version.version)
+
+
+def registry_spec(*gates: GateSpec, on_pass: str = "champion", candidate: CandidateSpec | None = None, name: str = MODEL) -> RegistrySpec:
+    return RegistrySpec(name=name, gates=list(gates), on_pass=on_pass, candidate=candidate or CandidateSpec())
+
+
+BEATS = GateSpec(type="beats_champion", metric="roc_auc", split="test", min_delta=0.0)

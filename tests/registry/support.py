@@ -43,30 +43,56 @@ class Store:
 
 
 def register(store: Store, metrics: dict[str, float], *, model: str = MODEL, data_checks: str = "passed",
-             tags: dict[str, str] | None = None) -> str:  # fmt: skip
-    """Log a run with ``metrics`` and a tiny LightGBM model, register it; returns the version."""
+             tags: dict[str, str] | None = None, own_files: bool = False) -> str:  # fmt: skip
+    """A run with ``metrics`` (and the data-checks tag train writes), registered as a new version of ``model``;
+    returns the version. Its model is a tiny LightGBM logged the way train logs one, shared by the store's
+    versions unless ``own_files`` (to tamper with them)."""
+    import mlflow
+
+    from hydraops.tracking.models import SHA_TAG
+    from hydraops.training.run import DATA_CHECKS_TAG
+
+    client = store.client()
+    uri, sha256 = _log_tiny_model(store) if own_files else _shared_model(store)
+    run = client.create_run(store.experiment_id(), tags={DATA_CHECKS_TAG: data_checks, **(tags or {})})
+    for key, value in metrics.items():
+        client.log_metric(run.info.run_id, key, value)
+    client.set_terminated(run.info.run_id)
+    if not client.search_registered_models(f"name='{model}'"):
+        client.create_registered_model(model)
+    model_id = uri.removeprefix("models:/")
+    version = client.create_model_version(model, uri, run_id=run.info.run_id, tags={SHA_TAG: sha256}, model_id=model_id)
+    assert mlflow.get_registry_uri() == store.uri
+    return str(version.version)
+
+
+_SHARED: dict[str, tuple[str, str]] = {}
+
+
+def _shared_model(store: Store) -> tuple[str, str]:
+    if store.uri not in _SHARED:
+        _SHARED[store.uri] = _log_tiny_model(store)
+    return _SHARED[store.uri]
+
+
+def _log_tiny_model(store: Store) -> tuple[str, str]:
+    """A tiny LightGBM classifier logged with hydraops' log_model: (model URI, sha256)."""
     import lightgbm
     import mlflow
     import numpy as np
     import pandas as pd
     from mlflow.models import infer_signature
 
-    from hydraops.tracking.models import SHA_TAG, log_model
-    from hydraops.training.run import DATA_CHECKS_TAG
+    from hydraops.tracking.models import log_model
 
-    store.client()
-    rng = np.random.default_rng(len(metrics))
+    rng = np.random.default_rng(7)
     x = pd.DataFrame({"age": rng.integers(18, 80, 200).astype(float), "spend": rng.random(200)})
     y = (x["spend"] > 0.5).astype(int)
     estimator = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1, deterministic=True, seed=1).fit(x, y)
-    experiment_id = store.experiment_id()
-    with mlflow.start_run(experiment_id=experiment_id, tags={DATA_CHECKS_TAG: data_checks, **(tags or {})}) as run:
-        mlflow.log_metrics(metrics)
+    with mlflow.start_run(experiment_id=store.experiment_id(), run_name="tiny model"):
         signature = infer_signature(x.head(20), estimator.predict_proba(x.head(20))[:, 1])
         logged = log_model(estimator, input_example=x.head(5), signature=signature, pip_requirements=["lightgbm"])
-    version = mlflow.register_model(logged.uri, model, tags={SHA_TAG: logged.sha256})
-    assert run.info.run_id
-    return str(version.version)
+    return logged.uri, logged.sha256
 
 
 def registry_spec(*gates: GateSpec, on_pass: str = "champion", candidate: CandidateSpec | None = None, name: str = MODEL) -> RegistrySpec:

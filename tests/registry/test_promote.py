@@ -121,7 +121,7 @@ def test_challenger_then_champion(store: Store, model: str) -> None:
 
 
 def test_tampered_model_is_never_loaded(store: Store, model: str) -> None:
-    version = register(store, {"test.roc_auc": 0.8}, model=model)
+    version = register(store, {"test.roc_auc": 0.8}, model=model, own_files=True)
     client = store.client()
     [weights] = [p for p in store.model_files(model, version) if p.name.startswith("model.")]
     weights.write_text(weights.read_text().replace("num_leaves=4", "num_leaves=5"))

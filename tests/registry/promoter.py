@@ -1,0 +1,56 @@
+"""One promotion in a process of its own, for the race and crash tests.
+
+    python -m tests.registry.promoter URI ARTIFACTS MODEL VERSION [--barrier DIR --parties N] [--crash]
+
+Decides (propose_promotion), waits at the barrier until every party has decided (so the decisions really
+race), then applies. ``--crash`` kills the process (os._exit) between writing the tags and moving the
+aliases. Prints the outcome as JSON; exits 3 on a conflict, 1 on a rejection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("uri")
+    parser.add_argument("artifacts", type=Path)
+    parser.add_argument("model")
+    parser.add_argument("version", type=int)
+    parser.add_argument("--barrier", type=Path)
+    parser.add_argument("--parties", type=int, default=2)
+    parser.add_argument("--crash", action="store_true")
+    args = parser.parse_args()
+
+    from hydraops.errors import RegistryConflict
+    from hydraops.registry import promote
+    from tests.registry.support import BEATS, Store, registry_spec
+
+    store = Store(args.uri, args.artifacts)
+    client = store.client()
+    audit_experiment = store.experiment_id("churn-registry")
+    proposal = promote.propose_promotion(client, registry_spec(BEATS, name=args.model), store.experiment, version=args.version)
+    if args.barrier:
+        (args.barrier / str(os.getpid())).touch()
+        deadline = time.monotonic() + 60
+        while len(list(args.barrier.iterdir())) < args.parties and time.monotonic() < deadline:
+            time.sleep(0.02)
+    if args.crash:
+        promote._move_aliases = lambda *_, **__: os._exit(70)  # the crash: tags written, no alias moved
+    try:
+        entry = promote.apply(client, proposal, experiment_id=audit_experiment, config_digest="race")
+    except RegistryConflict as error:
+        print(json.dumps({"outcome": "conflict", "error": str(error)}))
+        return 3
+    print(json.dumps({"outcome": entry.outcome, "id": entry.id}))
+    return 1 if entry.outcome == "rejected" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -145,6 +145,17 @@ def test_parallel_sweep_with_joblib_loses_no_run(churn: Path, hydraops: Run) -> 
     runs = runs_of(churn)
     assert len(runs) == 9 and {r.info.status for r in runs} == {"FINISHED"}
     assert len(client_for(churn).search_model_versions("name='churn'")) == 8
+    # Every job logs the same three split datasets (same data): one dataset each, however the inserts raced.
+    inputs = {
+        r.info.run_id: {i.tags[0].value: i.dataset for i in r.inputs.dataset_inputs} for r in runs if "hydraops.sweep" not in r.data.tags
+    }  # fmt: skip
+    assert all(set(split) == {"train", "valid", "test"} for split in inputs.values())
+    for split in ("train", "valid", "test"):
+        datasets = {(d.name, d.digest, d.schema, d.profile) for d in (job[split] for job in inputs.values())}
+        [(name, digest, schema, profile)] = datasets
+        assert name == f"churn-{split}" and len(digest) == 16
+        assert {"churned", "plan", "region"} <= {c["name"] for c in json.loads(schema)["mlflow_colspec"]}
+        assert json.loads(profile)["num_rows"] > 0
 
 
 def test_optuna_sweep_declared_in_config(churn: Path, hydraops: Run) -> None:

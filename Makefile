@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
 	touch $@
 
-## demo: the churn project end to end on the embedded defaults (data → validate → plan → features → train)
+## demo: the churn project end to end on the embedded defaults (data → validate → plan → features → train → promote)
 demo: $(VENV)/.installed
 	cd $(CHURN) && $(BIN)/python generate_data.py --customers 5000
 	cd $(CHURN) && $(BIN)/hydraops validate
@@ -24,6 +24,8 @@ demo: $(VENV)/.installed
 	cd $(CHURN) && $(BIN)/hydraops features get-online entity=1,2,3 at=2026-01-01
 	cd $(CHURN) && $(BIN)/hydraops features check-skew sample=200
 	cd $(CHURN) && $(BIN)/hydraops train
+	cd $(CHURN) && $(BIN)/hydraops promote
+	cd $(CHURN) && $(BIN)/hydraops registry show
 
 ## test: the whole test suite, as CI runs it
 test: $(VENV)/.installed

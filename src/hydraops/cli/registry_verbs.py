@@ -7,7 +7,7 @@ from omegaconf import DictConfig
 from hydraops.cli.hydra_app import Options
 from hydraops.cli.output import console
 from hydraops.config.schemas import ProjectSpec
-from hydraops.errors import HydraopsError, PromotionRejected
+from hydraops.errors import ConfigError, Problem, PromotionRejected
 
 
 def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
@@ -135,11 +135,11 @@ def _integer(options: Options, name: str) -> int | None:
     try:
         return int(options[name])
     except ValueError:
-        raise HydraopsError(f"{name}={options[name]}: expected a version number, e.g. {name}=3") from None
+        raise ConfigError([Problem(name, "command line", f"{name}={options[name]}: expected a version number, e.g. {name}=3")]) from None
 
 
 def _boolean(options: Options, name: str) -> bool:
     value = options.get(name, "false").lower()
     if value not in ("true", "false", "1", "0", "yes", "no"):
-        raise HydraopsError(f"{name}={options[name]}: expected true or false")
+        raise ConfigError([Problem(name, "command line", f"{name}={options[name]}: expected true or false")])
     return value in ("true", "1", "yes")

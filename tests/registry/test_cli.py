@@ -1,0 +1,56 @@
+"""The registry verbs from the command line, on the churn project's config and its embedded store (versions
+registered with chosen metrics: no training needed). The whole train → promote path runs in
+docs/concepts/registry.md's shell block (tests/test_docs.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hydraops.registry.promote import aliases_of
+from tests.conftest import Run
+from tests.registry.support import Store, register
+
+pytestmark = pytest.mark.slow
+APPROVAL = "registry.gates=[{type: manual_approval}]"
+
+
+@pytest.fixture
+def store(churn: Path) -> Store:
+    artifacts = churn / "artifacts"
+    artifacts.mkdir()
+    return Store(f"sqlite:///{artifacts}/mlflow.db", artifacts / "mlartifacts")
+
+
+def test_manual_approval_plan_and_show(churn: Path, store: Store, hydraops: Run) -> None:
+    v1 = register(store, {"test.roc_auc": 0.8})
+    refused = hydraops("promote", APPROVAL, cwd=churn)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "manual_approval" in refused.stdout and "not approved" in refused.stdout
+    assert f"churn v{v1} not promoted: failed manual_approval; nothing moved" in refused.stderr
+    planned = hydraops("plan", cwd=churn)
+    assert planned.returncode == 0, planned.stderr
+    assert "promote churn to champion" in planned.stdout and f"today: v{v1} (latest version) would move champion → v{v1}" in planned.stdout
+    approved = hydraops("promote", APPROVAL, "approve=true", cwd=churn)
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert f"applied decision" in approved.stdout and aliases_of(store.client(), "churn") == {"champion": v1}
+    shown = hydraops("registry", "show", "churn", cwd=churn)
+    assert shown.returncode == 0, shown.stderr
+    assert f"aliases: champion → v{v1}" in shown.stdout and "rejected" in shown.stdout and "applied" in shown.stdout
+
+
+def test_bad_input_is_a_clear_error(churn: Path, store: Store, hydraops: Run) -> None:
+    register(store, {"test.roc_auc": 0.8})
+    for args, message in [
+        (("promote", "version=abc"), "version=abc: expected a version number, e.g. version=3"),
+        (("promote", "version=9"), "version=9: model 'churn' has no such version; it has 1"),
+        (("promote", "dry_run=maybe"), "dry_run=maybe: expected true or false"),
+        (("registry", "show", "nosuch"), "no registered model 'nosuch' in the registry"),
+        (("rollback",), "model 'churn' has no 'previous' version to roll back to (no champion either)"),
+        (("promote", "registry.on_pass=previous"), "registry.on_pass"),
+    ]:
+        result = hydraops(*args, cwd=churn)
+        assert result.returncode in (1, 2) and message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert aliases_of(store.client(), "churn") == {}

@@ -60,7 +60,8 @@ def show(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     report = model_report(client, options.get("name") or spec.registry.name, (f"valid.{primary}", f"test.{primary}"))
     out = console()
     aliases = ", ".join(f"{alias} → v{version}" for alias, version in sorted(report.aliases.items())) or "none"
-    out.print(f"[bold]{report.name}[/]: {report.total_versions} versions; aliases: {aliases}")
+    count = f"{report.total_versions} version{'' if report.total_versions == 1 else 's'}"
+    out.print(f"[bold]{report.name}[/]: {count}; aliases: {aliases}")
     versions = Table("version", "created (UTC)", "aliases", f"valid.{primary}", f"test.{primary}", "latest decision", "gates", "run")
     for v in report.versions:
         scores = [f"{v.metrics[k]:.4f}" if k in v.metrics else "-" for k in (f"valid.{primary}", f"test.{primary}")]

@@ -59,19 +59,18 @@ def train(
     """Fit the declared model on the feature store's training table, track it in MLflow, register it."""
     import warnings
 
-    from hydraops.tracking.lineage import command_line, git_state, package_versions
+    from hydraops.tracking.lineage import command_line, config_digest, config_yaml, git_state, package_versions
     from hydraops.tracking.runs import connect, ensure_experiment, tracked_run
 
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")  # dataset-source and int-schema hints
     output_dir.mkdir(parents=True, exist_ok=True)
     prepared = prepare(spec)
-    config_yaml = _yaml(resolved)
-    config_digest = hashlib.sha256(config_yaml.encode()).hexdigest()
+    config_text, digest = config_yaml(resolved), config_digest(resolved)
     connect(spec.stack)
     experiment_id = ensure_experiment(spec.project, spec.stack.artifact_location)
     tags = {
         **git_state(spec.paths.root), **package_versions(), **prepared.lineage,
-        "hydraops.command": command_line(), "hydraops.config_digest": config_digest,
+        "hydraops.command": command_line(), "hydraops.config_digest": digest,
         "hydraops.model": spec.model.name,
     }  # fmt: skip
     if parent_run_id:
@@ -79,12 +78,12 @@ def train(
     if os.environ.get(REPRODUCES_ENV):
         tags[REPRODUCES_TAG] = os.environ[REPRODUCES_ENV]
     with tracked_run(experiment_id, run_name(spec, overrides), tags) as run:
-        _log_config(resolved, config_yaml, overrides, hydra_dir)
+        _log_config(resolved, config_text, overrides, hydra_dir)
         _log_inputs(spec, prepared)
         x_train, y_train = prepared.parts["train"]
         prepared.estimator.fit(x_train, y_train)
         metrics, model = _evaluate_and_log(spec, prepared, output_dir)
-        version = _register(spec, model, metrics, config_digest)
+        version = _register(spec, model, metrics, digest)
     return TrainResult(run.info.run_id, experiment_id, model.uri, model.sha256, spec.registry.name, version, metrics)
 
 
@@ -271,12 +270,6 @@ def _requirements() -> list[str]:
 
     names = ("lightgbm", "scikit-learn", "pandas", "numpy", "skops", "mlflow")
     return [f"{name}=={metadata.version(name)}" for name in names]
-
-
-def _yaml(resolved: Mapping[str, Any]) -> str:
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_yaml(OmegaConf.create(dict(resolved)))
 
 
 def _file_sha256(path: Path) -> str:

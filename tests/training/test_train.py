@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -139,9 +140,14 @@ def test_reproduce_gives_a_bit_identical_model(churn: Path, hydraops: Run) -> No
 def test_parallel_sweep_with_joblib_loses_no_run(churn: Path, hydraops: Run) -> None:
     """8 jobs on 2 joblib workers against the embedded SQLite store: every run lands, none locked."""
     leaves = ",".join(str(n) for n in (3, 5, 7, 9, 11, 13, 15, 17))
-    result = hydraops("train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "debug=fast", f"model.num_leaves={leaves}", cwd=churn)
+    result = hydraops(
+        "train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "debug=fast", f"model.num_leaves={leaves}",
+        cwd=churn, env={"PYTHONUNBUFFERED": ""},  # block-buffered output, flushed only as each process exits
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "database is locked" not in result.stdout + result.stderr
+    # The workers exit without a last garbage collection (exit_without_collecting): what they printed still arrives.
+    assert sorted(int(v) for v in re.findall(r"model churn version (\d+)", result.stdout)) == list(range(1, 9))
     runs = runs_of(churn)
     assert len(runs) == 9 and {r.info.status for r in runs} == {"FINISHED"}
     assert len(client_for(churn).search_model_versions("name='churn'")) == 8

@@ -27,13 +27,22 @@ training-table build (materialize check + DuckDB join) taken out.
 
 Sweep, side by side, ``--sweep-runs`` rounds: ``hydraops train -m debug=fast model.num_leaves=3,5,…,17``
 with the basic launcher and with ``hydra/launcher=joblib hydra.launcher.n_jobs=2``, each in a fresh copy
-of the project's artifacts folder (``paths.artifacts_dir=…``: fresh MLflow store, same offline store).
-Each sweep's timeline is read back from its own files: job start (``.hydra/`` written), MLflow run
-start and end (SQLite store), so the time before the first job, the per-job time before the run starts
-(compose, imports, feature check, table build) and inside it, and the concurrency reached are reported.
+of the project's artifacts folder (``paths.artifacts_dir=…``: fresh MLflow store, same offline store);
+then ``--sweep-full-runs`` rounds of the same sweeps on all rows with the default 300 rounds (no
+``debug=fast``: jobs about twice as long). Each sweep's timeline is read back from its own files: the parent run's
+start and end and each child run's start and end (SQLite store), the sweeper's start (``multirun.yaml``,
+written just before Hydra composes every job's config to validate the batch) and each job's start
+(``.hydra/`` written). So the serial part is split up (spawn → parent run created: start-up, composes,
+``import mlflow``, store creation + migration; sweeper → first job: Hydra composing all 8 job configs, then
+the first one's, and for joblib starting the workers; last job → parent run ended: the leaderboard; parent
+ended → exit: shut-down), and per job the time before its run starts and inside it, the sum of job times
+and the concurrency reached are reported. The *Amdahl bound* is the joblib/basic ratio two workers would
+reach if only the basic sweep's jobs span were divided (by 2) and starting workers cost nothing:
+(serial + span/2) / (serial + span), serial = time to the first job + time after the last one.
 
-    python benchmarks/train.py [--runs 3] [--sweep-runs 2] [--customers 5000]
-    python benchmarks/train.py --runs 1 --sweep-runs 0     # quick
+    python benchmarks/train.py [--runs 3] [--sweep-runs 2] [--sweep-full-runs 2] [--customers 5000]
+    python benchmarks/train.py --runs 1 --sweep-runs 0 --sweep-full-runs 0      # quick: single runs only
+    python benchmarks/train.py --runs 0 --sweep-runs 2 --sweep-full-runs 0      # debug=fast sweeps only
 
 Numbers only: nothing here asserts a time. Targets are printed beside the ratios.
 """
@@ -451,11 +460,12 @@ def compare_metrics(a: dict[str, float], b: dict[str, float]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------- sweep
-def run_sweep(tmp: Path, project: Path, launcher: str, tag: str) -> dict:
-    """One ``hydraops train -m`` in a fresh copy of the artifacts folder, and its timeline."""
+def run_sweep(tmp: Path, project: Path, launcher: str, tag: str, full: bool = False) -> dict:
+    """One ``hydraops train -m`` in a fresh copy of the artifacts folder, and its timeline; ``full``: all rows
+    and rounds (no ``debug=fast``)."""
     base = tmp / f"sweep_{tag}"
     shutil.copytree(project / "artifacts", base / "artifacts", ignore=shutil.ignore_patterns("mlflow.db", "mlartifacts"))
-    argv = [str(hydraops_bin()), "train", "-m", "debug=fast", f"model.num_leaves={SWEEP_VALUES}",
+    argv = [str(hydraops_bin()), "train", "-m", *([] if full else ["debug=fast"]), f"model.num_leaves={SWEEP_VALUES}",
             f"paths.artifacts_dir={base / 'artifacts'}", f"hydra.sweep.dir={base / 'multirun'}"]  # fmt: skip
     if launcher == "joblib":
         argv += ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
@@ -468,12 +478,17 @@ def run_sweep(tmp: Path, project: Path, launcher: str, tag: str) -> dict:
 
 
 def sweep_timeline(base: Path, spawn: float, exit_: float) -> dict:
-    """Job starts (Hydra's ``.hydra/`` files) and child-run start/end (the sweep's MLflow store)."""
+    """Job starts (Hydra's ``.hydra/`` files), the sweeper's start (``multirun.yaml``, written just before Hydra
+    composes every job's config to validate the batch), and the parent and child runs' start/end (the
+    sweep's MLflow store)."""
     with sqlite3.connect(base / "artifacts" / "mlflow.db") as con:
         rows = con.execute(
             "SELECT r.name, r.status, r.start_time, r.end_time FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
             "WHERE t.key = 'mlflow.parentRunId'"
         ).fetchall()
+        parent_start, parent_end = (t / 1000 for t in con.execute(
+            "SELECT r.start_time, r.end_time FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid WHERE t.key = 'hydraops.sweep'"
+        ).fetchone())  # fmt: skip
     runs = {frozenset(name.split(" ")[1:]): (status, start / 1000, end / 1000) for name, status, start, end in rows}
     import yaml
 
@@ -485,18 +500,79 @@ def sweep_timeline(base: Path, spawn: float, exit_: float) -> dict:
         jobs.append({"job": int(job_dir.parent.name), "status": status, "job_start": job_start, "run_start": run_start, "run_end": run_end})
     finished = sum(job["status"] == "FINISHED" for job in jobs)
     busy = sum(job["run_end"] - job["job_start"] for job in jobs)
+    first, last = min(job["job_start"] for job in jobs), max(job["run_end"] for job in jobs)
+    sweeper_start = (base / "multirun" / "multirun.yaml").stat().st_mtime
     return {
         "jobs": len(jobs),
         "finished": finished,
-        "to_first_job_s": min(job["job_start"] for job in jobs) - spawn,
+        "to_first_job_s": first - spawn,
+        "to_parent_run_s": parent_start - spawn,  # start-up, composes, the callback: import mlflow, store, parent run
+        "parent_run_to_sweeper_s": sweeper_start - parent_start,
+        "sweeper_to_first_job_s": first - sweeper_start,  # Hydra composes every job's config, then the first job's
         "job_before_run_median_s": statistics.median(job["run_start"] - job["job_start"] for job in jobs),
         "job_in_run_median_s": statistics.median(job["run_end"] - job["run_start"] for job in jobs),
         "first_job_before_run_s": [round(job["run_start"] - job["job_start"], 3) for job in jobs[:2]],
         "job_busy_total_s": busy,
-        "jobs_span_s": max(job["run_end"] for job in jobs) - min(job["job_start"] for job in jobs),
-        "after_last_job_s": exit_ - max(job["run_end"] for job in jobs),
-        "concurrency": busy / (max(job["run_end"] for job in jobs) - min(job["job_start"] for job in jobs)),
+        "jobs_span_s": last - first,
+        "after_last_job_s": exit_ - last,
+        "finish_sweep_s": parent_end - last,  # leaderboard, best child, parent run ended
+        "parent_end_to_exit_s": exit_ - parent_end,  # interpreter shut-down (and the loky workers')
+        "concurrency": busy / (last - first),
     }
+
+
+def amdahl_bound(basic: dict, workers: int = 2) -> float:
+    """The best joblib/basic ratio ``workers`` parallel jobs could reach if they cost nothing to start: only the
+    jobs' span divides; the time before the first job and after the last one does not."""
+    serial = basic["to_first_job_s"] + basic["after_last_job_s"]
+    return (serial + basic["jobs_span_s"] / workers) / (serial + basic["jobs_span_s"])
+
+
+def summarize_sweeps(sweeps: dict[str, list[dict]]) -> dict:
+    """Per launcher: medians of the sweeps that finished (wall, CPU, timeline), ratio to basic."""
+    nan = math.nan
+    summary = {}
+    for launcher, samples in sweeps.items():
+        ok = [s for s in samples if s["returncode"] == 0]
+        keys = [k for k in (ok[0]["timeline"] if ok else {}) if k != "first_job_before_run_s"]
+        summary[launcher] = {
+            "median_s": med(s["wall_s"] for s in ok) if ok else nan, "median_cpu_s": med(s["cpu_s"] for s in ok) if ok else nan,
+            "failed": len(samples) - len(ok), "timeline": {k: med(s["timeline"][k] for s in ok) for k in keys},
+        }  # fmt: skip
+    for r in summary.values():
+        r["ratio_to_basic"] = r["median_s"] / summary["basic"]["median_s"]
+    if summary["basic"]["timeline"]:
+        summary["basic"]["amdahl_bound_2_workers"] = amdahl_bound(summary["basic"]["timeline"])
+    return summary
+
+
+def print_sweeps(title: str, sweep: dict, rounds: int) -> None:
+    nan = math.nan
+    print(f"\n{title:<40} {'median s':>9} {'CPU s':>7} {'× basic':>9}  target")
+    for launcher, r in sweep.items():
+        target = f"≤ {TARGET_SWEEP}×" if launcher == "joblib" else ""
+        failed = f"  ({r['failed']} of {rounds} failed, left out)" if r["failed"] else ""
+        print(f"{launcher:<40} {r['median_s']:>9.2f} {r['median_cpu_s']:>7.2f} {r['ratio_to_basic']:>9.2f}  {target}{failed}")
+    if "amdahl_bound_2_workers" in sweep["basic"]:
+        print(f"{'best possible with 2 workers (Amdahl)':<40} {'':>9} {'':>7} {sweep['basic']['amdahl_bound_2_workers']:>9.2f}  "
+              "(basic's serial part, its jobs' span halved)")  # fmt: skip
+    labels = {
+        "to_parent_run_s": "spawn → parent run created",
+        "parent_run_to_sweeper_s": "parent run → sweeper starts",
+        "sweeper_to_first_job_s": "sweeper → first job starts",
+        "to_first_job_s": "spawn → first job starts",
+        "job_before_run_median_s": "per job: start → MLflow run starts",
+        "job_in_run_median_s": "per job: inside the MLflow run",
+        "job_busy_total_s": "sum of job times",
+        "jobs_span_s": "first job start → last job end",
+        "concurrency": "jobs running at once (average)",
+        "finish_sweep_s": "last job end → parent run ended",
+        "parent_end_to_exit_s": "parent run ended → exit",
+        "after_last_job_s": "last job end → exit",
+    }
+    print(f"{'timeline (median s)':<40} {'basic':>9} {'joblib':>7}")
+    for key, label in labels.items():
+        print(f"{label:<40} {sweep['basic']['timeline'].get(key, nan):>9.2f} {sweep['joblib']['timeline'].get(key, nan):>7.2f}")
 
 
 # ------------------------------------------------------------------------------------------- setup
@@ -532,11 +608,56 @@ def med(values) -> float:  # noqa: ANN001
     return statistics.median(values)
 
 
+def sweep_rounds(tmp: Path, project: Path, rounds: int, full: bool) -> dict[str, list[dict]]:
+    """``rounds`` sweeps per launcher, round-robin, so drift in machine load hits both alike."""
+    sweeps: dict[str, list[dict]] = {launcher: [] for launcher in LAUNCHERS}
+    kind = "full" if full else "fast"
+    for round_ in range(rounds):
+        for launcher in LAUNCHERS:
+            sweeps[launcher].append(run_sweep(tmp, project, launcher, f"{kind}{round_}_{launcher}", full=full))
+        print(f"sweep ({'all rows' if full else 'debug=fast'}) round {round_ + 1}/{rounds}: " + ", ".join(
+            f"{l} {s[-1]['wall_s']:.1f} s" + (f" FAILED ({s[-1]['error']})" if s[-1]["returncode"] else "") for l, s in sweeps.items()
+        ), flush=True)  # fmt: skip
+    return sweeps
+
+
+def summarize_single(runs: dict[str, list[dict]]) -> tuple[dict, dict, float]:
+    single = {}
+    for contender, samples in runs.items():
+        single[contender] = {"median_s": med(s["wall_s"] for s in samples), "median_cpu_s": med(s["cpu_s"] for s in samples)}
+    script_s = single["script"]["median_s"]
+    phases = {c: {p: med(s["phases"][p] for s in runs[c]) for p in PHASES} for c in ("hydraops (instrumented)", "script")}
+    table_build = phases["hydraops (instrumented)"]["feature check + training table (DuckDB)"]
+    for r in single.values():
+        r["ratio_to_script"] = r["median_s"] / script_s
+    single["hydraops"]["ratio_without_table_build"] = (single["hydraops"]["median_s"] - table_build) / script_s
+
+    print()
+    print(f"{'single run':<28} {'median s':>9} {'CPU s':>7} {'× script':>9}  target")
+    for contender, r in single.items():
+        target = f"≤ {TARGET_SINGLE}×" if contender == "hydraops" else ""
+        print(f"{contender:<28} {r['median_s']:>9.2f} {r['median_cpu_s']:>7.2f} {r['ratio_to_script']:>9.2f}  {target}")
+    h = single["hydraops"]
+    print(f"{'hydraops − table build':<28} {h['median_s'] - table_build:>9.2f} {'':>7} {h['ratio_without_table_build']:>9.2f}  ≤ {TARGET_SINGLE}×")
+
+    print(f"\n{'phase (median s)':<42} {'hydraops*':>9} {'script':>7} {'Δ':>6}")
+    for phase in PHASES:
+        a, b = phases["hydraops (instrumented)"][phase], phases["script"][phase]
+        print(f"{phase:<42} {a:>9.2f} {b:>7.2f} {a - b:>+6.2f}")
+    totals = {c: sum(p.values()) for c, p in phases.items()}
+    print(f"{'total':<42} {totals['hydraops (instrumented)']:>9.2f} {totals['script']:>7.2f} "
+          f"{totals['hydraops (instrumented)'] - totals['script']:>+6.2f}")  # fmt: skip
+    print("* the instrumented hydraops train (same CLI, phases wrapped as their modules load); the timed runs are plain")
+    return single, phases, table_build
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="timed single runs per contender, round-robin (default 3)")
+    parser.add_argument("--runs", type=int, default=3, help="timed single runs per contender, round-robin (default 3; 0 skips)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
-    parser.add_argument("--sweep-runs", type=int, default=2, help="sweeps per launcher, round-robin (default 2; 0 skips)")
+    parser.add_argument("--sweep-runs", type=int, default=2, help="debug=fast sweeps per launcher, round-robin (default 2; 0 skips)")
+    parser.add_argument("--sweep-full-runs", type=int, default=2,
+                        help="sweeps on all rows (no debug=fast) per launcher, round-robin (default 2; 0 skips)")  # fmt: skip
     parser.add_argument("--customers", type=int, default=5000, help="generate_data.py --customers (default 5000)")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "train.json")
     parser.add_argument("--child", choices=["script", "hydraops-profile"], help=argparse.SUPPRESS)
@@ -557,11 +678,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.child == "hydraops-profile":
         return instrumented_hydraops(args.rest, args.marks)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    if min(args.runs, args.sweep_runs, args.sweep_full_runs, args.warmup) < 0:
+        parser.error("--runs, --warmup, --sweep-runs and --sweep-full-runs take 0 or more")
+    if not (args.runs or args.sweep_runs or args.sweep_full_runs):
+        parser.error("nothing to run: --runs, --sweep-runs and --sweep-full-runs are all 0")
 
     load = {"start": os.getloadavg()}
     started = time.perf_counter()
+    runs: dict[str, list[dict]] = {c: [] for c in [*CONTENDERS, "hydraops (instrumented)"]}
     with tempfile.TemporaryDirectory(prefix="hydraops-bench-train-") as name:
         tmp = Path(name)
         env = setup(tmp, args.customers)
@@ -578,7 +702,6 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.warmup):  # .pyc files and the page cache: not counted
             for contender, runner in runners.items():
                 runner(tmp, project, f"warmup{i}_{contender}")
-        runs: dict[str, list[dict]] = {c: [] for c in [*CONTENDERS, "hydraops (instrumented)"]}
         for round_ in range(args.runs):  # round-robin, so drift in machine load hits both alike
             for contender, runner in runners.items():
                 runs[contender].append(runner(tmp, project, f"{round_}_{contender}"))
@@ -589,88 +712,47 @@ def main(argv: list[str] | None = None) -> int:
                     print("the contenders DISAGREE:\n  " + "\n  ".join(problems[:20]), file=sys.stderr)
                     return 1
                 print(f"metrics agree: hydraops and the script log the same {len(run_metrics(runs['script'][0]['db']))} metrics (rel. tol. 1e-9)")
-            print(f"round {round_ + 1}/{args.runs}: " + ", ".join(f"{c} {r[-1]['wall_s']:.2f} s" for c, r in runs.items()))
+            print(f"round {round_ + 1}/{args.runs}: " + ", ".join(f"{c} {r[-1]['wall_s']:.2f} s" for c, r in runs.items()), flush=True)
         load["after_single"] = os.getloadavg()
 
-        sweeps: dict[str, list[dict]] = {launcher: [] for launcher in LAUNCHERS}
-        for round_ in range(args.sweep_runs):
-            for launcher in LAUNCHERS:
-                sweeps[launcher].append(run_sweep(tmp, project, launcher, f"{round_}_{launcher}"))
-            print(f"sweep round {round_ + 1}/{args.sweep_runs}: " + ", ".join(
-                f"{l} {s[-1]['wall_s']:.1f} s" + (f" FAILED ({s[-1]['error']})" if s[-1]["returncode"] else "") for l, s in sweeps.items()
-            ))  # fmt: skip
+        sweeps = sweep_rounds(tmp, project, args.sweep_runs, full=False)
+        load["after_sweeps"] = os.getloadavg()
+        sweeps_full = sweep_rounds(tmp, project, args.sweep_full_runs, full=True)
         load["end"] = os.getloadavg()
 
     # ------------------------------------------------------------------------------- summary
-    single = {}
-    for contender, samples in runs.items():
-        single[contender] = {"median_s": med(s["wall_s"] for s in samples), "median_cpu_s": med(s["cpu_s"] for s in samples)}
-    script_s = single["script"]["median_s"]
-    phases = {c: {p: med(s["phases"][p] for s in runs[c]) for p in PHASES} for c in ("hydraops (instrumented)", "script")}
-    table_build = phases["hydraops (instrumented)"]["feature check + training table (DuckDB)"]
-    for contender, r in single.items():
-        r["ratio_to_script"] = r["median_s"] / script_s
-    single["hydraops"]["ratio_without_table_build"] = (single["hydraops"]["median_s"] - table_build) / script_s
-
-    print()
-    print(f"{'single run':<28} {'median s':>9} {'CPU s':>7} {'× script':>9}  target")
-    for contender, r in single.items():
-        target = f"≤ {TARGET_SINGLE}×" if contender == "hydraops" else ""
-        print(f"{contender:<28} {r['median_s']:>9.2f} {r['median_cpu_s']:>7.2f} {r['ratio_to_script']:>9.2f}  {target}")
-    h = single["hydraops"]
-    print(f"{'hydraops − table build':<28} {h['median_s'] - table_build:>9.2f} {'':>7} {h['ratio_without_table_build']:>9.2f}  ≤ {TARGET_SINGLE}×")
-
-    print(f"\n{'phase (median s)':<42} {'hydraops*':>9} {'script':>7} {'Δ':>6}")
-    for phase in PHASES:
-        a, b = phases["hydraops (instrumented)"][phase], phases["script"][phase]
-        print(f"{phase:<42} {a:>9.2f} {b:>7.2f} {a - b:>+6.2f}")
-    totals = {c: sum(p.values()) for c, p in phases.items()}
-    print(f"{'total':<42} {totals['hydraops (instrumented)']:>9.2f} {totals['script']:>7.2f} "
-          f"{totals['hydraops (instrumented)'] - totals['script']:>+6.2f}")  # fmt: skip
-    print("* the instrumented hydraops train (same CLI, phases wrapped as their modules load); the timed runs are plain")
-
-    sweep = {}
-    if args.sweep_runs:
-        nan = math.nan
-        for launcher, samples in sweeps.items():
-            ok = [s for s in samples if s["returncode"] == 0]  # medians of the sweeps that finished
-            keys = [k for k in (ok[0]["timeline"] if ok else {}) if k != "first_job_before_run_s"]
-            sweep[launcher] = {
-                "median_s": med(s["wall_s"] for s in ok) if ok else nan, "median_cpu_s": med(s["cpu_s"] for s in ok) if ok else nan,
-                "failed": len(samples) - len(ok), "timeline": {k: med(s["timeline"][k] for s in ok) for k in keys},
-            }  # fmt: skip
-        basic_s = sweep["basic"]["median_s"]
-        for r in sweep.values():
-            r["ratio_to_basic"] = r["median_s"] / basic_s
-        print(f"\n{'sweep (8 jobs, debug=fast)':<28} {'median s':>9} {'CPU s':>7} {'× basic':>9}  target")
-        for launcher, r in sweep.items():
-            target = f"≤ {TARGET_SWEEP}×" if launcher == "joblib" else ""
-            failed = f"  ({r['failed']} of {args.sweep_runs} failed, left out)" if r["failed"] else ""
-            print(f"{launcher:<28} {r['median_s']:>9.2f} {r['median_cpu_s']:>7.2f} {r['ratio_to_basic']:>9.2f}  {target}{failed}")
-        print(f"\n{'sweep timeline (median s)':<40} {'basic':>7} {'joblib':>7}")
-        labels = {
-            "to_first_job_s": "spawn → first job starts",
-            "job_before_run_median_s": "per job: start → MLflow run starts",
-            "job_in_run_median_s": "per job: inside the MLflow run",
-            "job_busy_total_s": "sum of job times",
-            "jobs_span_s": "first job start → last job end",
-            "concurrency": "jobs running at once (average)",
-            "after_last_job_s": "last job end → exit",
-        }
-        for key, label in labels.items():
-            print(f"{label:<40} {sweep['basic']['timeline'].get(key, nan):>7.2f} {sweep['joblib']['timeline'].get(key, nan):>7.2f}")
+    single, phases, table_build = summarize_single(runs) if args.runs else ({}, {}, math.nan)
+    sweep = summarize_sweeps(sweeps) if args.sweep_runs else {}
+    if sweep:
+        print_sweeps("sweep (8 jobs, debug=fast)", sweep, args.sweep_runs)
+    sweep_full = summarize_sweeps(sweeps_full) if args.sweep_full_runs else {}
+    if sweep_full:
+        print_sweeps("sweep (8 jobs, all rows, 300 rounds)", sweep_full, args.sweep_full_runs)
 
     print(f"\nload average (1, 5, 15 min): start {load['start']}, end {load['end']}; {os.cpu_count()} CPUs; "
           f"{time.perf_counter() - started:.0f} s in all")  # fmt: skip
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     clean = lambda s: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items() if k not in ("stdout", "db", "spawn", "exit", "info")}  # noqa: E731
+    rounded = lambda x: round(x, 4) if isinstance(x, float) else x  # noqa: E731
     versions = {}
-    for package in ("hydraops", "mlflow", "lightgbm", "hydra-core", "hydra-joblib-launcher", "scikit-learn", "pandas", "duckdb"):
+    for package in ("hydraops", "mlflow", "lightgbm", "hydra-core", "hydra-joblib-launcher", "scikit-learn", "pandas", "duckdb", "joblib"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
+
+    def sweep_report(summary: dict, samples: dict[str, list[dict]]) -> dict:
+        return {
+            launcher: {
+                **{k: rounded(v) for k, v in r.items() if k != "timeline"},
+                "timeline_median": {k: rounded(v) for k, v in r["timeline"].items()},
+                "runs": [{**clean(s), "timeline": {k: rounded(v) for k, v in s.get("timeline", {}).items()}} for s in samples[launcher]],
+            }
+            for launcher, r in summary.items()
+        }
+
+    info = runs["script"][0]["info"] if args.runs else {}
     report = {
         "benchmark": "train",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -681,15 +763,17 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": {k: [round(x, 2) for x in v] for k, v in load.items()},
         "sizes": {
             "customers": args.customers, "source_rows": env["rows"], "training_table_rows": env["table_rows"],
-            "split_rows": runs["script"][0]["info"]["sizes"],
-            **{k: v for k, v in runs["script"][0]["info"].items() if k in ("features", "params_logged", "metrics_logged")},
+            "split_rows": info.get("sizes"),
+            **{k: v for k, v in info.items() if k in ("features", "params_logged", "metrics_logged")},
         },  # fmt: skip
         "setup_s": env["setup_s"],
         "views_rematerialized_without_end": env["views_rematerialized"],
         "runs": args.runs,
         "warmup": args.warmup,
         "sweep_runs": args.sweep_runs,
+        "sweep_full_runs": args.sweep_full_runs,
         "sweep_command": f"hydraops train -m debug=fast model.num_leaves={SWEEP_VALUES} [hydra/launcher=joblib hydra.launcher.n_jobs=2]",
+        "sweep_full_command": f"hydraops train -m model.num_leaves={SWEEP_VALUES} [hydra/launcher=joblib hydra.launcher.n_jobs=2]",
         "mlflow_store": "a fresh SQLite store and artifact folder per run (creation + migration included for both); "
         "each sweep in a fresh copy of the artifacts folder",
         "training_table": "the script reads the table built in setup; hydraops train checks the views and builds it "
@@ -698,19 +782,12 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {"single_hydraops_over_script_max": TARGET_SINGLE, "sweep_joblib_over_basic_max": TARGET_SWEEP},
         "single": {
             **{c: {**{k: round(v, 4) for k, v in single[c].items()}, "runs": [clean(s) for s in runs[c]]} for c in single},
-            "table_build_s": round(table_build, 4),
+            "table_build_s": rounded(table_build),
             "phases_median_s": {c: {p: round(v, 4) for p, v in ps.items()} for c, ps in phases.items()},
-        },
-        "sweep": {
-            launcher: {
-                "median_s": round(r["median_s"], 4), "median_cpu_s": round(r["median_cpu_s"], 4), "ratio_to_basic": round(r["ratio_to_basic"], 4),
-                "failed": r["failed"],
-                "timeline_median": {k: round(v, 4) for k, v in r["timeline"].items()},
-                "runs": [{**clean(s), "timeline": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.get("timeline", {}).items()}} for s in sweeps[launcher]],
-            }
-            for launcher, r in sweep.items()
-        },  # fmt: skip
-    }
+        } if args.runs else None,
+        "sweep": sweep_report(sweep, sweeps) if sweep else None,
+        "sweep_full": sweep_report(sweep_full, sweeps_full) if sweep_full else None,
+    }  # fmt: skip
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}")
     return 0

@@ -23,15 +23,6 @@ from tests.registry.support import BEATS, Store, register, registry_spec
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Store:
-    if request.param == "sqlite":
-        artifacts = tmp_path_factory.mktemp("mlartifacts")
-        return Store(f"sqlite:///{artifacts}/mlflow.db", artifacts)
-    url, artifacts = request.getfixturevalue("postgres_mlflow")
-    return Store(url, artifacts)
-
-
 @pytest.fixture
 def model() -> str:
     return f"m_{uuid.uuid4().hex[:8]}"

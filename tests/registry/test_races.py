@@ -19,15 +19,6 @@ from tests.registry.support import Store, register
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Store:
-    if request.param == "sqlite":
-        artifacts = tmp_path_factory.mktemp("mlartifacts")
-        return Store(f"sqlite:///{artifacts}/mlflow.db", artifacts)
-    url, artifacts = request.getfixturevalue("postgres_mlflow")
-    return Store(url, artifacts)
-
-
 def promoter(store: Store, model: str, version: str, *flags: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "tests.registry.promoter", store.uri, str(store.artifacts), model, version, *flags]
     return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -45,9 +45,7 @@ def test_bad_input_is_a_clear_error(churn: Path, store: Store, hydraops: Run) ->
     for args, message in [
         (("promote", "version=abc"), "version=abc: expected a version number, e.g. version=3"),
         (("promote", "version=9"), "version=9: model 'churn' has no such version; it has 1"),
-        (("promote", "dry_run=maybe"), "dry_run=maybe: expected true or false"),
         (("registry", "show", "nosuch"), "no registered model 'nosuch' in the registry"),
-        (("rollback",), "model 'churn' has no 'previous' version to roll back to (no champion either)"),
         (("promote", "registry.on_pass=previous"), "registry.on_pass"),
     ]:
         result = hydraops(*args, cwd=churn)

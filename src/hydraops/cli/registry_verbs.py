@@ -108,7 +108,9 @@ def _raise_if_rejected(proposal, decision_id: str | None = None) -> None:  # noq
 
 
 def _moves(moves: dict) -> str:
-    return ", ".join(f"{alias} → {'v' + v if v else 'removed'}" for alias, v in moves.items()) or "no alias moved"
+    from hydraops.registry.promote import describe_moves
+
+    return describe_moves(moves)
 
 
 def _connect(spec: ProjectSpec, *, create_audit_experiment: bool):  # noqa: ANN202

@@ -92,7 +92,7 @@ def plan_train(spec: ProjectSpec) -> list[Action]:
 def plan_registry(spec: ProjectSpec) -> list[Action]:
     """The promotion ``hydraops promote`` would carry out: the candidate, each gate, and (when the registry
     already has versions) today's decision about the current candidate, gate by gate."""
-    from hydraops.registry.promote import preview
+    from hydraops.registry.promote import describe_moves, preview
 
     registry = spec.registry
     where = spec.stack.registry_uri or spec.stack.tracking_uri
@@ -109,7 +109,7 @@ def plan_registry(spec: ProjectSpec) -> list[Action]:
         if proposal.nothing_to_do:
             details.append(f"today: v{proposal.candidate.version} is already {proposal.target}")
         else:
-            verdict = "would move " + ", ".join(f"{a} → {'v' + v if v else 'removed'}" for a, v in proposal.moves.items()) \
+            verdict = "would move " + describe_moves(proposal.moves) \
                 if proposal.decision.passed else "would be rejected: nothing would move"
             details.append(f"today: v{proposal.candidate.version} ({proposal.candidate.why}) {verdict}")
             details += [f"  {gate}: {value} (threshold {threshold}) {verdict}" for gate, value, threshold, verdict in proposal.decision.table_rows()]

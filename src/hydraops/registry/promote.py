@@ -53,6 +53,11 @@ class Proposal:
         return not self.moves and self.resumes is None
 
 
+def describe_moves(moves: dict[str, str | None]) -> str:
+    """``previous → v1, champion → v2`` (``removed`` for an alias taken away)."""
+    return ", ".join(f"{alias} → {'v' + v if v else 'removed'}" for alias, v in moves.items()) or "no alias moved"
+
+
 def aliases_of(client, model: str) -> dict[str, str]:  # noqa: ANN001
     """The model's aliases: alias → version."""
     return {alias: str(version) for alias, version in client.get_registered_model(model).aliases.items()}

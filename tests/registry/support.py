@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hydraops.config.schemas.lifecycle import CandidateSpec, GateSpec, RegistrySpec
+from hydraops.tracking.models import LoggedModel
 
 EXPERIMENT = "churn"
 MODEL = "churn"
@@ -49,34 +50,35 @@ def register(store: Store, metrics: dict[str, float], *, model: str = MODEL, dat
     versions unless ``own_files`` (to tamper with them)."""
     import mlflow
 
-    from hydraops.tracking.models import SHA_TAG
+    from hydraops.tracking.models import FLAVOR_TAG, SHA_TAG
     from hydraops.training.run import DATA_CHECKS_TAG
 
     client = store.client()
-    uri, sha256 = _log_tiny_model(store) if own_files else _shared_model(store)
+    logged = _log_tiny_model(store) if own_files else _shared_model(store)
     run = client.create_run(store.experiment_id(), tags={DATA_CHECKS_TAG: data_checks, **(tags or {})})
     for key, value in metrics.items():
         client.log_metric(run.info.run_id, key, value)
     client.set_terminated(run.info.run_id)
     if not client.search_registered_models(f"name='{model}'"):
         client.create_registered_model(model)
-    model_id = uri.removeprefix("models:/")
-    version = client.create_model_version(model, uri, run_id=run.info.run_id, tags={SHA_TAG: sha256}, model_id=model_id)
+    tags = {SHA_TAG: logged.sha256, FLAVOR_TAG: logged.flavor}
+    model_id = logged.uri.removeprefix("models:/")
+    version = client.create_model_version(model, logged.uri, run_id=run.info.run_id, tags=tags, model_id=model_id)
     assert mlflow.get_registry_uri() == store.uri
     return str(version.version)
 
 
-_SHARED: dict[str, tuple[str, str]] = {}
+_SHARED: dict[str, LoggedModel] = {}
 
 
-def _shared_model(store: Store) -> tuple[str, str]:
+def _shared_model(store: Store) -> LoggedModel:
     if store.uri not in _SHARED:
         _SHARED[store.uri] = _log_tiny_model(store)
     return _SHARED[store.uri]
 
 
-def _log_tiny_model(store: Store) -> tuple[str, str]:
-    """A tiny LightGBM classifier logged with hydraops' log_model: (model URI, sha256)."""
+def _log_tiny_model(store: Store) -> LoggedModel:
+    """A tiny LightGBM classifier logged with hydraops' log_model."""
     import lightgbm
     import mlflow
     import numpy as np
@@ -91,8 +93,7 @@ def _log_tiny_model(store: Store) -> tuple[str, str]:
     estimator = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1, deterministic=True, seed=1).fit(x, y)
     with mlflow.start_run(experiment_id=store.experiment_id(), run_name="tiny model"):
         signature = infer_signature(x.head(20), estimator.predict_proba(x.head(20))[:, 1])
-        logged = log_model(estimator, input_example=x.head(5), signature=signature, pip_requirements=["lightgbm"])
-    return logged.uri, logged.sha256
+        return log_model(estimator, input_example=x.head(5), signature=signature, pip_requirements=["lightgbm"])
 
 
 def registry_spec(*gates: GateSpec, on_pass: str = "champion", candidate: CandidateSpec | None = None, name: str = MODEL) -> RegistrySpec:
@@ -100,3 +101,29 @@ def registry_spec(*gates: GateSpec, on_pass: str = "champion", candidate: Candid
 
 
 BEATS = GateSpec(type="beats_champion", metric="roc_auc", split="test", min_delta=0.0)
+
+
+class Payload:
+    """A real pickle payload: unpickling it creates ``marker`` (the proof that a pickle ran)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # noqa: ANN204
+        return (Path.touch, (self.marker,))
+
+
+def plant_pickle(root: Path, marker: Path) -> None:
+    """Issue 9's attack on a logged LightGBM model folder: a pickle hidden as a file named MLmodel
+    (``extra/p/MLmodel``), and the root MLmodel switched to MLflow's scikit-learn loader with
+    ``serialization_format: cloudpickle`` (through ``extra/MLmodel``). MLflow's pyfunc loader runs it."""
+    import pickle
+
+    (root / "extra" / "p").mkdir(parents=True)
+    (root / "extra" / "p" / "MLmodel").write_bytes(pickle.dumps(Payload(marker)))
+    sklearn = "  sklearn:\n    pickled_model: p/MLmodel\n    serialization_format: cloudpickle\n"
+    (root / "extra" / "MLmodel").write_text(f"flavors:\n{sklearn}  python_function:\n    loader_module: mlflow.sklearn\n    model_path: p/MLmodel\n")
+    text = (root / "MLmodel").read_text()
+    text = text.replace("loader_module: mlflow.lightgbm", "loader_module: mlflow.sklearn")
+    text = text.replace("  python_function:\n    data: model.lgb", "  python_function:\n    data: extra")
+    (root / "MLmodel").write_text(text.replace("flavors:\n", f"flavors:\n{sklearn.replace('p/MLmodel', 'extra/p/MLmodel')}"))

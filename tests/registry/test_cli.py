@@ -10,7 +10,7 @@ import pytest
 
 from hydraops.registry.promote import aliases_of
 from tests.conftest import Run
-from tests.registry.support import Store, register
+from tests.registry.support import Store, plant_pickle, register
 
 pytestmark = pytest.mark.slow
 APPROVAL = "registry.gates=[{type: manual_approval}]"
@@ -51,4 +51,18 @@ def test_bad_input_is_a_clear_error(churn: Path, store: Store, hydraops: Run) ->
         result = hydraops(*args, cwd=churn)
         assert result.returncode in (1, 2) and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+    assert aliases_of(store.client(), "churn") == {}
+
+
+def test_plan_and_promote_never_run_a_pickle_planted_in_the_model(churn: Path, store: Store, hydraops: Run, tmp_path: Path) -> None:
+    version = register(store, {"test.roc_auc": 0.8}, own_files=True)
+    [mlmodel] = [p for p in store.model_files("churn", version) if p.name == "MLmodel"]
+    marker = tmp_path / "payload-ran"
+    plant_pickle(mlmodel.parent, marker)
+    latency = "registry.gates=[{type: max_predict_latency_ms, value: 10000}]"  # a gate that loads the model
+    planned = hydraops("plan", latency, cwd=churn)  # plan shows the refusal in its registry stage
+    assert planned.returncode == 0 and "does not match its recorded sha256" in planned.stdout, planned.stdout + planned.stderr
+    promoted = hydraops("promote", latency, cwd=churn)
+    assert promoted.returncode == 2 and "does not match its recorded sha256" in promoted.stderr, promoted.stderr
+    assert "Traceback" not in planned.stderr + promoted.stderr and not marker.exists(), "the pickle ran"
     assert aliases_of(store.client(), "churn") == {}

@@ -87,10 +87,10 @@ def test_model_loads_only_with_its_sha256(churn: Path, hydraops: Run) -> None:
     assert hydraops("train", "debug=fast", cwd=churn).returncode == 0
     [run] = runs_of(churn)
     version = client_for(churn).get_model_version("churn", "1")
-    model = load_model(f"models:/churn/1", version.tags["hydraops.model_sha256"])
+    model = load_model(f"models:/churn/1", version.tags)
     assert model is not None
     with pytest.raises(ModelIntegrityError, match="does not match its recorded sha256"):
-        load_model(f"models:/churn/1", "0" * 64)
+        load_model(f"models:/churn/1", {**version.tags, "hydraops.model_sha256": "0" * 64})
 
 
 def test_sweep_makes_a_parent_with_children_and_a_leaderboard(churn: Path, hydraops: Run) -> None:

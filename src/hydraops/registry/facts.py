@@ -1,5 +1,5 @@
 """What the gates are told about a model version, read from MLflow: its run's metrics and data checks, its
-files (sha256 checked, size), its approval tag, and its predict latency measured on its input example.
+files (sha256 and flavor checked, size), its approval tag, and its predict latency measured on its input example.
 
 Which version is the candidate comes from ``registry.candidate``: the latest version, the version of the
 best child of the last sweep, or an explicit version.
@@ -16,7 +16,7 @@ from pathlib import Path
 from hydraops.config.schemas.lifecycle import CandidateSpec, CandidateStrategy
 from hydraops.errors import RegistryError
 from hydraops.registry.gates import LOWER_IS_BETTER, ModelFacts
-from hydraops.tracking.models import SHA_TAG, verified_model_dir
+from hydraops.tracking.model_load import VerifiedModel, verified_model
 from hydraops.training.run import DATA_CHECKS_TAG
 
 #: A version tag that approves it for the manual_approval gate (set it in the MLflow UI or with the client).
@@ -82,17 +82,17 @@ def _best_child(client, experiment: str, metric: str | None) -> tuple[str, str]:
 
 
 def version_facts(client, model: str, version: str, *, inspect_files: bool, measure_latency: bool = False) -> ModelFacts:  # noqa: ANN001
-    """The gates' view of one version. ``inspect_files`` downloads the model and checks its sha256 (raising
-    ModelIntegrityError on a mismatch) to give its size; ``measure_latency`` also loads it and times predict."""
+    """The gates' view of one version. ``inspect_files`` downloads the model and checks its sha256 and flavor
+    (raising ModelIntegrityError on a mismatch) to give its size; ``measure_latency`` also loads it and times predict."""
     details = client.get_model_version(model, version)
     run = client.get_run(details.run_id)
     checks = run.data.tags.get(DATA_CHECKS_TAG)
     size_mb = latency = None
     if inspect_files:
-        local = verified_model_dir(f"models:/{model}/{version}", details.tags.get(SHA_TAG))
-        size_mb = sum(p.stat().st_size for p in local.rglob("*") if p.is_file()) / 1e6
-        if measure_latency:
-            latency = predict_latency_p99_ms(local, _levels(client, details.run_id))
+        with verified_model(f"models:/{model}/{version}", details.tags) as verified:
+            size_mb = sum(p.stat().st_size for p in verified.local.rglob("*") if p.is_file()) / 1e6
+            if measure_latency:
+                latency = predict_latency_p99_ms(verified, _levels(client, details.run_id))
     return ModelFacts(
         version=str(version),
         metrics=dict(run.data.metrics),
@@ -103,28 +103,25 @@ def version_facts(client, model: str, version: str, *, inspect_files: bool, meas
     )
 
 
-def predict_latency_p99_ms(local: Path, levels: dict[str, list] | None, calls: int = LATENCY_CALLS) -> float:
+def predict_latency_p99_ms(model: VerifiedModel, levels: dict[str, list] | None, calls: int = LATENCY_CALLS) -> float:
     """p99 in ms of ``predict`` on the model's own input example, over ``calls`` calls after a warm-up."""
-    import mlflow
     import numpy as np
-    from mlflow.models import Model
 
     from hydraops.training.estimators import prepare_features
 
-    example = Model.load(str(local / "MLmodel")).load_input_example(str(local))
+    example = model.input_example()
     if example is None:
-        raise RegistryError(f"model in {local} has no input example to time predict on (max_predict_latency_ms)")
+        raise RegistryError(f"model {model.uri} has no input example to time predict on (max_predict_latency_ms)")
     if levels is not None:
         example = prepare_features(example, levels)
-    # The flavor's own model (LightGBM booster, scikit-learn estimator): it takes the prepared features,
-    # which MLflow's pyfunc schema check (strings, not categories) would refuse.
-    model = mlflow.pyfunc.load_model(str(local)).get_raw_model()
+    # The flavor's own model (LightGBM booster, scikit-learn estimator): it takes the prepared features.
+    loaded = model.load()
     for _ in range(5):
-        model.predict(example)
+        loaded.predict(example)
     times = []
     for _ in range(calls):
         start = time.perf_counter()
-        model.predict(example)
+        loaded.predict(example)
         times.append((time.perf_counter() - start) * 1000)
     return float(np.percentile(times, 99))
 

@@ -1,9 +1,19 @@
-"""Models logged without pickle (LightGBM's native text, skops for scikit-learn), with a sha256 that is
-recorded at registration and checked again before any load."""
+"""Models logged without pickle (LightGBM's native text, skops for scikit-learn), with a sha256 and a flavor
+recorded at registration; ``tracking.model_load`` checks both again before any load.
+
+The sha256 covers every file of the logged model, ``MLmodel`` included (it picks the loader and the
+serialization format). Only MLflow's metadata of one particular logging is left out of it: the fields
+``PER_LOGGING_FIELDS`` of the root ``MLmodel`` (hashed in a canonical form without them) and the root
+``registered_model_meta`` (the registry's note about a registration, never read by a load). So the same
+model logged twice has the same digest, and any other change to any file changes it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +22,13 @@ from hydraops.errors import ModelIntegrityError
 
 MODEL_NAME = "model"
 SHA_TAG = "hydraops.model_sha256"
+#: The flavor the model was logged with (``lightgbm`` or ``sklearn``): a run tag and a version tag.
+FLAVOR_TAG = "hydraops.flavor"
+
+MLMODEL = "MLmodel"
+REGISTRY_META = "registered_model_meta"
+#: The root MLmodel's fields MLflow writes anew at each logging (ids, time, where it was stored).
+PER_LOGGING_FIELDS = frozenset({"run_id", "model_uuid", "model_id", "utc_time_created", "artifact_path"})
 
 
 @dataclass(frozen=True)
@@ -23,7 +40,7 @@ class LoggedModel:
 
 def log_model(estimator: Any, *, input_example, signature, pip_requirements: list[str]) -> LoggedModel:  # noqa: ANN001
     """Log the fitted estimator to the active run: a LightGBM booster in its native text format, anything
-    else with skops; returns its URI and the sha256 of its files."""
+    else with skops; tags the run with the model's sha256 and flavor and returns them with its URI."""
     import mlflow
 
     booster = getattr(_final(estimator), "booster_", None)
@@ -32,24 +49,18 @@ def log_model(estimator: Any, *, input_example, signature, pip_requirements: lis
         # The booster takes prepared features: categoricals as pandas categories with the training levels
         # (model_inputs.json). A JSON round trip of the example loses that dtype, so MLflow's serving check
         # cannot pass; hydraops' serving prepares the features before calling the model.
-        info = mlflow.lightgbm.log_model(booster, validate_serving_input=False, **common)
+        info = mlflow.lightgbm.log_model(booster, validate_serving_input=False, serialization_format="skops", **common)
         flavor = "lightgbm"
     else:
         info = mlflow.sklearn.log_model(estimator, serialization_format="skops", skops_trusted_types=_trusted(estimator), **common)
         flavor = "sklearn"
     digest = model_sha256(info.model_uri)
-    mlflow.set_tag(SHA_TAG, digest)
+    mlflow.set_tags({SHA_TAG: digest, FLAVOR_TAG: flavor})
     return LoggedModel(info.model_uri, digest, flavor)
 
 
-#: Not part of the model's identity: MLflow's metadata of this particular logging (run id, uuid, time)
-#: and the registry's metadata about a registration. Everything else (weights, environment, examples) is.
-METADATA_FILES = frozenset({"MLmodel", "registered_model_meta"})
-
-
 def model_sha256(model_uri: str) -> str:
-    """sha256 over the files of the logged model (names and bytes, in name order), MLflow's per-logging
-    metadata aside: the same model logged twice has the same digest."""
+    """sha256 of the logged model's files (see the module's docstring)."""
     import mlflow
 
     return files_sha256(Path(mlflow.artifacts.download_artifacts(model_uri)))
@@ -57,35 +68,56 @@ def model_sha256(model_uri: str) -> str:
 
 def files_sha256(local: Path) -> str:
     """The digest ``model_sha256`` computes, over a model folder already on disk."""
+    return read_model_dir(local)[0]
+
+
+def read_model_dir(local: Path) -> tuple[str, dict]:
+    """(sha256, the root MLmodel parsed) of a model folder: one read of each file, so the MLmodel a load
+    then follows is the one hashed. A symbolic link or an unreadable MLmodel is a ModelIntegrityError."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in local.rglob("*") if p.is_file() and p.name not in METADATA_FILES):
-        digest.update(str(path.relative_to(local)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    mlmodel: dict = {}
+    for relative in _files(local):
+        data = (local / relative).read_bytes()
+        if relative == MLMODEL:
+            mlmodel = parse_mlmodel(data, local)
+            data = json.dumps({k: v for k, v in mlmodel.items() if k not in PER_LOGGING_FIELDS}, sort_keys=True, default=str).encode()
+        elif relative == REGISTRY_META:
+            continue
+        digest.update(f"{relative}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest(), mlmodel
 
 
-def verified_model_dir(model_uri: str, expected_sha256: str | None) -> Path:
-    """A local copy of the logged model whose files match the recorded sha256; else ModelIntegrityError.
+def parse_mlmodel(data: bytes, local: Path) -> dict:
+    """The root MLmodel as a mapping (YAML, safe loader: plain data only)."""
+    import yaml
 
-    Load from this folder: the bytes checked are then the bytes loaded."""
-    import mlflow
-
-    if not expected_sha256:
-        raise ModelIntegrityError(f"model {model_uri} has no recorded sha256 ({SHA_TAG}): refusing to load it")
-    local = Path(mlflow.artifacts.download_artifacts(model_uri))
-    actual = files_sha256(local)
-    if actual != expected_sha256:
-        raise ModelIntegrityError(
-            f"model {model_uri} does not match its recorded sha256 ({expected_sha256[:12]}…, found {actual[:12]}…): "
-            "refusing to load it"
-        )
-    return local
+    try:
+        parsed = yaml.safe_load(data.decode())
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ModelIntegrityError(f"{local / MLMODEL}: not a readable MLmodel ({type(error).__name__}): refusing to load it") from None
+    if not isinstance(parsed, dict):
+        raise ModelIntegrityError(f"{local / MLMODEL}: expected a YAML mapping, found {type(parsed).__name__}: refusing to load it")
+    return parsed
 
 
-def load_model(model_uri: str, expected_sha256: str | None):  # noqa: ANN201 - a pyfunc model
-    """Load a logged model after checking its files against the recorded sha256."""
-    import mlflow
+def _files(local: Path) -> Iterator[str]:
+    """Every file under ``local`` as a relative POSIX path, in name order; a symbolic link is refused."""
+    found = []
+    for folder, dirs, files in os.walk(local):
+        for name in [*dirs, *files]:
+            path = Path(folder) / name
+            if path.is_symlink():
+                raise ModelIntegrityError(f"model file {path} is a symbolic link: refusing to load it")
+        found += [(Path(folder) / name).relative_to(local).as_posix() for name in files]
+    return iter(sorted(found))
 
-    return mlflow.pyfunc.load_model(str(verified_model_dir(model_uri, expected_sha256)))
+
+def load_model(model_uri: str, tags: dict[str, str]):  # noqa: ANN201 - a LightGBM Booster or a scikit-learn estimator
+    """The flavor's own model (no pickle), after checking its files against the sha256 and flavor ``tags``."""
+    from hydraops.tracking.model_load import verified_model
+
+    with verified_model(model_uri, tags) as model:
+        return model.load()
 
 
 def _final(estimator: Any) -> Any:

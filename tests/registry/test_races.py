@@ -83,3 +83,35 @@ def test_a_crash_between_tags_and_alias_move_is_visible_and_completed_by_rerunni
     assert client.get_model_version(model, v2).tags[TAG + "state"] == "applied"
     assert not audit.half_done(audit.read_history(client, model))
     assert_every_alias_passed_its_gates(client, model)
+
+
+def test_a_crash_between_the_two_alias_moves_is_shown_exactly_and_completed_by_rerunning(tmp_path: Path) -> None:
+    """On SQLite only: what moved is read back the same way from either store."""
+    from hydraops.registry.report import model_report
+
+    store = Store(f"sqlite:///{tmp_path}/mlflow.db", tmp_path)
+    model = f"crash2_{uuid.uuid4().hex[:6]}"
+    v1 = register(store, {"test.roc_auc": 0.80}, model=model)
+    client = store.client()
+    seed_champion(client, model, v1)
+    v2 = register(store, {"test.roc_auc": 0.90}, model=model)
+    code, _ = finish(promoter(store, model, v2, "--crash-after-moves", "1"))  # previous moved, champion not
+    assert code == 70
+    assert aliases_of(client, model) == {"champion": v1, "previous": v1}
+    [half] = model_report(client, model, ()).half_done
+    assert half.done == {"previous": v1} and half.not_done == {"champion": v2} and not half.moved_since
+    assert half.describe().endswith(f"moved previous → v{v1}; not champion → v{v2}")
+    code, result = finish(promoter(store, model, v2))
+    assert code == 0 and result == {"outcome": "applied", "id": half.entry["id"]}
+    assert aliases_of(client, model) == {"champion": v2, "previous": v1}
+    assert not model_report(client, model, ()).half_done
+
+    code, _ = finish(promoter(store, model, v2, "--rollback", "--crash-after-moves", "1"))  # previous removed, champion not
+    assert code == 70
+    assert aliases_of(client, model) == {"champion": v2}
+    [half] = model_report(client, model, ()).half_done
+    assert half.describe().endswith(f"moved previous → removed; not champion → v{v1}")
+    code, result = finish(promoter(store, model, v2, "--rollback"))  # completes it, though previous is gone
+    assert code == 0 and result == {"outcome": "applied", "id": half.entry["id"]}
+    assert aliases_of(client, model) == {"champion": v1}
+    assert not model_report(client, model, ()).half_done

@@ -71,17 +71,19 @@ def show(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     if report.total_versions > len(report.versions):
         out.print(f"(the newest {len(report.versions)} of {report.total_versions} versions)")
     history = Table("when (UTC)", "action", "version", "outcome", "who", "moves", "failed gates / note", title="decisions")
+    progress = {half.entry["id"]: half for half in report.half_done}
     for entry in report.history:
         outcome = {"applied": "[green]applied[/]", "rejected": "[red]rejected[/]",
                    "pending": "[yellow]half-done[/]"}.get(entry["outcome"], entry["outcome"])  # fmt: skip
-        moved = _moves(entry["moves"]) if entry["outcome"] in ("applied", "pending") else "-"
+        moved = _moves(entry["moves"]) if entry["outcome"] == "applied" else "-"
+        if entry["id"] in progress and entry["outcome"] == "pending":
+            moved = _moves(progress[entry["id"]].done)
         detail = ", ".join(entry.get("failed", [])) or entry.get("note", "")
         history.add_row(entry["when"][:19].replace("T", " "), entry["action"], f"v{entry['version']}", outcome,
                         entry["who"], moved, detail)  # fmt: skip
     out.print(history if report.history else "no promotion decisions yet")
-    for entry in report.half_done:
-        out.print(f"[bold yellow]half-done[/]: decision {entry['id']} ({entry['action']} v{entry['version']}, {entry['when']}) "
-                  "wrote its tags but moved no alias; run `hydraops promote` again to complete it")  # fmt: skip
+    for half in report.half_done:
+        out.print(f"[bold yellow]half-done[/]: {half.describe()}; run `hydraops {half.entry['action']}` again to complete it")
 
 
 def decision_table(proposal):  # noqa: ANN001, ANN201 - a rich Table

@@ -7,8 +7,9 @@ Deciding reads the candidate's facts (its files checked against their sha256 fir
 they are. Applying takes the model's lock (``registry.lock``), re-reads the aliases and raises
 ``RegistryConflict`` if any changed since the decision; otherwise it tags the version and writes a
 ``pending`` audit entry, moves the aliases (``champion`` last: that move is the commit point), then marks
-the version and the audit log ``applied``. A crash in between leaves the aliases as they were and a
-``pending`` entry; promoting again finds it and completes it under the same decision id.
+the version and the audit log ``applied``. A crash in between leaves a ``pending`` entry and the aliases as
+far as the moves got (``registry.report.HalfDone`` tells which); promoting (or rolling back) again finds it
+and completes it under the same decision id.
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ def propose_promotion(client, registry: RegistrySpec, experiment: str, *, versio
     candidate = pick_candidate(client, registry.name, experiment, registry.candidate, version)
     aliases = aliases_of(client, registry.name)
     history = audit.read_history(client, registry.name)
-    pending = [entry for entry in audit.half_done(history) if entry["action"] == "promote"]
-    resumes = next((e["id"] for e in reversed(pending) if e["version"] == candidate.version), None)
+    pending = audit.half_done(history)
+    resumes = next((e["id"] for e in reversed(pending) if e["action"] == "promote" and e["version"] == candidate.version), None)
     abandoned = tuple(e["id"] for e in pending if e["id"] != resumes)
     if aliases.get(registry.on_pass) == candidate.version:
         return Proposal("promote", registry.name, candidate, registry.on_pass, Decision(()), aliases, {}, resumes, abandoned)
@@ -107,8 +108,12 @@ def preview(spec) -> Proposal | None:  # noqa: ANN001 - a ProjectSpec
 
 
 def propose_rollback(client, registry: RegistrySpec) -> Proposal:  # noqa: ANN001
-    """Champion back to the ``previous`` version; ``previous`` is cleared. No gates: it was champion before."""
+    """Champion back to the ``previous`` version; ``previous`` is cleared. No gates: it was champion before.
+    A rollback that stopped half-way (and whose aliases nobody moved since) is completed instead."""
     aliases = aliases_of(client, registry.name)
+    resumed = _half_done_rollback(client, registry.name, aliases)
+    if resumed is not None:
+        return resumed
     previous, champion = aliases.get(PREVIOUS), aliases.get(CHAMPION)
     if previous is None:
         where = f"champion is v{champion}" if champion else "no champion either"
@@ -117,6 +122,22 @@ def propose_rollback(client, registry: RegistrySpec) -> Proposal:  # noqa: ANN00
     run_id = client.get_model_version(registry.name, previous).run_id
     candidate = Candidate(previous, run_id, f"previous champion (champion now v{champion})")
     return Proposal("rollback", registry.name, candidate, CHAMPION, Decision(()), aliases, {PREVIOUS: None, CHAMPION: previous})
+
+
+def _half_done_rollback(client, model: str, aliases: dict[str, str]) -> Proposal | None:  # noqa: ANN001
+    """The rest of the latest rollback that stopped between its alias moves, if every alias it moves is
+    still either where it found it or where it put it."""
+    pending = [entry for entry in audit.half_done(audit.read_history(client, model)) if entry["action"] == "rollback"]
+    if not pending:
+        return None
+    entry = pending[-1]
+    moves = entry["moves"]
+    if any(aliases.get(a) not in (entry["aliases_before"].get(a), v) for a, v in moves.items()):
+        return None  # moved since by another decision: not this rollback's to finish
+    remaining = {alias: version for alias, version in moves.items() if aliases.get(alias) != version}
+    candidate = Candidate(entry["version"], client.get_model_version(model, entry["version"]).run_id,
+                          "the target of a rollback that stopped half-way")  # fmt: skip
+    return Proposal("rollback", model, candidate, CHAMPION, Decision(()), aliases, remaining, resumes=entry["id"])
 
 
 def apply(client, proposal: Proposal, *, experiment_id: str, config_digest: str) -> AuditEntry:  # noqa: ANN001

@@ -162,3 +162,13 @@ def test_lock_excludes_and_stale_locks_are_broken(store: Store, model: str) -> N
     expired = Holder("t2", "someone", "elsewhere", 1, time.time() - 1)
     client.create_registered_model(lock_name(model), tags=expired.to_tags())
     release(client, model, acquire(client, model, wait_s=1, lease_s=60))
+
+
+def test_a_lock_without_holder_tags_names_itself_and_goes_stale_after_a_lease(store: Store, model: str) -> None:
+    client = store.client()
+    client.create_registered_model(lock_name(model))  # made by hand or by another tool: no holder tags
+    with pytest.raises(RegistryConflict, match=rf"locked by an unknown holder \(the lock has no holder tags\).*'{lock_name(model)}'"):
+        acquire(client, model, wait_s=0.3, lease_s=60)
+    time.sleep(1.5)
+    release(client, model, acquire(client, model, wait_s=5, lease_s=1))  # its lease (counted from its creation) ended
+    assert not client.search_registered_models(f"name='{lock_name(model)}'")

@@ -7,7 +7,7 @@ from omegaconf import DictConfig
 from hydraops.cli.hydra_app import Options
 from hydraops.cli.output import console
 from hydraops.config.schemas import ProjectSpec
-from hydraops.errors import ConfigError, Problem, PromotionRejected
+from hydraops.errors import ConfigError, Problem, PromotionRejected, RegistryError
 
 
 def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
@@ -16,7 +16,7 @@ def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
 
     version = _integer(options, "version")
     dry_run, approve = _boolean(options, "dry_run"), _boolean(options, "approve")
-    client, experiment_id = _connect(spec, create_audit_experiment=not dry_run)
+    client = _connect(spec)
     proposal = propose_promotion(client, spec.registry, spec.project, version=version, approve=approve)
     out = console()
     out.print(decision_table(proposal))
@@ -28,7 +28,7 @@ def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         out.print(f"dry run, nothing moved; {verdict}")
         _raise_if_rejected(proposal)
         return
-    entry = apply(client, proposal, experiment_id=experiment_id, config_digest=_digest(cfg))
+    entry = apply(client, proposal, experiment_id=_audit_experiment(spec), config_digest=_digest(cfg))
     if entry.outcome == "rejected":
         _raise_if_rejected(proposal, entry.id)
     out.print(f"[bold green]applied[/] decision {entry.id}: {_moves(entry.moves)}")
@@ -38,14 +38,14 @@ def rollback(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Champion back to the previous version, recorded like a promotion."""
     from hydraops.registry.promote import apply, propose_rollback
 
-    client, experiment_id = _connect(spec, create_audit_experiment=not _boolean(options, "dry_run"))
+    dry_run, client = _boolean(options, "dry_run"), _connect(spec)
     proposal = propose_rollback(client, spec.registry)
     out = console()
     out.print(f"rollback {proposal.model}: {proposal.candidate.why}")
-    if _boolean(options, "dry_run"):
+    if dry_run:
         out.print(f"dry run, nothing moved; would move: {_moves(proposal.moves)}")
         return
-    entry = apply(client, proposal, experiment_id=experiment_id, config_digest=_digest(cfg))
+    entry = apply(client, proposal, experiment_id=_audit_experiment(spec), config_digest=_digest(cfg))
     out.print(f"[bold green]applied[/] decision {entry.id}: {_moves(entry.moves)}")
 
 
@@ -55,7 +55,7 @@ def show(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
 
     from hydraops.registry.report import model_report
 
-    client, _ = _connect(spec, create_audit_experiment=False)
+    client = _connect(spec)
     primary = spec.evaluate.primary_metric
     report = model_report(client, options.get("name") or spec.registry.name, (f"valid.{primary}", f"test.{primary}"))
     out = console()
@@ -115,17 +115,25 @@ def _moves(moves: dict) -> str:
     return describe_moves(moves)
 
 
-def _connect(spec: ProjectSpec, *, create_audit_experiment: bool):  # noqa: ANN202
-    """A client of the stack's registry, and the id of the experiment holding the audit log."""
+def _connect(spec: ProjectSpec):  # noqa: ANN202 - an MlflowClient
+    """A client of the stack's registry; RegistryError (nothing created) when its SQLite file does not exist."""
     from mlflow.tracking import MlflowClient
 
-    from hydraops.tracking.runs import connect, ensure_experiment
+    from hydraops.registry.promote import missing_store
+    from hydraops.tracking.runs import connect
 
+    missing = missing_store(spec.stack)
+    if missing is not None:
+        raise RegistryError(f"no registry yet: {missing} does not exist; run `hydraops train` first")
     connect(spec.stack)
-    client = MlflowClient()
-    name = f"{spec.project}-registry"
-    experiment_id = ensure_experiment(name, spec.stack.artifact_location) if create_audit_experiment else ""
-    return client, experiment_id
+    return MlflowClient()
+
+
+def _audit_experiment(spec: ProjectSpec) -> str:
+    """The id of the experiment holding the audit log, created on the first decision that is recorded."""
+    from hydraops.tracking.runs import ensure_experiment
+
+    return ensure_experiment(f"{spec.project}-registry", spec.stack.artifact_location)
 
 
 def _digest(cfg: DictConfig) -> str:

@@ -5,7 +5,8 @@ every MLflow store (the name is the primary key of a table, on SQLite and on Pos
 so exactly one of two racing ``create_registered_model`` calls succeeds. Its tags name the holder
 (user, host, pid) and when its lease ends. A lock whose holder is a dead process on this host, or whose
 lease ended, is stale: the next promoter removes it and takes the lock (a crashed promotion never blocks
-the model for longer than the lease).
+the model for longer than the lease). A lock without (readable) holder tags, made by hand or by another
+tool, has a lease too: the one the waiting promoter would take (``LEASE_S``), counted from the lock's creation.
 
     with registry_lock(client, "churn") as lock:
         ...  # re-read the aliases, move them, write the audit log
@@ -52,12 +53,18 @@ class Holder:
         except (KeyError, ValueError):
             return None  # tags not written yet (creation and tags are one call, but be safe) or hand-made
 
+    @classmethod
+    def untagged(cls, created_ms: int | None, lease_s: float) -> Holder:
+        """The holder of a lock that names none: unknown, with a lease counted from the lock's creation."""
+        return cls("", "an unknown holder (the lock has no holder tags)", "", 0, (created_ms or 0) / 1000 + lease_s)
+
     def stale(self, now: float) -> bool:
         return now > self.expires_at or (self.host == socket.gethostname() and not _alive(self.pid))
 
     def __str__(self) -> str:
         until = datetime.fromtimestamp(self.expires_at, UTC).isoformat(timespec="seconds")
-        return f"{self.who} (pid {self.pid} on {self.host}, lease until {until})"
+        where = f"pid {self.pid} on {self.host}, " if self.host else ""
+        return f"{self.who} ({where}lease until {until})"
 
 
 def actor() -> str:
@@ -96,30 +103,32 @@ def acquire(client, model: str, *, wait_s: float, lease_s: float) -> Holder:  # 
         except MlflowException as error:
             if error.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
-        current = _holder(client, name)
+        current = _holder(client, name, lease_s)
         if current is not None and current.stale(time.time()):
             _remove(client, name)
             continue
         if time.monotonic() > deadline:
-            raise RegistryConflict(f"model '{model}' is locked by {current or 'another promoter'}; try again later")
+            raise RegistryConflict(f"model '{model}' is locked by {current or 'another promoter'}: the registered model '{name}'; "
+                                   "try again later, or delete that registered model if no promotion is running")  # fmt: skip
         time.sleep(random.uniform(0.05, 0.25))
 
 
 def release(client, model: str, holder: Holder) -> None:  # noqa: ANN001
     """Remove the lock if it is still ours (a lease that ran out may have been taken over)."""
     name = lock_name(model)
-    current = _holder(client, name)
+    current = _holder(client, name, LEASE_S)
     if current is not None and current.token == holder.token:
         _remove(client, name)
 
 
-def _holder(client, name: str) -> Holder | None:  # noqa: ANN001
+def _holder(client, name: str, lease_s: float) -> Holder | None:  # noqa: ANN001
     from mlflow.exceptions import MlflowException
 
     try:
-        return Holder.from_tags(dict(client.get_registered_model(name).tags))
+        lock = client.get_registered_model(name)
     except MlflowException:
         return None  # released meanwhile
+    return Holder.from_tags(dict(lock.tags)) or Holder.untagged(lock.creation_timestamp, lease_s)
 
 
 def _remove(client, name: str) -> None:  # noqa: ANN001

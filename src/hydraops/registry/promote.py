@@ -60,8 +60,16 @@ def describe_moves(moves: dict[str, str | None]) -> str:
 
 
 def aliases_of(client, model: str) -> dict[str, str]:  # noqa: ANN001
-    """The model's aliases: alias → version."""
-    return {alias: str(version) for alias, version in client.get_registered_model(model).aliases.items()}
+    """The model's aliases: alias → version; RegistryError when the registry has no such model."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client.get_registered_model(model)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        raise RegistryError(f"no registered model '{model}' in the registry: run `hydraops train` first") from None
+    return {alias: str(version) for alias, version in found.aliases.items()}
 
 
 def propose_promotion(client, registry: RegistrySpec, experiment: str, *, version: int | None = None,  # noqa: ANN001
@@ -91,10 +99,7 @@ def propose_promotion(client, registry: RegistrySpec, experiment: str, *, versio
 def preview(spec) -> Proposal | None:  # noqa: ANN001 - a ProjectSpec
     """Today's promotion decision for the project, for ``plan``: None when the registry has no store yet or
     the model no version (nothing is created to find out)."""
-    from pathlib import Path
-
-    uri = spec.stack.registry_uri or spec.stack.tracking_uri
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+    if missing_store(spec.stack) is not None:
         return None
     from mlflow.tracking import MlflowClient
 
@@ -107,6 +112,18 @@ def preview(spec) -> Proposal | None:  # noqa: ANN001 - a ProjectSpec
     return propose_promotion(client, spec.registry, spec.project)
 
 
+def missing_store(stack) -> str | None:  # noqa: ANN001 - a StackSpec
+    """``<file> (stack.<key>)`` when the registry is an embedded SQLite file that does not exist yet (MLflow
+    would create it on first use); None otherwise."""
+    from pathlib import Path
+
+    key = "registry_uri" if stack.registry_uri else "tracking_uri"
+    uri = getattr(stack, key)
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return f"{uri.removeprefix('sqlite:///')} (stack.{key})"
+    return None
+
+
 def propose_rollback(client, registry: RegistrySpec) -> Proposal:  # noqa: ANN001
     """Champion back to the ``previous`` version; ``previous`` is cleared. No gates: it was champion before.
     A rollback that stopped half-way (and whose aliases nobody moved since) is completed instead."""
@@ -115,9 +132,10 @@ def propose_rollback(client, registry: RegistrySpec) -> Proposal:  # noqa: ANN00
     if resumed is not None:
         return resumed
     previous, champion = aliases.get(PREVIOUS), aliases.get(CHAMPION)
+    if champion is None:
+        raise RegistryError(f"model '{registry.name}' has no '{CHAMPION}' to roll back from: promote a version first (hydraops promote)")
     if previous is None:
-        where = f"champion is v{champion}" if champion else "no champion either"
-        raise RegistryError(f"model '{registry.name}' has no '{PREVIOUS}' version to roll back to ({where}); "
+        raise RegistryError(f"model '{registry.name}' has no '{PREVIOUS}' version to roll back to (champion is v{champion}); "
                             "promote an explicit version instead: hydraops promote version=N")  # fmt: skip
     run_id = client.get_model_version(registry.name, previous).run_id
     candidate = Candidate(previous, run_id, f"previous champion (champion now v{champion})")

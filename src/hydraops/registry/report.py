@@ -63,14 +63,7 @@ class ModelReport:
 
 def model_report(client, name: str, metric_keys: tuple[str, ...], limit: int = 20) -> ModelReport:  # noqa: ANN001
     """Everything ``registry show`` prints about one registered model; RegistryError when there is none."""
-    from mlflow.exceptions import MlflowException
-
-    from hydraops.errors import RegistryError
-
-    try:
-        aliases = aliases_of(client, name)
-    except MlflowException as error:
-        raise RegistryError(f"no registered model '{name}' in the registry: run `hydraops train` first ({error.error_code})") from None
+    aliases = aliases_of(client, name)
     found = sorted(client.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version), reverse=True)
     by_version: dict[str, list[str]] = {}
     for alias, version in aliases.items():

@@ -122,7 +122,8 @@ def plant_pickle(root: Path, marker: Path) -> None:
     (root / "extra" / "p").mkdir(parents=True)
     (root / "extra" / "p" / "MLmodel").write_bytes(pickle.dumps(Payload(marker)))
     sklearn = "  sklearn:\n    pickled_model: p/MLmodel\n    serialization_format: cloudpickle\n"
-    (root / "extra" / "MLmodel").write_text(f"flavors:\n{sklearn}  python_function:\n    loader_module: mlflow.sklearn\n    model_path: p/MLmodel\n")
+    pyfunc = "  python_function:\n    loader_module: mlflow.sklearn\n    model_path: p/MLmodel\n"
+    (root / "extra" / "MLmodel").write_text(f"flavors:\n{sklearn}{pyfunc}")
     text = (root / "MLmodel").read_text()
     text = text.replace("loader_module: mlflow.lightgbm", "loader_module: mlflow.sklearn")
     text = text.replace("  python_function:\n    data: model.lgb", "  python_function:\n    data: extra")

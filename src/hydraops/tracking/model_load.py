@@ -67,7 +67,8 @@ class VerifiedModel:
         if not info:
             return None
         if info.get("type") != "dataframe" or info.get("pandas_orient", "split") != "split":
-            raise ModelIntegrityError(f"{self.uri}: MLmodel saved_input_example_info.type is {info.get('type')!r}; expected a 'dataframe' example")
+            raise ModelIntegrityError(f"{self.uri}: MLmodel saved_input_example_info.type is {info.get('type')!r}; "
+                                      "expected a 'dataframe' example (pandas 'split')")  # fmt: skip
         path = _inside(self.uri, self.local, str(info.get("artifact_path")), "saved_input_example_info.artifact_path")
         signature = self.mlmodel.get("signature")
         schema = ModelSignature.from_dict(signature).inputs if isinstance(signature, dict) else None
@@ -100,10 +101,12 @@ def _model_file(uri: str, local: Path, flavor: str, mlmodel: dict) -> Path:
     """The file the recorded flavor loads, once the MLmodel is known to declare that flavor and no pickle."""
     flavors = mlmodel.get("flavors")
     if not isinstance(flavors, dict) or not isinstance(flavors.get(flavor), dict):
-        raise ModelIntegrityError(f"{uri}: MLmodel flavors has no '{flavor}' section, the recorded flavor ({FLAVOR_TAG}): refusing to load it")
+        raise ModelIntegrityError(f"{uri}: MLmodel flavors has no '{flavor}' section, the recorded flavor ({FLAVOR_TAG}): "
+                                  "refusing to load it")  # fmt: skip
     others = sorted(set(flavors) - {flavor, PYFUNC})
     if others:
-        raise ModelIntegrityError(f"{uri}: MLmodel flavors declares {', '.join(others)} besides the recorded '{flavor}': refusing to load it")
+        raise ModelIntegrityError(f"{uri}: MLmodel flavors declares {', '.join(others)} besides the recorded '{flavor}': "
+                                  "refusing to load it")  # fmt: skip
     pyfunc = flavors.get(PYFUNC) or {}
     loader = pyfunc.get("loader_module", f"mlflow.{flavor}") if isinstance(pyfunc, dict) else pyfunc
     if loader != f"mlflow.{flavor}":

@@ -29,13 +29,13 @@ def connect(stack: StackSpec) -> None:
 
 def connect_to(tracking_uri: str, registry_uri: str | None, timeout: float, retries: int) -> None:
     """:func:`connect` from the stack's values (the sweep callback has them as a raw config)."""
-    import mlflow
-
     _check_bounds(timeout, retries)
     bound_requests(timeout, retries)
     check_store(tracking_uri, "stack.tracking_uri", timeout)
     if registry_uri and registry_uri != tracking_uri:
         check_store(registry_uri, "stack.registry_uri", timeout)
+    import mlflow
+
     mlflow.set_tracking_uri(_with_connect_timeout(tracking_uri, timeout))
     mlflow.set_registry_uri(_with_connect_timeout(registry_uri or tracking_uri, timeout))
 
@@ -123,7 +123,7 @@ def _check_server(uri: str, key: str, timeout: float) -> None:
         requests.get(uri.rstrip("/") + "/health", timeout=timeout).raise_for_status()
     except requests.RequestException as error:
         raise TrackingError(
-            f"MLflow tracking server {uri} ({key}) is unreachable within {timeout:g} s (stack.tracking_timeout): "
+            f"MLflow tracking server {uri} ({key}) is unreachable (stack.tracking_timeout={timeout:g} s): "
             f"{_first_line(error)}; start one (mlflow server --backend-store-uri postgresql://127.0.0.1:5432/test "
             "--host 127.0.0.1 --port 5000) or use stack=local"
         ) from error
@@ -144,8 +144,8 @@ def _check_database(uri: str, key: str, timeout: float) -> None:
             engine.dispose()
     except Exception as error:  # a missing driver, a bad URL, a refused or timed-out connection
         raise TrackingError(
-            f"the tracking database {_redacted(uri)} ({key}) is unreachable within {seconds} s "
-            f"(stack.tracking_timeout): {_first_line(error)}"
+            f"the tracking database {_redacted(uri)} ({key}) is unreachable (stack.tracking_timeout={seconds} s): "
+            f"{_first_line(error)}"
         ) from error
 
 

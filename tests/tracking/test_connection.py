@@ -84,7 +84,9 @@ def test_a_database_that_stops_answering_is_given_up_after_the_timeout(tmp_path:
 
 def test_an_unwritable_sqlite_store_is_refused(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a folder")
-    fails_within(1.0, stack(tmp_path, f"sqlite:///{tmp_path}/a-file/mlflow.db"))
+    error = fails_within(1.0, stack(tmp_path, f"sqlite:///{tmp_path}/a-file/mlflow.db"))
+    assert f"{tmp_path}/a-file is not a writable folder" in str(error)
+    fails_within(1.0, stack(tmp_path, f"sqlite:///{tmp_path}"))  # a folder where the file should be
     connect(stack(tmp_path, f"sqlite:///{tmp_path}/new/folders/mlflow.db"))  # MLflow creates missing folders
     assert not (tmp_path / "new").exists(), "the check creates nothing"
 

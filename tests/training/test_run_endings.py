@@ -37,11 +37,15 @@ def churn(generated: Path, tmp_path: Path) -> Path:
 
 def start_train(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | (env or {})
-    return subprocess.Popen([HYDRAOPS, "train", "debug=fast", *args], cwd=project, env=environment,
+    return subprocess.Popen([HYDRAOPS, "train", *args, "debug=fast"], cwd=project, env=environment,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
-def running_run_in_store(project: Path, process: subprocess.Popen) -> str:
+RUNNING = "SELECT run_uuid FROM runs WHERE status = 'RUNNING'"
+RUNNING_CHILD = RUNNING + " AND run_uuid IN (SELECT run_uuid FROM tags WHERE key = 'mlflow.parentRunId')"
+
+
+def running_run_in_store(project: Path, process: subprocess.Popen, query: str = RUNNING) -> str:
     """The id of the run the process opened, read from its SQLite store (plain sqlite3: opening the store
     with MLflow while the process migrates it would race) as soon as it is RUNNING."""
     database = project / "artifacts" / "mlflow.db"
@@ -51,7 +55,7 @@ def running_run_in_store(project: Path, process: subprocess.Popen) -> str:
             pytest.fail(f"train ended before its run was seen: {process.returncode}\n{process.communicate()}")
         try:
             with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as connection:
-                rows = connection.execute("SELECT run_uuid FROM runs WHERE status = 'RUNNING'").fetchall()
+                rows = connection.execute(query).fetchall()
         except sqlite3.Error:  # no file or no table yet, or locked for a moment
             rows = []
         if rows:
@@ -78,6 +82,20 @@ def test_sigterm_mid_run_ends_it_killed_and_exits_143(churn: Path) -> None:
     assert run.info.status == "KILLED" and run.data.tags["hydraops.error"] == "terminated (SIGTERM)"
     assert run.data.tags["hydraops.owner.pid"] == str(train.pid)
     assert run.data.tags["hydraops.owner.host"] == socket.gethostname()
+
+
+def test_sigterm_mid_sweep_ends_the_parent_and_the_open_child_killed(churn: Path) -> None:
+    sweep = start_train(churn, "-m", "model.num_leaves=7,15")
+    child_id = running_run_in_store(churn, sweep, RUNNING_CHILD)
+    sweep.send_signal(signal.SIGTERM)
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 143, out + err
+    client = store_client(churn)
+    child = client.get_run(child_id)
+    parent = client.get_run(child.data.tags["mlflow.parentRunId"])
+    assert child.info.status == "KILLED" and child.data.tags["hydraops.error"] == "terminated (SIGTERM)"
+    assert parent.info.status == "KILLED" and parent.data.tags["hydraops.owner.pid"] == str(sweep.pid)
+    assert len(client.search_runs([parent.info.experiment_id])) == 2, "the second job never started"
 
 
 def test_a_sigkilled_run_is_marked_killed_by_the_next_train(churn: Path, hydraops) -> None:  # noqa: ANN001

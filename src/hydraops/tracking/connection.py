@@ -150,18 +150,19 @@ def _check_database(uri: str, key: str, timeout: float) -> None:
 
 
 def _check_sqlite(uri: str, key: str) -> None:
-    """MLflow creates the file and its folders: the nearest existing folder must be writable."""
+    """An existing store must be a readable file; a new one is created by MLflow with its folders, so the
+    nearest existing folder must be writable."""
     path = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else ""
     if not path or path == ":memory:":
         return
     target = Path(path)
     if target.exists():
-        ok = target.is_file() and os.access(target, os.R_OK | os.W_OK)
-    else:
-        folder = next(p for p in target.parents if p.exists())
-        ok = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
-    if not ok:
-        raise TrackingError(f"the tracking store {uri} ({key}) is not writable: check the path and its permissions")
+        if not (target.is_file() and os.access(target, os.R_OK)):
+            raise TrackingError(f"the tracking store {uri} ({key}) is not a readable SQLite file")
+        return
+    folder = next(p for p in target.parents if p.exists())
+    if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+        raise TrackingError(f"the tracking store {uri} ({key}) cannot be created: {folder} is not a writable folder")
 
 
 def _with_connect_timeout(uri: str, timeout: float) -> str:

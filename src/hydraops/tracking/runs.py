@@ -28,6 +28,21 @@ def ensure_experiment(name: str, artifact_location: str | None) -> str:
         return experiment.experiment_id
 
 
+def experiment_for_runs(name: str, artifact_location: str | None) -> str:
+    """:func:`ensure_experiment` for a command about to open runs in it: first, its runs left RUNNING by
+    processes that have exited are marked KILLED (:mod:`hydraops.tracking.owners`), said in one line on stderr."""
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    from hydraops.tracking.owners import end_runs_of_dead_owners, ended_message
+
+    experiment_id = ensure_experiment(name, artifact_location)
+    if ended := end_runs_of_dead_owners(MlflowClient(), experiment_id):
+        print(ended_message(ended), file=sys.stderr)
+    return experiment_id
+
+
 @contextmanager
 def tracked_run(experiment_id: str, run_name: str, tags: Mapping[str, str], *, nested: bool = False) -> Iterator:
     """Start a run owned by this process (:mod:`hydraops.tracking.owners`); leave it FINISHED, FAILED (error
@@ -66,4 +81,4 @@ def _end_after_failure(run_id: str, status: str, reason: str, error: BaseExcepti
             )
 
 
-__all__ = ["TrackingError", "connect", "ensure_experiment", "tracked_run"]
+__all__ = ["TrackingError", "connect", "ensure_experiment", "experiment_for_runs", "tracked_run"]

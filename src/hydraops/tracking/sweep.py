@@ -7,7 +7,6 @@ import atexit
 import gc
 import json
 import os
-import sys
 from typing import Any
 
 from hydra.experimental.callback import Callback
@@ -30,14 +29,12 @@ class MlflowSweepCallback(Callback):
         from mlflow.tracking import MlflowClient
 
         from hydraops.tracking.lineage import command_line, git_state
-        from hydraops.tracking.owners import end_runs_of_dead_owners, ended_message, owner_tags
-        from hydraops.tracking.runs import ensure_experiment
+        from hydraops.tracking.owners import owner_tags
+        from hydraops.tracking.runs import experiment_for_runs
 
         _connect(config)
         # Creating the experiment here also creates and migrates the store once, before parallel jobs start.
-        experiment_id = ensure_experiment(config.project, OmegaConf.select(config, "stack.artifact_location"))
-        if ended := end_runs_of_dead_owners(MlflowClient(), experiment_id):
-            print(ended_message(ended), file=sys.stderr)
+        experiment_id = experiment_for_runs(config.project, OmegaConf.select(config, "stack.artifact_location"))
         tags = {"mlflow.runName": f"sweep {' '.join(_sweep_overrides(config))}"[:250], "hydraops.command": command_line(),
                 "hydraops.sweep": "true", **owner_tags(), **git_state(OmegaConf.select(config, "paths.root") or ".")}  # fmt: skip
         parent = MlflowClient().create_run(experiment_id, tags=tags)

@@ -61,7 +61,7 @@ def train(
 
     from hydraops.tracking.connection import tracking_failures
     from hydraops.tracking.lineage import command_line, config_digest, config_yaml, git_state, package_versions
-    from hydraops.tracking.runs import connect, tracked_run
+    from hydraops.tracking.runs import connect, experiment_for_runs, tracked_run
 
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")  # dataset-source and int-schema hints
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def train(
     if os.environ.get(REPRODUCES_ENV):
         tags[REPRODUCES_TAG] = os.environ[REPRODUCES_ENV]
     with tracking_failures(spec.stack.tracking_uri):  # the store going away mid-run: a TrackingError naming it
-        experiment_id = _experiment(spec)
+        experiment_id = experiment_for_runs(spec.project, spec.stack.artifact_location)
         with tracked_run(experiment_id, run_name(spec, overrides), tags) as run:
             _log_config(resolved, config_text, overrides, hydra_dir)
             _log_inputs(spec, prepared)
@@ -87,22 +87,6 @@ def train(
             metrics, model = _evaluate_and_log(spec, prepared, output_dir)
             version = _register(spec, model, metrics, digest)
     return TrainResult(run.info.run_id, experiment_id, model.uri, model.sha256, spec.registry.name, version, metrics)
-
-
-def _experiment(spec: ProjectSpec) -> str:
-    """The project's experiment; its runs left RUNNING by processes that exited first are marked KILLED
-    (said in one line on stderr)."""
-    import sys
-
-    from mlflow.tracking import MlflowClient
-
-    from hydraops.tracking.owners import end_runs_of_dead_owners, ended_message
-    from hydraops.tracking.runs import ensure_experiment
-
-    experiment_id = ensure_experiment(spec.project, spec.stack.artifact_location)
-    if ended := end_runs_of_dead_owners(MlflowClient(), experiment_id):
-        print(ended_message(ended), file=sys.stderr)
-    return experiment_id
 
 
 def prepare(spec: ProjectSpec) -> Prepared:

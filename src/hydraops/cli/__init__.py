@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -116,16 +117,16 @@ def run(argv: Sequence[str]) -> int:
         return 2
     try:
         return VERBS[name][1](list(argv[words:]))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        print(f"{str(interrupt) or 'interrupted'}{_notes(interrupt)}", file=sys.stderr)
+        return 143 if isinstance(interrupt, Terminated) else 130
     except Exception as error:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         if isinstance(error, HydraopsError):
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: {error}{_notes(error)}", file=sys.stderr)
             return error.exit_code
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"error: {type(error).__name__}: {error}{_notes(error)}", file=sys.stderr)
         print("(set HYDRA_FULL_ERROR=1 for the full traceback)", file=sys.stderr)
         return 1
 
@@ -141,11 +142,26 @@ def _complete(argv: Sequence[str]) -> int:
     return VERBS["validate"][1](list(argv))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (open runs end KILLED); the command exits 143 (128 + SIGTERM)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated("terminated (SIGTERM)")
+
+
+def _notes(error: BaseException) -> str:
+    """What was added to an error on its way up (a run that could not be ended), one line each."""
+    return "".join(f"\n  {note}" for note in getattr(error, "__notes__", []))
+
+
 def main() -> None:
     """Console entry point."""
     from hydraops.tracking.lineage import COMMAND_ENV
 
     os.environ.setdefault(COMMAND_ENV, shlex.join(["hydraops", *sys.argv[1:]]))
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = run(sys.argv[1:])
         sys.stdout.flush()

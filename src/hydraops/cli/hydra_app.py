@@ -93,7 +93,7 @@ def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
         if os.environ.get("HYDRAOPS_PARENT_RUN_ID"):
             from hydraops.tracking.sweep import fail_open_sweep
 
-            fail_open_sweep()
+            fail_open_sweep("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
         if not isinstance(error, Exception):
             raise
         from hydra.errors import HydraException

@@ -1,33 +1,14 @@
-"""MLflow runs that always end in a final state: FINISHED, FAILED (with the error) or KILLED (Ctrl-C)."""
+"""MLflow runs that always end in a final state: FINISHED, FAILED (with the error) or KILLED (Ctrl-C,
+SIGTERM) — or, when the process dies or the store goes away first, KILLED by the next command (owners)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from hydraops.config.schemas import StackSpec
 from hydraops.errors import TrackingError
-
-
-def connect(stack: StackSpec) -> None:
-    """Point MLflow at the stack's tracking and registry URIs; a TrackingError when a server is unreachable."""
-    import os
-
-    import mlflow
-
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in our output
-    if stack.tracking_uri.startswith(("http://", "https://")):
-        import requests
-
-        try:
-            requests.get(stack.tracking_uri.rstrip("/") + "/health", timeout=5).raise_for_status()
-        except requests.RequestException as error:
-            raise TrackingError(
-                f"MLflow tracking server {stack.tracking_uri} (stack.tracking_uri) is unreachable: {error}; "
-                "start one (mlflow server --backend-store-uri postgresql://127.0.0.1:5432/test --host 127.0.0.1 --port 5000) or use stack=local"
-            ) from error
-    mlflow.set_tracking_uri(stack.tracking_uri)
-    mlflow.set_registry_uri(stack.registry_uri or stack.tracking_uri)
+from hydraops.tracking.connection import connect, one_attempt
+from hydraops.tracking.owners import ERROR_TAG, owner_tags
 
 
 def ensure_experiment(name: str, artifact_location: str | None) -> str:
@@ -47,21 +28,57 @@ def ensure_experiment(name: str, artifact_location: str | None) -> str:
         return experiment.experiment_id
 
 
+def experiment_for_runs(name: str, artifact_location: str | None) -> str:
+    """:func:`ensure_experiment` for a command about to open runs in it: first, its runs left RUNNING by
+    processes that have exited are marked KILLED (:mod:`hydraops.tracking.owners`), said in one line on stderr."""
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    from hydraops.tracking.owners import end_runs_of_dead_owners, ended_message
+
+    experiment_id = ensure_experiment(name, artifact_location)
+    if ended := end_runs_of_dead_owners(MlflowClient(), experiment_id):
+        print(ended_message(ended), file=sys.stderr)
+    return experiment_id
+
+
 @contextmanager
 def tracked_run(experiment_id: str, run_name: str, tags: Mapping[str, str], *, nested: bool = False) -> Iterator:
-    """Start a run; leave it FINISHED, FAILED (error recorded as a tag) or KILLED, never RUNNING."""
+    """Start a run owned by this process (:mod:`hydraops.tracking.owners`); leave it FINISHED, FAILED (error
+    recorded as a tag) or KILLED, never RUNNING. When the body fails and the run cannot be ended either (the
+    store is gone), the body's error is the one raised, with a note saying so."""
     import mlflow
 
-    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags), nested=nested)
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags={**owner_tags(), **tags}, nested=nested)
     try:
         yield run
-    except KeyboardInterrupt:
-        mlflow.set_tag("hydraops.error", "interrupted (KeyboardInterrupt)")
-        mlflow.end_run("KILLED")
+    except KeyboardInterrupt as error:  # Ctrl-C, and SIGTERM (hydraops.cli raises a KeyboardInterrupt for it)
+        _end_after_failure(run.info.run_id, "KILLED", str(error) or "interrupted (KeyboardInterrupt)", error)
         raise
     except BaseException as error:
-        mlflow.set_tag("hydraops.error", f"{type(error).__name__}: {error}"[:8000])
-        mlflow.end_run("FAILED")
+        _end_after_failure(run.info.run_id, "FAILED", f"{type(error).__name__}: {error}"[:8000], error)
         raise
     else:
         mlflow.end_run("FINISHED")
+
+
+def _end_after_failure(run_id: str, status: str, reason: str, error: BaseException) -> None:
+    """Record why and end the run, trying each request once; if the store does not answer, note on ``error``
+    that the run stays RUNNING until a later command marks it KILLED."""
+    import mlflow
+
+    with one_attempt():
+        try:
+            try:
+                mlflow.set_tag(ERROR_TAG, reason)
+            finally:
+                mlflow.end_run(status)  # leaves MLflow without an active run even when the store does not answer
+        except Exception as cleanup:
+            error.add_note(
+                f"the run {run_id} could not be ended {status} ({type(cleanup).__name__}); it stays RUNNING "
+                "until the next hydraops train marks it KILLED"
+            )
+
+
+__all__ = ["TrackingError", "connect", "ensure_experiment", "experiment_for_runs", "tracked_run"]

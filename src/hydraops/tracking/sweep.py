@@ -29,13 +29,14 @@ class MlflowSweepCallback(Callback):
         from mlflow.tracking import MlflowClient
 
         from hydraops.tracking.lineage import command_line, git_state
-        from hydraops.tracking.runs import ensure_experiment
+        from hydraops.tracking.owners import owner_tags
+        from hydraops.tracking.runs import experiment_for_runs
 
         _connect(config)
         # Creating the experiment here also creates and migrates the store once, before parallel jobs start.
-        experiment_id = ensure_experiment(config.project, OmegaConf.select(config, "stack.artifact_location"))
+        experiment_id = experiment_for_runs(config.project, OmegaConf.select(config, "stack.artifact_location"))
         tags = {"mlflow.runName": f"sweep {' '.join(_sweep_overrides(config))}"[:250], "hydraops.command": command_line(),
-                "hydraops.sweep": "true", **git_state(OmegaConf.select(config, "paths.root") or ".")}  # fmt: skip
+                "hydraops.sweep": "true", **owner_tags(), **git_state(OmegaConf.select(config, "paths.root") or ".")}  # fmt: skip
         parent = MlflowClient().create_run(experiment_id, tags=tags)
         os.environ[PARENT_ENV] = parent.info.run_id
 
@@ -45,7 +46,11 @@ class MlflowSweepCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if _is_train(config) and PARENT_ENV in os.environ:
-            finish_sweep(config, os.environ.pop(PARENT_ENV))
+            from hydraops.tracking.connection import tracking_failures
+
+            with tracking_failures(config.stack.tracking_uri):
+                finish_sweep(config, os.environ[PARENT_ENV])
+            os.environ.pop(PARENT_ENV)
 
 
 def exit_without_collecting() -> None:
@@ -92,14 +97,28 @@ def finish_sweep(config: DictConfig, parent_id: str, failed: bool = False) -> di
     return board
 
 
-def fail_open_sweep() -> None:
-    """A sweep that raised ends its parent run FAILED (Hydra skips on_multirun_end then); the tracking URI
-    is still the one on_multirun_start set in this process."""
+def fail_open_sweep(status: str = "FAILED") -> None:
+    """A sweep that raised ends its parent run, and any child still RUNNING (a launcher's worker stopped with
+    it), with ``status``: FAILED, or KILLED when interrupted (Hydra skips on_multirun_end then). The tracking
+    URI is still the one on_multirun_start set in this process. Each request is tried once; when the store
+    does not answer, the runs stay RUNNING and the next command marks them KILLED (their owners are gone)."""
     parent_id = os.environ.pop(PARENT_ENV, None)
-    if parent_id:
-        from mlflow.tracking import MlflowClient
+    if not parent_id:
+        return
+    from mlflow.tracking import MlflowClient
 
-        MlflowClient().set_terminated(parent_id, "FAILED")
+    from hydraops.tracking.connection import one_attempt
+
+    client = MlflowClient()
+    with one_attempt():
+        try:
+            experiment_id = client.get_run(parent_id).info.experiment_id
+            running = f"attributes.status = 'RUNNING' and tags.`mlflow.parentRunId` = '{parent_id}'"
+            for child in client.search_runs([experiment_id], running, max_results=10_000):
+                client.set_terminated(child.info.run_id, status)
+            client.set_terminated(parent_id, status)
+        except Exception:  # the store is gone: the sweep's own error is the one to report
+            pass
 
 
 def _objective(config: DictConfig) -> tuple[str, str]:
@@ -114,13 +133,16 @@ def _is_train(config: DictConfig) -> bool:
 
 
 def _connect(config: DictConfig) -> None:
-    import mlflow
     from hydra.core.hydra_config import HydraConfig
 
+    from hydraops.config.schemas import StackSpec
+    from hydraops.tracking.connection import connect_to
+
     HydraConfig.instance().set_config(config)  # the sweep's config resolves ${hydra:...} (paths.root) too
-    uri = config.stack.tracking_uri
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(config.stack.registry_uri or uri)
+    stack = config.stack
+    timeout, retries = OmegaConf.select(stack, "tracking_timeout"), OmegaConf.select(stack, "tracking_retries")
+    connect_to(stack.tracking_uri, stack.registry_uri, StackSpec.tracking_timeout if timeout is None else float(timeout),
+               StackSpec.tracking_retries if retries is None else int(retries))  # fmt: skip
 
 
 def _sweep_overrides(config: DictConfig) -> list[str]:

@@ -59,15 +59,15 @@ def train(
     """Fit the declared model on the feature store's training table, track it in MLflow, register it."""
     import warnings
 
+    from hydraops.tracking.connection import tracking_failures
     from hydraops.tracking.lineage import command_line, config_digest, config_yaml, git_state, package_versions
-    from hydraops.tracking.runs import connect, ensure_experiment, tracked_run
+    from hydraops.tracking.runs import connect, experiment_for_runs, tracked_run
 
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")  # dataset-source and int-schema hints
     output_dir.mkdir(parents=True, exist_ok=True)
+    connect(spec.stack)  # first: an unreachable store fails in seconds, before any feature is computed
     prepared = prepare(spec)
     config_text, digest = config_yaml(resolved), config_digest(resolved)
-    connect(spec.stack)
-    experiment_id = ensure_experiment(spec.project, spec.stack.artifact_location)
     tags = {
         **git_state(spec.paths.root), **package_versions(), **prepared.lineage,
         "hydraops.command": command_line(), "hydraops.config_digest": digest,
@@ -77,13 +77,15 @@ def train(
         tags[PARENT_TAG] = parent_run_id
     if os.environ.get(REPRODUCES_ENV):
         tags[REPRODUCES_TAG] = os.environ[REPRODUCES_ENV]
-    with tracked_run(experiment_id, run_name(spec, overrides), tags) as run:
-        _log_config(resolved, config_text, overrides, hydra_dir)
-        _log_inputs(spec, prepared)
-        x_train, y_train = prepared.parts["train"]
-        prepared.estimator.fit(x_train, y_train)
-        metrics, model = _evaluate_and_log(spec, prepared, output_dir)
-        version = _register(spec, model, metrics, digest)
+    with tracking_failures(spec.stack.tracking_uri):  # the store going away mid-run: a TrackingError naming it
+        experiment_id = experiment_for_runs(spec.project, spec.stack.artifact_location)
+        with tracked_run(experiment_id, run_name(spec, overrides), tags) as run:
+            _log_config(resolved, config_text, overrides, hydra_dir)
+            _log_inputs(spec, prepared)
+            x_train, y_train = prepared.parts["train"]
+            prepared.estimator.fit(x_train, y_train)
+            metrics, model = _evaluate_and_log(spec, prepared, output_dir)
+            version = _register(spec, model, metrics, digest)
     return TrainResult(run.info.run_id, experiment_id, model.uri, model.sha256, spec.registry.name, version, metrics)
 
 

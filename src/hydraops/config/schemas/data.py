@@ -71,6 +71,11 @@ class StackSpec:
     artifact_location: Optional[str] = None
     online_store: OnlineStoreSpec = field(default_factory=OnlineStoreSpec)
     bento_home: str = MISSING
+    #: Seconds the tracking store has to answer: the check before a verb uses it, each request to a server,
+    #: each database connection (PostgreSQL waits at least 2 s).
+    tracking_timeout: float = 10.0
+    #: How often a failed request to a tracking server is retried (after 0, 2, 4... s) before the verb fails.
+    tracking_retries: int = 2
 
 
 @dataclass

@@ -128,7 +128,7 @@ def _sweeper_field_findings(sweeper: Mapping[str, Any]) -> Iterator[Finding]:
         yield "hydra.sweeper.custom_search_space", "not allowed: it names a function the sweeper would import and call"
     for name in sweeper.get("params") or {}:
         if _is_hydra_key(str(name)):
-            yield f"hydra.sweeper.params.{name}", "a sweep may not vary Hydra's own settings (hydra.*)"
+            yield "hydra.sweeper.params", f"'{name}': a sweep may not vary Hydra's own settings (hydra.*)"
 
 
 def _is_hydra_key(name: str) -> bool:

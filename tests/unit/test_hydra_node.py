@@ -161,3 +161,12 @@ def _copy(tmp_path: Path) -> Path:
     project = copy_project("churn", tmp_path / "churn")
     (project / "conf" / "experiment").mkdir(exist_ok=True)
     return project
+
+
+def test_a_package_on_the_search_path_of_the_primary_config_is_refused_before_composing(tmp_path: Path) -> None:
+    """Hydra reads the primary config's ``hydra.searchpath`` first, and would import a ``pkg://`` package."""
+    project = _copy(tmp_path)
+    config = project / "conf" / "config.yaml"
+    config.write_text(config.read_text() + "\nhydra:\n  searchpath: [pkg://antigravity]\n")
+    found = problems(project=project)
+    assert found == {"hydra.searchpath[0]": f"{config}: 'pkg://antigravity' is not allowed: search path entries are folders (file://PATH or PATH)"}

@@ -66,16 +66,23 @@ def _searchpath_override_findings(overrides: Sequence[str]) -> Iterator[tuple[st
 
 
 def _primary_searchpath_findings(loader: Any, config_name: str) -> Iterator[tuple[str, str, str]]:
-    """``hydra.searchpath`` of the primary config, which Hydra reads before composing anything else."""
-    try:
-        loaded = loader.repository.load_config(config_path=config_name)
-    except Exception:
-        return  # composing reports it
-    entries = OmegaConf.select(loaded.config, "hydra.searchpath") if loaded is not None and OmegaConf.is_dict(loaded.config) else None
-    if entries is not None:
-        source = f"{config_name}.yaml"
-        for key, message in searchpath_findings(OmegaConf.to_container(entries) if OmegaConf.is_config(entries) else entries, "hydra.searchpath"):
-            yield key, source, message
+    """``hydra.searchpath`` of the primary config, which Hydra reads before composing anything else (only the
+    file's text is read unless it mentions a search path: composing goes on to check the composed node)."""
+    from pathlib import Path
+
+    for source in loader.repository.get_sources():
+        path = Path(source.path) / f"{config_name}.yaml"
+        if source.scheme() != "file" or not path.is_file():
+            continue
+        if "searchpath" in path.read_text():
+            try:
+                entries = OmegaConf.select(OmegaConf.load(path), "hydra.searchpath")
+            except Exception:  # noqa: BLE001 - a YAML error: composing reports it, with its line
+                return
+            entries = OmegaConf.to_container(entries) if OmegaConf.is_config(entries) else entries
+            for key, message in searchpath_findings(entries or [], "hydra.searchpath"):
+                yield key, str(path), message
+        return
 
 
 def _hydra_sweep_findings(cfg: DictConfig) -> list[Finding]:

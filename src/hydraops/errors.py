@@ -58,6 +58,9 @@ class ConfigError(HydraopsError):
         lines += [f"  {problem}" for problem in self.problems]
         super().__init__("\n".join(lines))
 
+    def __reduce__(self) -> tuple[type, tuple[list[Problem]]]:
+        return type(self), (self.problems,)  # a launcher's worker process sends it back pickled
+
 
 class ProjectError(HydraopsError):
     """No project where one was expected, or a project on disk that cannot be used."""

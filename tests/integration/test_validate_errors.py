@@ -116,7 +116,7 @@ def test_forbidden_target_in_a_file(hydraops: Run, churn: Path) -> None:
     expect_problem(
         hydraops, churn, "model=custom",
         key="model.estimator._target_", source="conf/model/custom.yaml",
-        says=["_target_ 'os.system' is not allowed", "sklearn.*"],
+        says=["_target_ 'os.system' is not allowed", "an estimator class of sklearn or lightgbm"],
     )  # fmt: skip
 
 
@@ -178,3 +178,85 @@ def test_the_plan_refuses_an_invalid_config_too(hydraops: Run, churn: Path) -> N
     result = hydraops("plan", "--json", "deploy.alias=prod", cwd=churn)
     assert result.returncode == 2 and result.stdout == ""
     assert "deploy.alias" in result.stderr
+
+
+def test_an_estimator_target_must_be_a_public_class(hydraops: Run, churn: Path) -> None:
+    """The issue's attack: a function under sklearn.* with _args_ passed the prefix allow-list, and train ran it."""
+    target = "sklearn.utils._testing.assert_run_python_script_without_output"
+    result = hydraops("validate", "model=sklearn", f"model.estimator._target_={target}", "+model.estimator._args_=[x]", cwd=churn)
+    assert result.returncode == 2, result.stderr
+    assert f"model.estimator._target_ (command-line override 'model.estimator._target_={target}'): _target_ '{target}' is not allowed: private module '_testing'" in result.stderr
+    assert "model.estimator._args_ (command-line override '+model.estimator._args_=[x]'): _args_ is not allowed" in result.stderr
+    function = hydraops("validate", "model=sklearn", "model.estimator._target_=sklearn.utils.check_array", cwd=churn)
+    assert function.returncode == 2 and "'check_array' is not a class name" in function.stderr
+
+
+def test_a_hydra_callback_on_the_command_line_runs_no_code(hydraops: Run, churn: Path) -> None:
+    """The issue's attack: validate instantiated hydra.callbacks (running the code) and then printed "valid"."""
+    marker = churn / "pwned"
+    code = f"open('{marker}','w')"
+    override = f'+hydra.callbacks.x={{_target_:sklearn.utils._testing.assert_run_python_script_without_output,source_code:"{code}"}}'
+    expect_problem(
+        hydraops, churn, override,
+        key="hydra.callbacks.x._target_", source=f"command-line override '{override}'",
+        says=["'sklearn.utils._testing.assert_run_python_script_without_output' is not allowed here",
+              "allowed: hydraops.tracking.sweep.MlflowSweepCallback"],
+    )  # fmt: skip
+    assert not marker.exists()
+
+
+def test_a_logging_factory_in_a_file_runs_no_code(hydraops: Run, churn: Path) -> None:
+    """A job_logging handler with a ``()`` factory (any callable) and a FileHandler outside the output dir."""
+    marker, outside = churn / "pwned", churn.parent / "outside.log"
+    (churn / "conf" / "experiment" / "logs.yaml").write_text(
+        "# @package _global_\nhydra:\n  job_logging:\n    handlers:\n"
+        f"      x: {{'()': builtins.open, file: {marker}, mode: w}}\n"
+        f"      y: {{class: logging.FileHandler, filename: {outside}}}\n"
+    )
+    for verb in ("validate", "train"):
+        result = hydraops(verb, "experiment=logs", cwd=churn)
+        assert result.returncode == 2, result.stderr
+        assert "hydra.job_logging.handlers.x.() (conf/experiment/logs.yaml): '()' factories are not allowed in a handler" in result.stderr
+        assert f"hydra.job_logging.handlers.y.filename (conf/experiment/logs.yaml): log file '{outside}' is not allowed" in result.stderr
+    assert not marker.exists() and not outside.exists()
+
+
+@pytest.mark.slow
+def test_a_sweep_job_with_a_bad_hydra_node_runs_nothing(hydraops: Run, churn: Path) -> None:
+    """Each sweep job's config is composed (and checked) again, here with the joblib launcher."""
+    marker = churn / "pwned"
+    (churn / "conf" / "experiment" / "logs.yaml").write_text(
+        f"# @package _global_\nhydra:\n  job_logging:\n    handlers:\n      x: {{'()': builtins.open, file: {marker}, mode: w}}\n"
+    )
+    result = hydraops("train", "-m", "experiment=baseline,logs", "hydra/launcher=joblib", "debug=fast", cwd=churn)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "hydra.job_logging.handlers.x.() (conf/experiment/logs.yaml): '()' factories are not allowed" in result.stderr
+    assert not marker.exists() and "Traceback" not in result.stderr
+
+
+def test_names_are_identifiers(hydraops: Run, churn: Path) -> None:
+    expect_problem(
+        hydraops, churn, "registry.name=team/x",
+        key="registry.name", source="command-line override 'registry.name=team/x'",
+        says=["'team/x' is not a valid name", "letters, digits, '_', '-' and '.'"],
+    )  # fmt: skip
+    edit(churn / "conf" / "features" / "churn.yaml", "  customer_profile:", "  ../../../escape:")
+    expect_problem(
+        hydraops, churn,
+        key="features.views.../../../escape", source="conf/features/churn.yaml",
+        says=["feature view name '../../../escape' is not an identifier", "letters, digits and '_'"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "says"),
+    [
+        ("project: churn\nowners: [a, b\n", "3:1", "expected ',' or ']', but got '<stream end>' (while parsing a flow sequence started at line 2, column 9)"),
+        ("project: churn\nproject: other\n", "2:1", "found duplicate key project"),
+        ("project: churn\nowners:\n\t- a\n", "3:1", "found character '\\t' that cannot start any token"),
+    ],
+    ids=["unclosed-list", "duplicate-key", "tab"],
+)  # fmt: skip
+def test_yaml_syntax_errors_name_the_file_and_line(hydraops: Run, churn: Path, text: str, where: str, says: str) -> None:
+    (churn / "conf" / "project.yaml").write_text(text)
+    expect_problem(hydraops, churn, key="<config>", source=f"conf/project.yaml:{where}", says=[f"YAML syntax error: {says}"])

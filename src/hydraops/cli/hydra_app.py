@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -68,23 +68,11 @@ def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
     import hydra
 
     from hydraops.cli.hydra_errors import explain_hydra_error
-    from hydraops.config.origins import Origins
-    from hydraops.config.validate import validate_config
+    from hydraops.config.guard import install
 
     config_path, search_dirs = _config_location(args)
-
-    failures: list[HydraopsError] = []
-
-    def task(cfg: DictConfig) -> object:
-        try:
-            spec = validate_config(cfg, Origins.from_hydra())
-            return verb.task(spec, cfg, options)
-        except HydraopsError as error:
-            if _in_multirun():
-                raise  # Hydra reports which job failed; a launcher may run jobs in other processes
-            failures.append(error)  # reported below as one message, without Hydra's job banner
-            return None
-
+    install()  # every config Hydra composes from here on has its hydra node checked before Hydra uses it
+    task = VerbTask(verb, options)
     app = hydra.main(config_path=config_path, config_name=CONFIG_NAME, version_base="1.3")(task)
     try:
         with _scratch_outputs(verb.read_only) as extra, _argv(verb.name, args + extra), _hydra_raises():
@@ -96,15 +84,56 @@ def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
             fail_open_sweep("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
         if not isinstance(error, Exception):
             raise
+        import yaml
         from hydra.errors import HydraException
         from omegaconf.errors import OmegaConfBaseException
 
+        from hydraops.config.origins import explain_yaml_error
+
+        if isinstance(error, yaml.YAMLError):
+            raise explain_yaml_error(error) from error
         if isinstance(error, (HydraException, OmegaConfBaseException)):
             raise explain_hydra_error(error, search_dirs, _overrides(args)) from error
         raise
-    if failures:
-        raise failures[0]
+    if task.failures:
+        raise task.failures[0]
     return 0
+
+
+@dataclass
+class VerbTask:
+    """Hydra's task function: validate the composed config, then run the verb.
+
+    A launcher running jobs in other processes (joblib, ...) pickles it: unpickled there, it installs the
+    hydra-node guard before the worker composes its job's config.
+    """
+
+    verb: HydraVerb
+    options: Options
+    failures: list[HydraopsError] = field(default_factory=list)
+
+    def __call__(self, cfg: DictConfig) -> object:
+        from hydraops.config.origins import Origins
+        from hydraops.config.validate import validate_config
+
+        try:
+            spec = validate_config(cfg, Origins.from_hydra())
+            return self.verb.task(spec, cfg, self.options)
+        except HydraopsError as error:
+            if _in_multirun():
+                raise  # Hydra reports which job failed; a launcher may run jobs in other processes
+            self.failures.append(error)  # reported below as one message, without Hydra's job banner
+            return None
+
+    def __reduce__(self) -> tuple[Callable[..., VerbTask], tuple[HydraVerb, Options]]:
+        return _task_in_worker, (self.verb, self.options)
+
+
+def _task_in_worker(verb: HydraVerb, options: Options) -> VerbTask:
+    from hydraops.config.guard import install
+
+    install()
+    return VerbTask(verb, options)
 
 
 def _in_multirun() -> bool:

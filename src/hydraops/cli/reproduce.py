@@ -19,13 +19,21 @@ def reproduce_verb(args: Sequence[str]) -> int:
     from hydraops.cli import VERBS
     from hydraops.config.compose import load_spec
     from hydraops.tracking.runs import connect
-    from hydraops.training.reproduce import REPRODUCES_ENV, compare, recorded_overrides
+    from hydraops.errors import ConfigError, Problem
+    from hydraops.training.reproduce import REPRODUCES_ENV, compare, recorded_overrides, redacted_overrides
 
     if not args or args[0].startswith("-") or "=" in args[0]:
         raise HydraopsError("usage: hydraops reproduce RUN_ID (the MLflow run id to train again)")
     run_id, flags = args[0], list(args[1:])
     connect(load_spec(".").stack)
-    overrides = recorded_overrides(run_id)
+    overrides = recorded_overrides(run_id)  # verified against the run's digest; replayed through train's checks
+    missing = redacted_overrides(overrides, flags)
+    if missing:
+        raise ConfigError([
+            Problem(o.partition("=")[0], f"run {run_id} config/overrides.json", f"'{o}' was recorded without its secret; "
+                    f"give it again: hydraops reproduce {run_id} {o.partition('=')[0]}=VALUE (or read it with ${{oc.env:NAME}})")
+            for o in missing
+        ])  # fmt: skip
     print(f"reproducing run {run_id}: hydraops train {' '.join(overrides)}")
     os.environ[REPRODUCES_ENV] = run_id
     try:

@@ -44,20 +44,21 @@ def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
+    from hydraops.config.secrets import Redactor, redact_url
     from hydraops.training.run import train as run
 
     hydra = HydraConfig.get()
     output_dir = Path(hydra.runtime.output_dir)
-    overrides = [str(o) for o in OmegaConf.to_container(hydra.overrides.task, resolve=False)]
+    redactor = Redactor.of(cfg, {name: os.environ[name] for name in hydra.job.env_copy if name in os.environ})
+    overrides = redactor.command(str(o) for o in OmegaConf.to_container(hydra.overrides.task, resolve=False))
     hydra_dir = output_dir / hydra.output_subdir if hydra.output_subdir else None
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    result = run(spec, resolved, output_dir=output_dir, overrides=overrides, hydra_dir=hydra_dir,
-                 parent_run_id=os.environ.get("HYDRAOPS_PARENT_RUN_ID"))  # fmt: skip
+    result = run(spec, redactor.config(cfg), output_dir=output_dir, overrides=overrides, hydra_dir=hydra_dir,
+                 parent_run_id=os.environ.get("HYDRAOPS_PARENT_RUN_ID"), redactor=redactor)  # fmt: skip
     metric = f"test.{spec.evaluate.primary_metric}"
     score = f"{metric} {result.metrics[metric]:.4f}, " if metric in result.metrics else ""
     print(
         f"run {result.run_id}: {score}model {result.registered_model} version {result.version} "
-        f"(sha256 {result.model_sha256[:12]})\nsee it: mlflow ui --backend-store-uri {spec.stack.tracking_uri}"
+        f"(sha256 {result.model_sha256[:12]})\nsee it: mlflow ui --backend-store-uri {redact_url(spec.stack.tracking_uri)}"
     )
     objective = spec.hparams_search.metric if spec.hparams_search else f"valid.{spec.evaluate.primary_metric}"
     return result.metrics.get(objective)

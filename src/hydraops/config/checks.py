@@ -6,6 +6,7 @@ config file each key came from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from hydraops.config.durations import parse_duration
@@ -14,6 +15,13 @@ from hydraops.config.schemas import DeployTarget, Dtype, GateType, ProjectSpec, 
 from hydraops.config.schemas.lifecycle import CandidateStrategy
 
 Finding = tuple[str, str]
+
+#: Sources, entities, feature views and features name folders, SQL columns and store keys.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+IDENTIFIER_RULE = "letters, digits and '_', not starting with a digit (at most 128)"
+#: The project and the registered model name MLflow experiments, models, bundles and key prefixes.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+NAME_RULE = "letters, digits, '_', '-' and '.', starting with a letter or digit (at most 128)"
 
 
 def _one_of(value: object, allowed: list[str] | tuple[str, ...] | set[str], what: str) -> str:
@@ -181,7 +189,25 @@ def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:
         yield "monitor.performance.metric", _one_of(metric, spec.evaluate.metrics, "metric")
 
 
-CHECKS = (check_model, check_evaluate, check_data, check_features, check_split, check_registry, check_deploy, check_monitor)
+def check_names(spec: ProjectSpec) -> Iterator[Finding]:
+    """Names that end up in paths, SQL and keys are identifiers: no '/', no '..', no spaces or quotes."""
+    for key, name in (("project", spec.project), ("registry.name", spec.registry.name)):
+        if not NAME.fullmatch(name):
+            yield key, f"'{name}' is not a valid name: use {NAME_RULE}"
+    features = spec.features
+    named = [(f"data.sources.{name}", name, "source") for name in spec.data.sources]
+    named += [(f"features.entities.{name}", name, "entity") for name in features.entities]
+    for view_name, view in features.views.items():
+        key = f"features.views.{view_name}"
+        named.append((key, view_name, "feature view"))
+        named += [(f"{key}.features.{name}", name, "feature") for name in view.features]
+        named += [(f"{key}.aggregations[{i}].column", a.column, "column") for i, a in enumerate(view.aggregations)]
+    for key, name, what in named:
+        if not IDENTIFIER.fullmatch(name):
+            yield key, f"{what} name '{name}' is not an identifier: use {IDENTIFIER_RULE}"
+
+
+CHECKS = (check_names, check_model, check_evaluate, check_data, check_features, check_split, check_registry, check_deploy, check_monitor)
 
 
 def cross_reference_findings(spec: ProjectSpec) -> list[Finding]:

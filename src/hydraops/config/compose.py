@@ -36,12 +36,20 @@ def composing(project_dir: Path | str = ".", overrides: Sequence[str] = ()) -> I
     Inside the block Hydra stays initialised (so errors can be traced to files); ``${hydra:...}``
     interpolations resolve, with ``hydra.runtime.cwd`` the project folder.
     """
+    import yaml
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
 
+    from hydraops.config.guard import install
+    from hydraops.config.origins import explain_yaml_error
+
     conf_dir = find_conf_dir(project_dir)
+    install()  # the hydra node is checked as the CLI checks it
     with initialize_config_dir(str(conf_dir), version_base="1.3", job_name="hydraops"):
-        cfg = compose(CONFIG_NAME, overrides=list(overrides), return_hydra_config=True)
+        try:
+            cfg = compose(CONFIG_NAME, overrides=list(overrides), return_hydra_config=True)
+        except yaml.YAMLError as error:
+            raise explain_yaml_error(error) from error
         cfg.hydra.runtime.cwd = str(conf_dir.parent)
         HydraConfig.instance().set_config(cfg)
         with open_dict(cfg):

@@ -73,10 +73,18 @@ class Origins:
         """Origins of the config composed by the running Hydra app."""
         from hydra.core.hydra_config import HydraConfig
 
-        hydra_cfg = HydraConfig.get()
+        return cls._of_hydra_node(HydraConfig.get(), ("task",))
+
+    @classmethod
+    def of_composed(cls, cfg: Any) -> Origins:
+        """Origins of a config Hydra just composed (its ``hydra`` node included), overrides of ``hydra.*`` too."""
+        return cls._of_hydra_node(cfg.hydra, ("task", "hydra"))
+
+    @classmethod
+    def _of_hydra_node(cls, hydra_cfg: Any, kinds: Sequence[str]) -> Origins:
         dirs = [Path(s.path) for s in hydra_cfg.runtime.config_sources if s.schema == "file"]
-        overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)  # may hold ${...}
-        return cls(hydra_cfg.job.config_name, [str(o) for o in overrides], dirs, hydra_cfg.runtime.choices.keys())
+        overrides = [str(o) for kind in kinds for o in OmegaConf.to_container(hydra_cfg.overrides[kind], resolve=False)]  # may hold ${...}
+        return cls(hydra_cfg.job.config_name, overrides, dirs, hydra_cfg.runtime.choices.keys())
 
     @cached_property
     def layers(self) -> list[Layer]:
@@ -119,3 +127,19 @@ class Origins:
                 return layer.source
         primary = find_config_file(self.config_name, self.search_dirs)
         return display_path(primary) if primary else f"{self.config_name}.yaml"
+
+
+def explain_yaml_error(error: Exception) -> Any:
+    """A ConfigError for a YAML syntax error (unclosed list, duplicate key, tab...), naming the file and line."""
+    from hydraops.errors import ConfigError, Problem
+
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error).strip().splitlines()[0]
+    context, started = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and started is not None and started is not mark:
+        context += f" started at line {started.line + 1}, column {started.column + 1}"
+    if mark is None:
+        return ConfigError([Problem("", "config", f"YAML syntax error: {problem}")])
+    where = f"{display_path(Path(mark.name))}:{mark.line + 1}:{mark.column + 1}"
+    detail = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    return ConfigError([Problem("", where, detail)])

@@ -1,7 +1,7 @@
 """``validate``: every problem of a composed config at once, each naming its key and file.
 
 It resolves every value, lists each ``???`` still missing and each broken interpolation, refuses a
-``_target_`` outside the allow-list, converts to the typed spec and checks cross-references. It imports
+``_target_`` that does not name an estimator class (and ``_args_``/``_partial_`` beside it), converts to the typed spec and checks cross-references. It imports
 nothing heavy and writes nothing.
 """
 
@@ -14,7 +14,7 @@ from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryV
 
 from hydraops.config.checks import cross_reference_findings
 from hydraops.config.compose import to_spec
-from hydraops.config.names import ALLOWED_TARGET_PREFIXES, is_allowed_target
+from hydraops.config.names import INSTANTIATE_KEYS, target_problem
 from hydraops.config.origins import Origins
 from hydraops.config.schemas import ProjectSpec
 from hydraops.errors import ConfigError, Problem
@@ -60,10 +60,13 @@ def _value_findings(node: DictConfig | ListConfig, prefix: str) -> Iterator[Find
 
 
 def _target_findings(node: DictConfig | ListConfig, path: str) -> Iterator[Finding]:
-    target = node._get_node("_target_")._value()
-    if not isinstance(target, str) or not is_allowed_target(target):
-        allowed = ", ".join(f"{prefix}*" for prefix in ALLOWED_TARGET_PREFIXES)
-        yield path, f"_target_ '{target}' is not allowed: only {allowed} may be instantiated"
+    """A ``_target_`` must name an estimator class (by name: nothing is imported), built from keyword arguments."""
+    problem = target_problem(node._get_node("_target_")._value())
+    if problem:
+        yield path, f"_target_ {problem}"
+    for key in INSTANTIATE_KEYS:
+        if key in node:
+            yield _join(path.rpartition(".")[0], key), f"{key} is not allowed: an estimator is built from keyword arguments only"
 
 
 def _join(prefix: str, key: object) -> str:

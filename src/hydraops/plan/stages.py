@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 
 from hydraops.config.schemas import ProjectSpec
+from hydraops.config.secrets import redact_url
 from hydraops.plan.model import Action, Effect
 
 StagePlanner = Callable[[ProjectSpec], list[Action]]
@@ -62,7 +63,7 @@ def plan_features(spec: ProjectSpec) -> list[Action]:
             actions.append(Action("features", f"materialize {name}", Effect.create, (view.source,), (output,), details))
     if spec.features.views:
         store = spec.stack.online_store
-        where = store.path if store.type.value == "sqlite" else store.url
+        where = store.path if store.type.value == "sqlite" else redact_url(store.url) if store.url else store.url
         changed = any(action.effect is not Effect.skip for action in actions)
         effect = Effect.update if changed else Effect.skip
         actions.append(Action("features", "push latest values online", effect, tuple(spec.features.views), (f"{store.type.value}: {where}",)))
@@ -80,12 +81,12 @@ def plan_train(spec: ProjectSpec) -> list[Action]:
         f"split {split.method.value}: valid {split.valid_fraction:g}, test {split.test_fraction:g}, gap {split.gap}",
         f"metrics: {', '.join(spec.evaluate.metrics)}; slices: {', '.join(spec.evaluate.slices) or 'none'}",
     ) + ((f"debug: at most {spec.debug.max_rows} rows, {spec.debug.max_rounds} rounds",) if spec.debug else ())
-    where = spec.stack.tracking_uri
+    where = redact_url(spec.stack.tracking_uri)
     return [
         Action("train", f"run {model.name} in MLflow experiment {spec.project}", Effect.create,
                (f"training table: {labels.source} + {len(spec.features.views)} views",), (where,), details),
         Action("train", f"register a new version of model {spec.registry.name}", Effect.create,
-               ("the run's model (no pickle, sha256 recorded)",), (spec.stack.registry_uri or where,)),
+               ("the run's model (no pickle, sha256 recorded)",), (redact_url(spec.stack.registry_uri or where),)),
     ]  # fmt: skip
 
 
@@ -95,7 +96,7 @@ def plan_registry(spec: ProjectSpec) -> list[Action]:
     from hydraops.registry.promote import describe_moves, preview
 
     registry = spec.registry
-    where = spec.stack.registry_uri or spec.stack.tracking_uri
+    where = redact_url(spec.stack.registry_uri or spec.stack.tracking_uri)
     gates = ", ".join(str(gate.type) for gate in registry.gates) or "none"
     details = [f"candidate: {registry.candidate.strategy}; gates: {gates}"]
     details.append(f"on pass: {registry.on_pass}" + (" (the champion it replaces becomes previous)" if registry.on_pass == "champion" else ""))

@@ -8,7 +8,10 @@ import sys
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hydraops.config.secrets import Redactor
 
 #: Packages whose versions every run records.
 KEY_PACKAGES = ("hydraops", "hydra-core", "omegaconf", "mlflow", "scikit-learn", "lightgbm", "pandas", "numpy", "duckdb", "pyarrow")
@@ -46,9 +49,18 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
 COMMAND_ENV = "HYDRAOPS_COMMAND"
 
 
-def command_line() -> str:
-    """The command as typed (program name without its directory)."""
-    return os.environ.get(COMMAND_ENV) or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+def command_line(redactor: Redactor | None = None) -> str:
+    """The command as typed (program name without its directory), without secrets (URL passwords, secret keys)."""
+    import shlex
+
+    from hydraops.config.secrets import Redactor
+
+    typed = os.environ.get(COMMAND_ENV) or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    try:
+        words = shlex.split(typed)
+    except ValueError:
+        return (redactor or Redactor()).text(typed)
+    return shlex.join((redactor or Redactor()).command(words))
 
 
 def config_yaml(resolved: Mapping[str, Any]) -> str:
@@ -59,10 +71,14 @@ def config_yaml(resolved: Mapping[str, Any]) -> str:
 
 
 def config_digest(config: Mapping[str, Any]) -> str:
-    """sha256 of the resolved config's YAML (``hydraops.config_digest`` on runs, versions and decisions)."""
+    """sha256 of the config as a run logs it (``hydraops.config_digest`` on runs, versions and decisions): resolved,
+    secrets replaced (:mod:`hydraops.config.secrets`), so it depends on no password or environment value. A
+    DictConfig is resolved and redacted here; a plain mapping is taken as already redacted."""
     import hashlib
 
-    from omegaconf import DictConfig, OmegaConf
+    from omegaconf import DictConfig
 
-    resolved = OmegaConf.to_container(config, resolve=True) if isinstance(config, DictConfig) else config
+    from hydraops.config.secrets import Redactor
+
+    resolved = Redactor.of(config).config(config) if isinstance(config, DictConfig) else config
     return hashlib.sha256(config_yaml(resolved).encode()).hexdigest()

@@ -146,4 +146,6 @@ def _connect(config: DictConfig) -> None:
 
 
 def _sweep_overrides(config: DictConfig) -> list[str]:
-    return [str(o) for o in OmegaConf.to_container(config.hydra.overrides.task, resolve=False) if not str(o).startswith("hydra")]
+    from hydraops.config.secrets import Redactor  # the parent run's name shows no password
+
+    return Redactor().command(str(o) for o in OmegaConf.to_container(config.hydra.overrides.task, resolve=False) if not str(o).startswith("hydra"))

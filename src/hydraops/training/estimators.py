@@ -21,7 +21,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hydraops.config.names import ALLOWED_TARGET_PREFIXES, MODELS, is_allowed_target
+from hydraops.config.names import INSTANTIATE_KEYS, MODELS, target_problem
 from hydraops.config.schemas import DebugSpec, ModelSpec, PreprocessSpec, Task
 from hydraops.training.split import TrainingError
 
@@ -112,7 +112,8 @@ def build_estimator(model: ModelSpec, *, categorical: Sequence[str], debug: Debu
 
 
 def _from_target(model: Any, debug: DebugSpec | None) -> Any:
-    """``model.estimator`` (``_target_`` + kwargs) → an estimator, refusing targets off the allow-list."""
+    """``model.estimator`` (``_target_`` + kwargs) → an estimator; every ``_target_`` in it must be an estimator
+    class (checked on the imported object before anything is built), with keyword arguments only."""
     from hydra.utils import instantiate
     from sklearn.base import is_classifier, is_regressor
 
@@ -120,16 +121,13 @@ def _from_target(model: Any, debug: DebugSpec | None) -> Any:
     target = spec.pop("_target_", None)
     if not target:
         raise TrainingError("model.estimator._target_: missing; name a scikit-learn estimator class")
-    for key, nested in _targets({"_target_": target, **spec}, "model.estimator"):
-        if not is_allowed_target(str(nested)):
-            allowed = ", ".join(f"{prefix}*" for prefix in ALLOWED_TARGET_PREFIXES)
-            raise TrainingError(f"{key}: '{nested}' is not allowed; _target_ must be one of {allowed}")
-    module, _, name = str(target).rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError):
-        raise TrainingError(f"model.estimator._target_: cannot import '{target}'") from None
-    kwargs = {k: v for k, v in spec.items() if not k.startswith("_")}
+    for key, node in _target_nodes({"_target_": target, **spec}, "model.estimator"):
+        _estimator_class(node["_target_"], key)
+        for special in INSTANTIATE_KEYS:
+            if special in node:
+                raise TrainingError(f"{key}.{special}: not allowed; an estimator is built from keyword arguments only")
+    cls = _estimator_class(target, "model.estimator")
+    kwargs = dict(spec)
     valid = _param_names(cls)
     defaults = {"random_state": model.seed, "n_jobs": model.n_jobs}
     kwargs |= {k: v for k, v in defaults.items() if k in valid and k not in kwargs}
@@ -138,7 +136,7 @@ def _from_target(model: Any, debug: DebugSpec | None) -> Any:
             kwargs[key] = _rounds(kwargs[key], debug)
     _check_params(cls, kwargs, {k: f"model.estimator.{k}" for k in kwargs})
     try:
-        estimator = instantiate({**spec, **kwargs, "_target_": target}, _convert_="all")
+        estimator = instantiate({**kwargs, "_target_": target}, _convert_="all")
     except Exception as error:  # hydra wraps the constructor's error; report it under the config key
         raise TrainingError(f"model.estimator._target_: cannot build '{target}': {error}") from None
     kind, is_kind = {Task.classification: ("classifier", is_classifier), Task.regression: ("regressor", is_regressor)}[
@@ -149,17 +147,35 @@ def _from_target(model: Any, debug: DebugSpec | None) -> Any:
     return estimator
 
 
-def _targets(value: Any, key: str) -> list[tuple[str, Any]]:
-    """Every nested ``_target_`` under ``value``, with its dotted config key."""
-    found: list[tuple[str, Any]] = []
+def _estimator_class(target: Any, key: str) -> type:
+    """The class ``target`` names, if it is an estimator class: a public name (``target_problem``), importable,
+    and a subclass of scikit-learn's ``BaseEstimator`` — not a function, not any other callable."""
+    from sklearn.base import BaseEstimator
+
+    problem = target_problem(target)
+    if problem:
+        raise TrainingError(f"{key}._target_: {problem}")
+    module, _, name = str(target).rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        raise TrainingError(f"{key}._target_: cannot import '{target}'") from None
+    if not (inspect.isclass(found) and issubclass(found, BaseEstimator)):
+        raise TrainingError(f"{key}._target_: '{target}' is not allowed: not an estimator class (a subclass of sklearn.base.BaseEstimator)")
+    return found
+
+
+def _target_nodes(value: Any, key: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every mapping with a ``_target_`` under ``value`` (``value`` included), with its dotted config key."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
     if isinstance(value, Mapping):
         if "_target_" in value:
-            found.append((f"{key}._target_", value["_target_"]))
+            found.append((key, value))
         for k, v in value.items():
-            found += _targets(v, f"{key}.{k}")
+            found += _target_nodes(v, f"{key}.{k}")
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            found += _targets(v, f"{key}.{i}")
+            found += _target_nodes(v, f"{key}.{i}")
     return found
 
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hydraops.errors import ConfigError, Problem
 from hydraops.tracking.runs import TrackingError
 
 #: Set while reproducing: the new run is tagged with the run it reproduces.
 REPRODUCES_ENV = "HYDRAOPS_REPRODUCES"
 REPRODUCES_TAG = "hydraops.reproduces"
+#: The command-line overrides a run was started with (secrets redacted), and the sha256 of that file, recorded
+#: as a tag of the run when it starts: ``reproduce`` replays the file only if it still has that digest.
+OVERRIDES_ARTIFACT = "config/overrides.json"
+OVERRIDES_DIGEST_TAG = "hydraops.overrides_digest"
 
 
 @dataclass(frozen=True)
@@ -29,16 +36,72 @@ class Comparison:
         return self.model_identical and self.metrics_equal
 
 
+def overrides_record(overrides: Sequence[str]) -> tuple[str, str]:
+    """The text of ``config/overrides.json`` for ``overrides``, and its sha256 (the run's tag)."""
+    text = json.dumps(list(overrides), indent=2)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
 def recorded_overrides(run_id: str) -> list[str]:
-    """The command-line overrides the run was started with (its ``config/overrides.json``)."""
+    """The command-line overrides the run was started with (its ``config/overrides.json``), once the file is
+    shown to be the one the run recorded (its sha256 is the run's ``hydraops.overrides_digest``) and each entry
+    to be an override of the task's config: no flag, no ``hydra.*`` setting, no sweep."""
     import mlflow
     from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
 
+    source = f"run {run_id} {OVERRIDES_ARTIFACT}"
     try:
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="config/overrides.json")
+        recorded = MlflowClient().get_run(run_id).data.tags.get(OVERRIDES_DIGEST_TAG)
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=OVERRIDES_ARTIFACT)
     except MlflowException as error:
-        raise TrackingError(f"run {run_id}: no recorded overrides (config/overrides.json) to reproduce it from: {error.message}") from error
-    return list(json.loads(Path(path).read_text()))
+        raise TrackingError(f"run {run_id}: no recorded overrides ({OVERRIDES_ARTIFACT}) to reproduce it from: {error.message}") from error
+    text = Path(path).read_text()
+    if recorded is None:
+        raise _refused(source, f"the run has no {OVERRIDES_DIGEST_TAG} tag, so the file cannot be verified; not replayed")
+    if hashlib.sha256(text.encode()).hexdigest() != recorded:
+        raise _refused(source, f"the file does not match the run's {OVERRIDES_DIGEST_TAG} (it changed after the run); not replayed")
+    try:
+        overrides = json.loads(text)
+    except ValueError:
+        overrides = None
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        raise _refused(source, "expected a JSON list of override strings; not replayed")
+    problems = [problem for problem in map(_replay_problem, overrides) if problem]
+    if problems:
+        raise _refused(source, *problems)
+    return overrides
+
+
+def redacted_overrides(overrides: Sequence[str], given: Sequence[str]) -> list[str]:
+    """Recorded overrides whose secret was redacted and that ``given`` (the command line) does not set again."""
+    from hydraops.config.secrets import REDACTED
+
+    keys = {arg.partition("=")[0].lstrip("+~") for arg in given}
+    return [o for o in overrides if REDACTED in o and o.partition("=")[0].lstrip("+~") not in keys]
+
+
+def _replay_problem(override: str) -> str | None:
+    """Why ``override`` may not be replayed: only overrides of the task's config are ever recorded."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    if override.startswith("-"):
+        return f"'{override}' is a flag, not an override; not replayed"
+    try:
+        parsed = OverridesParser.create().parse_overrides([override])[0]
+    except HydraException as error:
+        return f"'{override}' is not an override ({str(error).splitlines()[0]}); not replayed"
+    key = parsed.key_or_group.lstrip("/")
+    if parsed.is_hydra_override() or key == "hydra" or key.startswith(("hydra.", "hydra/")):
+        return f"'{override}' sets Hydra's own settings, which a run never records; not replayed"
+    if parsed.is_sweep_override():
+        return f"'{override}' is a sweep, which a run never records; not replayed"
+    return None
+
+
+def _refused(source: str, *messages: str) -> ConfigError:
+    return ConfigError([Problem("", source, message) for message in messages])
 
 
 def compare(original_id: str) -> Comparison:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from hydraops.config.schemas import ProjectSpec
-from hydraops.training.reproduce import REPRODUCES_ENV, REPRODUCES_TAG
+from hydraops.config.secrets import Redactor
+from hydraops.training.reproduce import OVERRIDES_ARTIFACT, OVERRIDES_DIGEST_TAG, REPRODUCES_ENV, REPRODUCES_TAG, overrides_record
 
 #: Tag linking a child run to its sweep's parent run (MLflow's own nesting tag).
 PARENT_TAG = "mlflow.parentRunId"
@@ -55,8 +56,12 @@ def train(
     overrides: Sequence[str] = (),
     hydra_dir: Path | None = None,
     parent_run_id: str | None = None,
+    redactor: Redactor | None = None,
 ) -> TrainResult:
-    """Fit the declared model on the feature store's training table, track it in MLflow, register it."""
+    """Fit the declared model on the feature store's training table, track it in MLflow, register it.
+
+    ``resolved`` and ``overrides`` are logged as given: the caller takes the secrets out (``redactor`` knows them,
+    for the command line and Hydra's files)."""
     import warnings
 
     from hydraops.tracking.connection import tracking_failures
@@ -68,10 +73,12 @@ def train(
     connect(spec.stack)  # first: an unreachable store fails in seconds, before any feature is computed
     prepared = prepare(spec)
     config_text, digest = config_yaml(resolved), config_digest(resolved)
+    redactor = redactor or Redactor()
+    overrides_text, overrides_digest = overrides_record(overrides)
     tags = {
         **git_state(spec.paths.root), **package_versions(), **prepared.lineage,
-        "hydraops.command": command_line(), "hydraops.config_digest": digest,
-        "hydraops.model": spec.model.name,
+        "hydraops.command": command_line(redactor), "hydraops.config_digest": digest,
+        "hydraops.model": spec.model.name, OVERRIDES_DIGEST_TAG: overrides_digest,
     }  # fmt: skip
     if parent_run_id:
         tags[PARENT_TAG] = parent_run_id
@@ -80,7 +87,7 @@ def train(
     with tracking_failures(spec.stack.tracking_uri):  # the store going away mid-run: a TrackingError naming it
         experiment_id = experiment_for_runs(spec.project, spec.stack.artifact_location)
         with tracked_run(experiment_id, run_name(spec, overrides), tags) as run:
-            _log_config(resolved, config_text, overrides, hydra_dir)
+            _log_config(resolved, config_text, overrides_text, hydra_dir, redactor)
             _log_inputs(spec, prepared)
             x_train, y_train = prepared.parts["train"]
             prepared.estimator.fit(x_train, y_train)
@@ -145,7 +152,7 @@ def run_name(spec: ProjectSpec, overrides: Sequence[str]) -> str:
     return " ".join([spec.model.name, *shown])[:250]
 
 
-def _log_config(resolved: Mapping[str, Any], config_yaml: str, overrides: Sequence[str], hydra_dir: Path | None) -> None:
+def _log_config(resolved: Mapping[str, Any], config_yaml: str, overrides_text: str, hydra_dir: Path | None, redactor: Redactor) -> None:
     import mlflow
 
     from hydraops.tracking.params import OVERFLOW_ARTIFACT, flatten, split_params
@@ -157,9 +164,10 @@ def _log_config(resolved: Mapping[str, Any], config_yaml: str, overrides: Sequen
     if long:
         mlflow.log_dict(long, OVERFLOW_ARTIFACT)
     mlflow.log_text(config_yaml, "config/config.yaml")
-    mlflow.log_text(json.dumps(list(overrides), indent=2), "config/overrides.json")
-    if hydra_dir is not None and hydra_dir.is_dir():
-        mlflow.log_artifacts(str(hydra_dir), "config/.hydra")
+    mlflow.log_text(overrides_text, OVERRIDES_ARTIFACT)
+    if hydra_dir is not None and hydra_dir.is_dir():  # Hydra's own copies, unresolved: URL passwords, copied env
+        for path in sorted(p for p in hydra_dir.iterdir() if p.is_file()):
+            mlflow.log_text(redactor.text(path.read_text()), f"config/.hydra/{path.name}")
 
 
 def _log_inputs(spec: ProjectSpec, prepared: Prepared) -> None:

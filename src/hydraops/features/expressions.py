@@ -34,7 +34,10 @@ def expression_problem(con, expr: str, columns: Collection[str] | None = None) -
     """Why ``expr`` is not one scalar expression over ``columns`` (any column when None), or None if it is."""
     tree = parse(con, f"SELECT ({expr}) FROM {_PLACEHOLDER}")
     if tree.get("error"):
-        return f"is not a single SQL expression ({_first_line(tree.get('error_message', 'parse error'))})"
+        message = _first_line(tree.get("error_message", "parse error"))
+        if "Only SELECT statements" in message:
+            message = "it ends the expression and adds statements"
+        return f"is not a single SQL expression ({message})"
     statements = tree["statements"]
     node = statements[0]["node"] if len(statements) == 1 else {}
     source = node.get("from_table") or {}
@@ -69,9 +72,9 @@ def sql_findings(spec: ProjectSpec) -> Iterator[tuple[str, str]]:
     queries = [(f"data.sources.{name}.query", source.query) for name, source in spec.data.sources.items() if source.query]
     if not expressions and not queries:
         return  # nothing to parse: DuckDB is not even imported
-    from hydraops.features.sources import connect
+    import duckdb
 
-    con = connect()
+    con = duckdb.connect()  # parsing only: nothing is read, bound or run
     try:
         for key, query in queries:
             problem = query_problem(con, query)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from hydraops import load_spec
-from hydraops.errors import DataError, FeatureStoreError
+from hydraops.errors import ConfigError, DataError, FeatureStoreError
 from hydraops.features import FeatureRepo, get_historical_features, materialize
 from hydraops.features.offline import current_manifest
 from hydraops.features.online import SqliteOnlineStore, get_online_features
@@ -172,8 +172,14 @@ def test_null_join_key(churn: Path) -> None:
 
 
 def test_expression_naming_an_unknown_column(churn: Path) -> None:
-    repo = repo_of(churn, "features.views.customer_profile.features.age.expr=age_years * 2")
-    with pytest.raises(DataError, match=r"feature 'age' \(features.views.customer_profile.features.age.expr\) `age_years \* 2` does not compile: .*age_years.*; source 'customers' has: customer_id"):
+    with pytest.raises(ConfigError, match=r"features.views.customer_profile.features.age.expr .*`age_years \* 2` refers to 'age_years'"):
+        repo_of(churn, "features.views.customer_profile.features.age.expr=age_years * 2")
+    repo = repo_of(churn)  # the Python API, past validate: the same check runs before any SQL
+    repo.features.views["customer_profile"].features["age"].expr = "age_years * 2"
+    with pytest.raises(DataError, match=r"feature 'age' \(features.views.customer_profile.features.age.expr\) refers to 'age_years'"):
+        materialize(repo, views=["customer_profile"])
+    repo.features.views["customer_profile"].features["age"].expr = "plan + 1"  # parses, but does not bind
+    with pytest.raises(DataError, match=r"feature 'age' \(features.views.customer_profile.features.age.expr\) `plan \+ 1` does not compile: .*; source 'customers' has: customer_id"):
         materialize(repo, views=["customer_profile"])
     assert current_manifest(repo.offline_dir, "customer_profile") is None
 

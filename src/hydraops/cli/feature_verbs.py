@@ -6,6 +6,7 @@ import os
 from datetime import UTC, datetime
 
 from omegaconf import DictConfig
+from rich.markup import escape
 from rich.table import Table
 
 from hydraops.cli.hydra_app import Options
@@ -13,6 +14,7 @@ from hydraops.cli.output import console
 from hydraops.config.schemas import ProjectSpec
 from hydraops.errors import FeatureStoreError
 from hydraops.features import FeatureRepo, view_feature_names
+from hydraops.paths import resolve_under
 
 
 def materialize(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
@@ -25,24 +27,32 @@ def materialize(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         report = run(FeatureRepo.from_spec(spec), start=start, end=end, online=store, progress=True)
     table = Table("view", "version", "status", "timeline rows", "entities", "pushed online", title="features materialize")
     for view in report.views:
-        table.add_row(view.view, view.version, view.status, f"{view.rows:,}", f"{view.entities:,}", _count(view.pushed))
+        table.add_row(escape(view.view), view.version, view.status, f"{view.rows:,}", f"{view.entities:,}", _count(view.pushed))
     out = console()
     out.print(table)
     for view in report.views:
         for warning in view.warnings:
-            out.print(f"[yellow]warning[/yellow] {warning}")
+            out.print(f"[yellow]warning[/yellow] {escape(warning)}")
 
 
 def training_table(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """The labels joined with every feature, point in time, as parquet."""
     from hydraops.features.historical import build_training_table
 
-    path = options.get("out") or os.path.join(spec.paths.offline_store_dir, "training_table.parquet")
+    out = options.get("out")  # from the command line: it must stay inside the project (paths.root)
+    if out:
+        path = str(resolve_under(spec.paths.root, os.path.abspath(out), what=f"out={out} (training-table)"))
+    else:
+        path = os.path.join(spec.paths.offline_store_dir, "training_table.parquet")
     result = build_training_table(FeatureRepo.from_spec(spec), path)
-    table = Table("view", "rows without a value", "rows expired (TTL)", title=f"training table: {result.rows:,} rows → {result.path}")
+    title = f"training table: {result.rows:,} rows → {escape(result.path)}"
+    table = Table("view", "rows without a value", "rows expired (TTL)", title=title)
     for view, report in result.report.items():
-        table.add_row(view, f"{report.missing:,}", f"{report.expired:,}")
-    console().print(table)
+        table.add_row(escape(view), f"{report.missing:,}", f"{report.expired:,}")
+    shown = console()
+    shown.print(table)
+    for warning in result.warnings:
+        shown.print(f"[yellow]warning[/yellow] {escape(warning)}")
 
 
 def get_online(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
@@ -55,14 +65,14 @@ def get_online(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     rows = _entity_rows(spec, options["entity"])
     with open_online_store(spec.stack.online_store, spec.project) as store:
         served = get_online_features(spec.features, store, rows, now=_moment(options, "at"))
-    table = Table("feature", *[str(next(iter(row.values()))) for row in rows], title="online features")
+    table = Table("feature", *[escape(str(next(iter(row.values())))) for row in rows], title="online features")
     names = spec.features.feature_names()
     for name in names:
         cells = []
         for result in served:
             flag = " (expired)" if name in result.expired else " (missing)" if name in result.missing else ""
-            cells.append(f"{result.values.get(name)!r}{flag}")
-        table.add_row(name, *cells)
+            cells.append(escape(f"{result.values.get(name)!r}{flag}"))
+        table.add_row(escape(name), *cells)
     console().print(table)
 
 
@@ -70,6 +80,7 @@ def check_skew(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Online values against the offline point-in-time values at the same instant."""
     from hydraops.features.online import open_online_store
     from hydraops.features.skew import check_skew as run
+    from hydraops.features.validation import example
 
     sample = int(options.get("sample", "100"))
     with open_online_store(spec.stack.online_store, spec.project) as store:
@@ -77,7 +88,8 @@ def check_skew(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     table = Table("feature", "compared", "mismatches", "examples (key, online, offline)", title="training/serving skew")
     for result in results:
         style = "red" if result.mismatches else "green"
-        table.add_row(result.feature, str(result.compared), f"[{style}]{result.mismatches}[/{style}]", "; ".join(map(str, result.examples)))
+        examples = "; ".join(example(item) for item in result.examples)
+        table.add_row(escape(result.feature), str(result.compared), f"[{style}]{result.mismatches}[/{style}]", escape(examples))
     console().print(table)
     if any(result.mismatches for result in results):
         raise FeatureStoreError(f"{sum(r.mismatches for r in results)} online value(s) differ from the offline ones")
@@ -87,11 +99,14 @@ def list_views(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """The catalog: every view with its entity, source, TTL, owner and current version."""
     from hydraops.features.offline import current_manifest
 
+    repo = FeatureRepo.from_spec(spec)
     table = Table("view", "entity", "source", "ttl", "features", "owner", "version", "description", title="feature views")
     for name, view in spec.features.views.items():
+        repo.view_dir(name)  # a name leading outside the offline store is refused, not read
         manifest = current_manifest(spec.paths.offline_store_dir, name)
         version = manifest.version if manifest else "not materialized"
-        table.add_row(name, view.entity, view.source, view.ttl or "-", str(len(view_feature_names(view))), view.owner or "-", version, view.description)
+        cells = [name, view.entity, view.source, view.ttl or "-", str(len(view_feature_names(view))), view.owner or "-", version, view.description]
+        table.add_row(*map(escape, cells))
     console().print(table)
 
 
@@ -102,7 +117,7 @@ def describe(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     out = console()
     for name in names:
         view = repo.view(name)
-        table = Table("feature", "definition", "dtype", "checks", "owner", "tags", "description", title=f"view {name}")
+        table = Table("feature", "definition", "dtype", "checks", "owner", "tags", "description", title=f"view {escape(name)}")
         for feature, item in view.features.items():
             checks = ", ".join(
                 text for text in (
@@ -112,12 +127,14 @@ def describe(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
                     None if item.isin is None else f"in {list(item.isin)}",
                 ) if text
             )  # fmt: skip
-            table.add_row(feature, item.expr, item.dtype or "-", checks or "-", item.owner or view.owner or "-", ", ".join(item.tags), item.description)
+            cells = [feature, item.expr, item.dtype or "-", checks or "-", item.owner or view.owner or "-", ", ".join(item.tags), item.description]
+            table.add_row(*map(escape, cells))
         for aggregation in view.aggregations:
             for func in aggregation.agg:
                 for window in aggregation.windows:
                     definition = f"{func.value}({aggregation.column}) over (t - {window}, t]"
-                    table.add_row(f"{aggregation.column}_{func.value}_{window}", definition, "-", "-", view.owner or "-", ", ".join(view.tags), aggregation.description)
+                    cells = [f"{aggregation.column}_{func.value}_{window}", definition, "-", "-", view.owner or "-", ", ".join(view.tags), aggregation.description]
+                    table.add_row(*map(escape, cells))
         out.print(table)
 
 

@@ -207,7 +207,17 @@ def check_names(spec: ProjectSpec) -> Iterator[Finding]:
             yield key, f"{what} name '{name}' is not an identifier: use {IDENTIFIER_RULE}"
 
 
-CHECKS = (check_names, check_model, check_evaluate, check_data, check_features, check_split, check_registry, check_deploy, check_monitor)
+def check_feature_sql(spec: ProjectSpec) -> Iterator[Finding]:
+    """Feature expressions and query sources, parsed by DuckDB (imported only when there are any)."""
+    from hydraops.features.expressions import sql_findings
+
+    yield from sql_findings(spec)
+
+
+CHECKS = (
+    check_names, check_model, check_evaluate, check_data, check_features, check_split, check_registry, check_deploy,
+    check_monitor, check_feature_sql,
+)
 
 
 def cross_reference_findings(spec: ProjectSpec) -> list[Finding]:

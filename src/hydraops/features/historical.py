@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
 from hydraops.features.repo import FeatureRepo
-from hydraops.features.sources import connect, literal, quote
+from hydraops.features.sources import confine, connect, literal, quote
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ def get_historical_features(
     plan = _plan(repo, list(entity_df.columns), timestamp_column, features)
     _check_timestamps(repo, entity_df, timestamp_column, plan)
     con = connect()
+    confine(con, repo)  # reads the offline store only
     entities = entity_df.reset_index(drop=True)
     con.register("__entity_df", entities)
     con.execute(f"CREATE TEMP VIEW __entities AS SELECT *, row_number() OVER () - 1 AS __row FROM __entity_df")
@@ -139,6 +140,7 @@ class TrainingTable:
     path: str
     rows: int
     report: dict[str, ViewJoinReport]
+    warnings: tuple[str, ...] = ()  # failed checks of the labels source (features.validation: warn)
 
 
 def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
@@ -158,7 +160,8 @@ def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
     plan = _plan(repo, [*keys, labels.timestamp], labels.timestamp, None)
     plan = {view: names for view, names in plan.items() if repo.join_keys(view) == keys}
     con = connect()
-    register_source(con, repo, labels.source)
+    register_source(con, repo, labels.source, writable=[path])
+    warnings = _label_failures(con, repo)
     columns = ", ".join(quote(c) for c in [*keys, labels.timestamp, labels.target])
     con.execute(
         f"CREATE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row "
@@ -175,4 +178,20 @@ def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
     except duckdb.Error as error:
         raise FeatureStoreError(f"cannot build the training table: {str(error).splitlines()[0]}") from error
     report = {view: ViewJoinReport(int(tallies[2 * i] or 0), int(tallies[2 * i + 1] or 0)) for i, view in enumerate(plan)}
-    return TrainingTable(path, rows, report)
+    return TrainingTable(path, rows, report, warnings)
+
+
+def _label_failures(con, repo: FeatureRepo) -> tuple[str, ...]:  # noqa: ANN001
+    """The labels source's failed checks; a DataError (nothing written) under ``features.validation: strict``."""
+    from hydraops.config.schemas import ValidationMode
+    from hydraops.errors import DataError
+    from hydraops.features.validation import source_failures
+
+    source = repo.features.labels.source
+    failures = tuple(f"source '{source}': {failure}" for failure in source_failures(con, repo, source))
+    if failures and repo.features.validation is ValidationMode.strict:
+        raise DataError(
+            f"the labels source '{source}' (features.labels.source) failed its checks (data.sources.{source}.columns, "
+            "features.validation: strict); no training table was written:\n  " + "\n  ".join(failures)
+        )
+    return failures

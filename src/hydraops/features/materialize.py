@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from hydraops.config.schemas import ValidationMode
-from hydraops.errors import DataError
+from hydraops.errors import DataError, FeatureStoreError
 from hydraops.features import offline
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us, view_feature_names
 from hydraops.features.sources import connect, literal, quote, register_source
 from hydraops.features.timeline import aggregation_timeline_sql, row_timeline_sql
-from hydraops.features.validation import check_batches
+from hydraops.features.validation import check_batches, source_failures
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ def materialize(
     values inside the range stay exact). Latest values are those at ``now`` (default ``end``, else the
     current time).
     """
+    if start is not None and end is not None and _us(start) >= _us(end):
+        raise FeatureStoreError(f"start={_iso(start)} is not before end={_iso(end)}: give start < end")
     names = list(repo.features.views) if views is None else list(views)
     now = now or end or datetime.now(UTC)
     results = []
@@ -110,6 +112,8 @@ def _materialize_view(repo: FeatureRepo, name: str, start: datetime | None, end:
 def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:  # noqa: ANN001
     import duckdb
 
+    from hydraops.features.expressions import expression_problem
+
     view = repo.view(name)
     available = ", ".join(info.columns)
     for key in repo.join_keys(name):
@@ -119,6 +123,9 @@ def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:  # noqa
         if nulls:
             raise DataError(f"feature view '{name}': {nulls} row(s) of source '{info.name}' have a null join key '{key}'")
     for feature, spec in view.features.items():
+        problem = expression_problem(con, spec.expr, info.columns)
+        if problem:
+            raise DataError(f"feature view '{name}': feature '{feature}' (features.views.{name}.features.{feature}.expr) {problem}")
         try:
             con.execute(f"SELECT ({spec.expr}) FROM {quote(info.name)} LIMIT 0")
         except duckdb.Error as error:
@@ -135,18 +142,7 @@ def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:  # noqa
 
 
 def _source_failures(con, repo: FeatureRepo, source: str) -> list:  # noqa: ANN001
-    columns = repo.data.sources[source].columns
-    if not columns:
-        return []
-    failures = check_batches(_batches(con, f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(source)}"), columns)
-    for column, spec in columns.items():
-        if spec.unique:
-            dupes = con.execute(f"SELECT count({quote(column)}) - count(DISTINCT {quote(column)}) FROM {quote(source)}").fetchone()[0]
-            if dupes:
-                from hydraops.features.validation import CheckFailure
-
-                failures.append(CheckFailure(column, "unique", dupes, ()))
-    return failures
+    return source_failures(con, repo, source)
 
 
 def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) -> tuple[int, int, int | None]:  # noqa: ANN001

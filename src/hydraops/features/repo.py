@@ -13,6 +13,7 @@ from typing import Any
 from hydraops.config.durations import parse_duration
 from hydraops.config.schemas import DataSpec, FeaturesSpec, FeatureViewSpec, ProjectSpec
 from hydraops.errors import DataError, FeatureStoreError
+from hydraops.paths import lexically_under, resolve_under
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,16 @@ class FeatureRepo:
         return cls(spec.features, spec.data, Path(spec.paths.offline_store_dir))
 
     def view(self, name: str) -> FeatureViewSpec:
+        """A declared view whose store folder stays inside the offline store (else a FeatureStoreError)."""
         if name not in self.features.views:
             known = ", ".join(self.features.views) or "(none declared)"
             raise FeatureStoreError(f"unknown feature view '{name}'; declared views: {known}")
+        self.view_dir(name)
         return self.features.views[name]
+
+    def view_dir(self, name: str) -> Path:
+        """The view's folder in the offline store, resolved; refused when the name leads outside it."""
+        return resolve_under(self.offline_dir, name, what=f"feature view '{name}' (features.views.{name})")
 
     def join_keys(self, view: str) -> list[str]:
         return list(self.features.entities[self.view(view).entity].join_keys)
@@ -43,11 +50,17 @@ class FeatureRepo:
         files = sorted(glob.glob(pattern))
         if not files:
             raise DataError(f"source '{source}': no file matches {pattern} (data.sources.{source}.path)")
+        outside = [path for path in files if not lexically_under(self.data.dir, path)]
+        if outside:
+            raise DataError(
+                f"source '{source}': {outside[0]} is outside data.dir {os.path.abspath(self.data.dir)} "
+                f"(data.sources.{source}.path); sources are read from under data.dir only"
+            )
         return files
 
     def view_sources(self, view: str) -> list[str]:
         """The file sources a view reads, following query sources to the sources they name."""
-        return _file_sources(self.data, self.view(view).source)
+        return file_sources(self.data, self.view(view).source)
 
     def version(self, view: str) -> str:
         """Digest of the view's definition and of the bytes of every source file it reads."""
@@ -98,7 +111,8 @@ def file_digest(path: str) -> str:
 _DIGESTS: dict[str, tuple[tuple[int, int], str]] = {}
 
 
-def _file_sources(data: DataSpec, source: str, seen: frozenset[str] = frozenset()) -> list[str]:
+def file_sources(data: DataSpec, source: str, seen: frozenset[str] = frozenset()) -> list[str]:
+    """The file sources ``source`` reads: itself, or those its query names (followed through queries)."""
     if source not in data.sources:
         raise FeatureStoreError(f"unknown source '{source}'; declared: {', '.join(data.sources)}")
     spec = data.sources[source]
@@ -107,7 +121,7 @@ def _file_sources(data: DataSpec, source: str, seen: frozenset[str] = frozenset(
     if source in seen:
         raise FeatureStoreError(f"source '{source}' refers to itself through its query")
     named = [name for name in data.sources if name != source and mentions(spec.query, name)]
-    return sorted({file for name in named for file in _file_sources(data, name, seen | {source})})
+    return sorted({file for name in named for file in file_sources(data, name, seen | {source})})
 
 
 def mentions(query: str, name: str) -> bool:

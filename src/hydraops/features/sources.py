@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hydraops.config.schemas import Dtype
 from hydraops.errors import DataError
-from hydraops.features.repo import FeatureRepo, mentions
+from hydraops.features.repo import FeatureRepo, file_sources, mentions
 
 #: DuckDB column types each declared dtype accepts.
 ACCEPTED_TYPES: dict[Dtype, tuple[str, ...]] = {
@@ -37,6 +39,23 @@ def connect():  # -> duckdb.DuckDBPyConnection
     return con
 
 
+def confine(con, repo: FeatureRepo, sources: Iterable[str] = (), writable: Iterable[str] = ()) -> None:  # noqa: ANN001
+    """Let ``con`` touch only the files of ``sources`` (query sources followed to theirs), the offline store
+    and the ``writable`` files, for good: DuckDB's external access is switched off and its configuration
+    locked, so no SQL run later (a feature expression, a query source) can read or write anything else."""
+    files = sorted({os.path.abspath(f) for name in sources for s in file_sources(repo.data, name) for f in repo.source_files(s)})
+    paths = [*files, *(os.path.abspath(path) for path in writable)]
+    directories = [os.path.join(os.path.abspath(repo.offline_dir), "")]
+    con.execute(f"SET allowed_directories = [{', '.join(map(literal, directories))}]")
+    con.execute(f"SET allowed_paths = [{', '.join(map(literal, paths))}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def confined(con) -> bool:  # noqa: ANN001
+    return con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]
+
+
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -49,10 +68,15 @@ def accepts(dtype: Dtype, duckdb_type: str) -> bool:
     return any(duckdb_type == t or duckdb_type.startswith(t + "(") for t in ACCEPTED_TYPES[dtype])
 
 
-def register_source(con, repo: FeatureRepo, name: str) -> SourceInfo:  # noqa: ANN001 - duckdb connection
-    """Create the temp view ``name`` (its rows plus ``__seq``, the source order) and check it."""
+def register_source(con, repo: FeatureRepo, name: str, writable: Iterable[str] = ()) -> SourceInfo:  # noqa: ANN001
+    """Create the temp view ``name`` (its rows plus ``__seq``, the source order) and check it.
+
+    A connection not yet confined is confined first to the source's files, the offline store and ``writable``.
+    """
     import duckdb
 
+    if not confined(con):
+        confine(con, repo, [name], writable)
     spec = repo.data.sources[name]
     if spec.query is not None:
         for other in repo.data.sources:

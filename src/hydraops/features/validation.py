@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from hydraops.config.schemas import ValueChecks
 
 SAMPLE = 5  # failing values quoted per check
+EXAMPLE_CHARS = 60  # characters quoted of each failing value
 
 
 @dataclass(frozen=True)
@@ -58,5 +59,39 @@ def check_batches(batches: Iterable, checks: Mapping[str, ValueChecks]) -> list[
                 key = (str(row.column), str(row.check))
                 counts[key] += 1
                 if len(examples[key]) < SAMPLE:
-                    examples[key].append(repr(row.failure_case) if row.failure_case is not None else "null")
+                    examples[key].append(example(row.failure_case))
     return [CheckFailure(column, check, counts[(column, check)], tuple(examples[(column, check)])) for column, check in counts]
+
+
+def example(value: object, limit: int = EXAMPLE_CHARS) -> str:
+    """A failing value as quoted in messages: its repr, cut to ``limit`` characters (values can be megabytes)."""
+    if value is None:
+        return "null"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} chars)"
+
+
+def source_failures(con, repo, source: str) -> list[CheckFailure]:  # noqa: ANN001 - duckdb connection, FeatureRepo
+    """The declared checks of a registered source (``data.sources.<source>.columns``) that its rows fail."""
+    from hydraops.features.sources import quote
+
+    columns = repo.data.sources[source].columns
+    if not columns:
+        return []
+    failures = check_batches(batches(con, f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(source)}"), columns)
+    for column, spec in columns.items():
+        if spec.unique:
+            dupes = con.execute(f"SELECT count({quote(column)}) - count(DISTINCT {quote(column)}) FROM {quote(source)}").fetchone()[0]
+            if dupes:
+                failures.append(CheckFailure(column, "unique", dupes, ()))
+    return failures
+
+
+def batches(con, query: str, size: int = 200_000):  # noqa: ANN001, ANN201
+    """The query's rows as pandas frames of ``size`` rows, read on a cursor of their own."""
+    cursor = con.cursor()
+    try:
+        for batch in cursor.sql(query).to_arrow_reader(size):
+            yield batch.to_pandas()
+    finally:
+        cursor.close()

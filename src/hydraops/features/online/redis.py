@@ -49,6 +49,8 @@ class RedisOnlineStore(OnlineStore):
             self._client.ping()
         except self._errors as error:
             self._unreachable(error)
+        except redis.exceptions.ResponseError as error:  # e.g. a DB index the server does not have
+            raise FeatureStoreError(f"Redis at {_redacted(url)} (stack.online_store.url) refused the connection: {error}") from error
 
     def write(self, view: str, rows: Iterable[OnlineRow], *, as_of: datetime) -> int:
         as_of_micros = to_micros(as_of)

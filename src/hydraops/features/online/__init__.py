@@ -18,7 +18,7 @@ from typing import Any
 from hydraops.config.durations import parse_duration
 from hydraops.config.schemas.data import FeaturesSpec, FeatureViewSpec, OnlineStoreSpec, OnlineStoreType
 from hydraops.features.repo import view_feature_names
-from hydraops.features.online.base import FeatureStoreError, OnlineRow, OnlineStore
+from hydraops.features.online.base import FeatureStoreError, OnlineRow, OnlineStore, Pushed
 from hydraops.features.online.redis import RedisOnlineStore
 from hydraops.features.online.sqlite import SqliteOnlineStore
 
@@ -27,6 +27,7 @@ __all__ = [
     "OnlineFeatures",
     "OnlineRow",
     "OnlineStore",
+    "Pushed",
     "RedisOnlineStore",
     "SqliteOnlineStore",
     "get_online_features",

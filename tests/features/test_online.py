@@ -374,6 +374,35 @@ def test_open_redis_prefixes_keys_with_the_namespace(redis_prefix: str) -> None:
     client.close()
 
 
+def test_redis_views_of_the_string_per_row_layout_are_pushed_again_and_cleaned(redis_prefix: str) -> None:
+    """Rows written by older versions (one string per row, `:as_of`) read as not pushed from any version,
+    so materialize pushes again; that write deletes them."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.mset({f"{redis_prefix}:v:[1]": encode_row(row((1,), a=1)), f"{redis_prefix}:v:as_of": 5})
+    with RedisOnlineStore(REDIS_URL, key_prefix=redis_prefix) as store:
+        assert store.pushed("v") == Pushed(None, datetime(1970, 1, 1, 0, 0, 0, 5, tzinfo=UTC))
+        store.write("v", [row((2,), a=2)], as_of=T0, version="new")
+        assert store.read("v", [(1,), (2,)]) == [None, row((2,), a=2)]
+    assert sorted(client.scan_iter(match=f"{redis_prefix}:*")) == [f"{redis_prefix}:v:{k}".encode() for k in ("pushed", "rows")]
+    client.close()
+
+
+def test_a_failed_redis_write_leaves_the_rows_and_no_staging_key(redis_prefix: str) -> None:
+    import redis
+
+    with RedisOnlineStore(REDIS_URL, key_prefix=redis_prefix) as store:
+        store.write("v", [row((1,), a=1)], as_of=T0, version="one")
+        many = (row((k,), a=k if k < 15_000 else object()) for k in range(20_000))  # fails in the second chunk
+        with pytest.raises(FeatureStoreError):
+            store.write("v", many, as_of=T0 + timedelta(days=1), version="two")
+        assert store.read("v", [(1,), (2,)]) == [row((1,), a=1), None] and store.pushed("v") == Pushed("one", T0)
+    client = redis.Redis.from_url(REDIS_URL)
+    assert not list(client.scan_iter(match=f"{redis_prefix}:v:staging:*"))
+    client.close()
+
+
 @pytest.mark.parametrize("url", ["redis://127.0.0.1:{port}/0", "redis://:s3cret@127.0.0.1:{port}/0"])
 def test_unreachable_redis_is_a_readable_error(url: str) -> None:
     url = url.format(port=free_port())

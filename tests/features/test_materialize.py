@@ -57,7 +57,7 @@ def test_materialize_is_idempotent_and_pushes_online(churn: Path) -> None:
     assert served.values["plan"] in ("basic", "standard", "premium")
     manifest = current_manifest(repo.offline_dir, "transaction_activity")
     assert manifest.features[0] == "amount_sum_7d" and manifest.tz_aware and manifest.ttl_us == 90 * 86_400 * 10**6
-    partitions = list((repo.offline_dir / "transaction_activity" / "versions" / manifest.version).glob("date=*"))
+    partitions = list((repo.offline_dir / "transaction_activity" / "versions" / manifest.folder).glob("date=*"))
     assert len(partitions) > 300, "the timeline is partitioned by date"
 
 
@@ -303,7 +303,7 @@ def test_rematerializing_gives_the_same_bits(churn: Path) -> None:
     second = FeatureRepo(first.features, first.data, churn / "second_store")
     materialize(second, views=["transaction_activity"])
     def read(repo: FeatureRepo) -> pd.DataFrame:
-        version = current_manifest(repo.offline_dir, "transaction_activity").version
+        version = current_manifest(repo.offline_dir, "transaction_activity").folder
         files = sorted((repo.offline_dir / "transaction_activity" / "versions" / version).glob("date=*/*.parquet"))
         frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
         return frame.sort_values(["customer_id", "__valid_from"]).reset_index(drop=True)

@@ -34,6 +34,7 @@ from hydraops.features.online import (
     FeatureStoreError,
     OnlineRow,
     OnlineStore,
+    Pushed,
     RedisOnlineStore,
     SqliteOnlineStore,
     get_online_features,
@@ -97,12 +98,66 @@ def free_port() -> int:
 # --- the contract, on both backends ---------------------------------------------------------------
 
 
-def test_upsert_replaces_the_row_of_a_key(store: OnlineStore) -> None:
+def test_a_write_replaces_the_rows_of_the_view(store: OnlineStore) -> None:
+    """Issue 9, item 9: an entity absent from a newer write is gone, not left with its old values."""
     assert store.write("v", [row((1,), a=1), row((2,), a=2)], as_of=T0) == 2
+    store.write("other", [row((2,), a="kept")], as_of=T0)
     assert store.write("v", [row((1,), T0 + timedelta(hours=1), a=10, b="new")], as_of=T0) == 1
     first, second = store.read("v", [(1,), (2,)])
     assert first == row((1,), T0 + timedelta(hours=1), a=10, b="new")
-    assert second == row((2,), a=2)
+    assert second is None
+    assert store.keys("v", 10) == [(1,)]
+    assert store.read("other", [(2,)]) == [row((2,), a="kept")], "other views are untouched"
+    assert store.write("v", [], as_of=T0) == 0
+    assert store.read("v", [(1,)]) == [None] and store.keys("v", 10) == []
+
+
+def test_what_a_view_was_pushed_from_is_recorded(store: OnlineStore) -> None:
+    assert store.pushed("v") is None
+    store.write("v", [row((1,), a=1)], as_of=T0, version="abc-1")
+    assert store.pushed("v") == Pushed("abc-1", T0) and store.pushed("v").as_of.tzinfo is UTC
+    store.write("v", [row((1,), a=1)], as_of=T0 + timedelta(days=1))
+    assert store.pushed("v") == Pushed(None, T0 + timedelta(days=1))
+
+
+@pytest.mark.slow
+def test_a_reader_never_sees_a_mix_of_two_writes(store: OnlineStore, tmp_path: Path) -> None:
+    """A real concurrent reader (its own connection, its own thread) reads while writes alternate between
+    two sets that overlap on half their keys: each read is exactly one set or the other."""
+    import threading
+
+    first = [row((k,), a="first") for k in range(0, 1000)]
+    second = [row((k,), a="second") for k in range(500, 1500)]
+    expected = {"first": ["first"] * 1000 + [None] * 500, "second": [None] * 500 + ["second"] * 1000}
+    keys = [(k,) for k in range(1500)]
+    store.write("v", first, as_of=T0)
+    seen, mixed, done = set(), [], threading.Event()
+
+    def read() -> None:
+        with reopen(store) as reader:
+            while not done.is_set() or not seen:
+                values = [r.values["a"] if r else None for r in reader.read("v", keys)]
+                kind = next((k for k, e in expected.items() if values == e), None)
+                seen.add(kind) if kind else mixed.append(sorted(set(map(str, values))))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(20):
+            store.write("v", second if i % 2 == 0 else first, as_of=T0)
+    finally:
+        done.set()
+        reader.join(timeout=60)
+    assert not reader.is_alive()
+    assert mixed == [], f"{len(mixed)} read(s) saw a mix of two writes"
+    assert seen, "the reader read while the writes went on"
+
+
+def reopen(store: OnlineStore) -> OnlineStore:
+    """A second store on the same data, with a connection of its own."""
+    if isinstance(store, SqliteOnlineStore):
+        return SqliteOnlineStore(store.path)
+    return RedisOnlineStore(store.url, key_prefix=store.key_prefix)
 
 
 def test_within_one_write_the_last_row_of_a_key_wins(store: OnlineStore) -> None:
@@ -205,7 +260,7 @@ def test_as_of_is_recorded_per_view(store: OnlineStore) -> None:
     assert store.write("b", [], as_of=T0 - timedelta(days=1)) == 0
     assert store.as_of("a") == T0 and store.as_of("a").tzinfo is UTC
     assert store.as_of("b") == T0 - timedelta(days=1)
-    store.write("a", [], as_of=T0 + timedelta(microseconds=1))
+    store.write("a", [row((1,), x=1)], as_of=T0 + timedelta(microseconds=1))
     assert store.as_of("a") == T0 + timedelta(microseconds=1)
     assert store.read("a", [(1,)])[0] == row((1,), x=1)
 
@@ -312,9 +367,39 @@ def test_open_redis_prefixes_keys_with_the_namespace(redis_prefix: str) -> None:
         store.write("profile", [row((42, "eu"), a=1)], as_of=T0)
     client = redis.Redis.from_url(REDIS_URL)
     assert sorted(client.scan_iter(match=f"{redis_prefix}:*")) == [
-        f"{redis_prefix}:churn:profile:[42,\"eu\"]".encode(),
-        f"{redis_prefix}:churn:profile:as_of".encode(),
+        f"{redis_prefix}:churn:profile:pushed".encode(),
+        f"{redis_prefix}:churn:profile:rows".encode(),
     ]
+    assert client.hkeys(f"{redis_prefix}:churn:profile:rows") == [b'[42,"eu"]']
+    client.close()
+
+
+def test_redis_views_of_the_string_per_row_layout_are_pushed_again_and_cleaned(redis_prefix: str) -> None:
+    """Rows written by older versions (one string per row, `:as_of`) read as not pushed from any version,
+    so materialize pushes again; that write deletes them."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.mset({f"{redis_prefix}:v:[1]": encode_row(row((1,), a=1)), f"{redis_prefix}:v:as_of": 5})
+    with RedisOnlineStore(REDIS_URL, key_prefix=redis_prefix) as store:
+        assert store.pushed("v") == Pushed(None, datetime(1970, 1, 1, 0, 0, 0, 5, tzinfo=UTC))
+        store.write("v", [row((2,), a=2)], as_of=T0, version="new")
+        assert store.read("v", [(1,), (2,)]) == [None, row((2,), a=2)]
+    assert sorted(client.scan_iter(match=f"{redis_prefix}:*")) == [f"{redis_prefix}:v:{k}".encode() for k in ("pushed", "rows")]
+    client.close()
+
+
+def test_a_failed_redis_write_leaves_the_rows_and_no_staging_key(redis_prefix: str) -> None:
+    import redis
+
+    with RedisOnlineStore(REDIS_URL, key_prefix=redis_prefix) as store:
+        store.write("v", [row((1,), a=1)], as_of=T0, version="one")
+        many = (row((k,), a=k if k < 15_000 else object()) for k in range(20_000))  # fails in the second chunk
+        with pytest.raises(FeatureStoreError):
+            store.write("v", many, as_of=T0 + timedelta(days=1), version="two")
+        assert store.read("v", [(1,), (2,)]) == [row((1,), a=1), None] and store.pushed("v") == Pushed("one", T0)
+    client = redis.Redis.from_url(REDIS_URL)
+    assert not list(client.scan_iter(match=f"{redis_prefix}:v:staging:*"))
     client.close()
 
 
@@ -363,15 +448,15 @@ class CountingStore(OnlineStore):
     def __init__(self, inner: OnlineStore) -> None:
         self.inner, self.reads = inner, []
 
-    def write(self, view: str, rows: Any, *, as_of: datetime) -> int:
-        return self.inner.write(view, rows, as_of=as_of)
+    def write(self, view: str, rows: Any, *, as_of: datetime, version: str | None = None) -> int:
+        return self.inner.write(view, rows, as_of=as_of, version=version)
 
     def read(self, view: str, keys: Sequence[tuple]) -> list[OnlineRow | None]:
         self.reads.append((view, len(keys)))
         return self.inner.read(view, keys)
 
-    def as_of(self, view: str) -> datetime | None:
-        return self.inner.as_of(view)
+    def pushed(self, view: str) -> Pushed | None:
+        return self.inner.pushed(view)
 
     def keys(self, view: str, limit: int) -> list[tuple]:
         return self.inner.keys(view, limit)

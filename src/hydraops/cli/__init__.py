@@ -50,8 +50,8 @@ VERBS: dict[str, tuple[str, Verb]] = {
         reproduce_verb,
     ),
     "features materialize": (
-        "compute every feature view into the offline store, push latest values online [start=DATE end=DATE]",
-        HydraVerb("features materialize", feature_verbs.materialize, params=("start", "end")),
+        "compute every feature view into the offline store, push latest values online [start=DATE end=DATE] [force=true]",
+        HydraVerb("features materialize", feature_verbs.materialize, params=("start", "end", "force")),
     ),
     "features training-table": (
         "join the labels with every feature, point in time, into parquet [out=PATH]",
@@ -64,6 +64,10 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "features check-skew": (
         "compare online values with offline point-in-time values at the same instant [sample=N]",
         HydraVerb("features check-skew", feature_verbs.check_skew, read_only=True, params=("sample",)),
+    ),
+    "features verify": (
+        "check the offline store's files against their manifests (sizes, sha256) and the online store's version [view=NAME]",
+        HydraVerb("features verify", feature_verbs.verify, read_only=True, params=("view",)),
     ),
     "features list": (
         "the catalog of feature views: entity, source, TTL, owner, current version",

@@ -1,4 +1,4 @@
-"""``hydraops features <verb>``: materialize, training-table, get-online, check-skew, list, describe."""
+"""``hydraops features <verb>``: materialize, training-table, get-online, check-skew, verify, list, describe."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ def materialize(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     from hydraops.features import materialize as run
     from hydraops.features.online import open_online_store
 
-    start, end = _moment(options, "start"), _moment(options, "end")
+    from hydraops.cli.registry_verbs import _boolean
+
+    start, end, force = _moment(options, "start"), _moment(options, "end"), _boolean(options, "force")
     with open_online_store(spec.stack.online_store, spec.project) as store:
-        report = run(FeatureRepo.from_spec(spec), start=start, end=end, online=store, progress=True)
+        report = run(FeatureRepo.from_spec(spec), start=start, end=end, online=store, progress=True, force=force)
     table = Table("view", "version", "status", "timeline rows", "entities", "pushed online", title="features materialize")
     for view in report.views:
         table.add_row(escape(view.view), view.version, view.status, f"{view.rows:,}", f"{view.entities:,}", _count(view.pushed))
@@ -93,6 +95,45 @@ def check_skew(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     console().print(table)
     if any(result.mismatches for result in results):
         raise FeatureStoreError(f"{sum(r.mismatches for r in results)} online value(s) differ from the offline ones")
+
+
+def verify(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """Each view's CURRENT offline timeline against its manifest (every file's size and sha256, no file
+    more or less), and whether the online store holds that version; fails naming each damaged file."""
+    from rich.markup import escape
+
+    from hydraops.features.offline import current_manifest
+    from hydraops.features.offline import verify as check
+    from hydraops.features.online import read_pushed
+
+    repo = FeatureRepo.from_spec(spec)
+    names = [options["view"]] if "view" in options else list(spec.features.views)
+    for name in names:
+        repo.view(name)
+    pushed = read_pushed(spec.stack.online_store, spec.project, names)
+    table = Table("view", "offline version", "files", "offline", "online", title="features verify")
+    failures = []
+    for name in names:
+        try:
+            manifest = current_manifest(repo.offline_dir, name)
+        except FeatureStoreError as error:
+            failures.append(str(error))
+            table.add_row(name, "-", "-", "[red]unreadable[/red]", "-")
+            continue
+        if manifest is None:
+            table.add_row(name, "-", "-", "not materialized", "-" if pushed[name] is None else "holds an older version")
+            continue
+        problems = [f"feature view '{name}': {problem}" for problem in check(repo.offline_dir, manifest)]
+        failures += problems
+        online = "nothing pushed" if pushed[name] is None else "current" if pushed[name].version == manifest.folder else "[yellow]behind: run `hydraops features materialize`[/yellow]"
+        status = f"[red]{len(problems)} problem(s)[/red]" if problems else "[green]intact[/green]"
+        table.add_row(name, escape(manifest.folder), str(len(manifest.files)), status, online)
+    console().print(table)
+    if failures:
+        raise FeatureStoreError(
+            f"the offline store does not match its manifests ({len(failures)} problem(s)):\n  " + "\n  ".join(failures)
+            + "\n`hydraops features materialize` rebuilds damaged views (force=true rebuilds every view)"
+        )
 
 
 def list_views(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from hydraops.config.schemas import ValidationMode
 from hydraops.errors import DataError, FeatureStoreError
 from hydraops.features import offline
+from hydraops.features.push import push, push_needed
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us, view_feature_names
 from hydraops.features.sources import connect, literal, quote, register_source
 from hydraops.features.timeline import aggregation_timeline_sql, row_timeline_sql
@@ -41,12 +42,14 @@ def materialize(
     online=None,  # an OnlineStore: latest values are pushed there when given
     now: datetime | None = None,
     progress: bool = False,
+    force: bool = False,
 ) -> MaterializeReport:
-    """Materialize the given views (all by default) whose version or date range is not there yet.
+    """Materialize the given views (all by default) whose version or date range is not there yet, or
+    whose current files no longer match their manifest; push to ``online`` what it does not hold yet.
 
     ``start``/``end`` bound the timeline rows kept (plus, per entity, the last row before ``start`` so
     values inside the range stay exact). Latest values are those at ``now`` (default ``end``, else the
-    current time).
+    current time). ``force`` recomputes every view and pushes it, whatever is there.
     """
     if start is not None and end is not None and _us(start) >= _us(end):
         raise FeatureStoreError(f"start={_iso(start)} is not before end={_iso(end)}: give start < end")
@@ -59,23 +62,46 @@ def materialize(
         for name in names:
             if shown:
                 shown.update(task, description=f"view {name}")
-            result = _materialize_view(repo, name, start, end)
-            if online is not None and (result.status == "materialized" or online.as_of(name) is None):
-                result = _push(repo, name, online, now, result)
+            repo.view(name)  # an unknown name fails here, before anything is written
+            with offline.lock(repo.offline_dir, name):  # one materialization of a view at a time
+                try:
+                    result = _materialize_view(repo, name, start, end, force)
+                    if online is not None:
+                        current = offline.current_manifest(repo.offline_dir, name)
+                        if force or push_needed(current, online.pushed(name), now):
+                            result = replace(result, pushed=push(repo, current, online, now))
+                finally:
+                    offline.clean(repo.offline_dir, name)  # what this run or a crashed one left
             results.append(result)
             if shown:
                 shown.advance(task)
     return MaterializeReport(results)
 
 
-def _materialize_view(repo: FeatureRepo, name: str, start: datetime | None, end: datetime | None) -> ViewResult:
-    import duckdb
-
-    view = repo.view(name)
+def _materialize_view(repo: FeatureRepo, name: str, start: datetime | None, end: datetime | None, force: bool) -> ViewResult:
+    """The view's CURRENT timeline if it is the one asked for and intact; else a kept folder that is (the
+    pointer moves back to it); else a new one, computed and published."""
     version = repo.version(name)
-    current = offline.current_manifest(repo.offline_dir, name)
-    if current and current.version == version and _covers(current, start, end):
-        return ViewResult(name, version, "up to date", current.rows, current.entities, tuple(current.warnings))
+    notes = []
+    try:
+        current = offline.current_manifest(repo.offline_dir, name)
+    except FeatureStoreError as error:
+        current, notes = None, [f"the CURRENT timeline could not be read, so it was recomputed ({error})"]
+    if current and not force and current.version == version and _covers(current, start, end):
+        problems = offline.verify(repo.offline_dir, current)
+        if not problems:
+            return ViewResult(name, version, "up to date", current.rows, current.entities, tuple(current.warnings))
+        notes.append(f"view '{name}': the current timeline did not match its manifest, so it was recomputed ({'; '.join(problems[:3])})")
+    for kept in () if force else offline.previous(repo.offline_dir, name):
+        if kept.version == version and _covers(kept, start, end) and not offline.verify(repo.offline_dir, kept):
+            offline.switch(repo.offline_dir, name, kept.folder)
+            return ViewResult(name, version, "materialized", kept.rows, kept.entities, (*kept.warnings, *notes))
+    result = _compute_view(repo, name, version, start, end)
+    return replace(result, warnings=(*result.warnings, *notes))
+
+
+def _compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | None, end: datetime | None) -> ViewResult:
+    view = repo.view(name)
     keys = repo.join_keys(name)
     con = connect()
     info = register_source(con, repo, view.source)
@@ -171,25 +197,6 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) ->
     else:
         con.execute(f"COPY __timeline TO {literal(str(staging / 'empty.parquet'))} (FORMAT parquet)")
     return rows, entities, last_change
-
-
-def _push(repo: FeatureRepo, name: str, online, now: datetime, result: ViewResult) -> ViewResult:  # noqa: ANN001
-    from hydraops.features.online import OnlineRow
-
-    keys, features = repo.join_keys(name), view_feature_names(repo.view(name))
-    key_list = ", ".join(quote(k) for k in keys)
-    glob = offline.timeline_glob(repo.offline_dir, name)
-    table = connect().sql(
-        f"SELECT DISTINCT ON ({key_list}) {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, "
-        f"{', '.join(quote(f) for f in features)} FROM read_parquet({literal(glob)}, hive_partitioning = false) "
-        f"WHERE __valid_from <= {_us(now)} ORDER BY {key_list}, __valid_from DESC"
-    ).to_arrow_table()
-    rows = [
-        OnlineRow(tuple(record[k] for k in keys), record["__feature_ts"], {f: record[f] for f in features})
-        for record in table.to_pylist()
-    ]
-    pushed = online.write(name, rows, as_of=now)
-    return ViewResult(result.view, result.version, result.status, result.rows, result.entities, result.warnings, pushed)
 
 
 def _batches(con, query: str, size: int = 200_000):  # noqa: ANN001, ANN202

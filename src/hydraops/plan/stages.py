@@ -52,8 +52,11 @@ def plan_features(spec: ProjectSpec) -> list[Action]:
         except FeatureStoreError as error:
             actions.append(Action("features", f"materialize {name}", Effect.check, (view.source,), (), (str(error),)))
             continue
-        current = current_manifest(repo.offline_dir, name)
-        output = str(view_dir(repo.offline_dir, name) / "versions" / version)
+        try:
+            current = current_manifest(repo.offline_dir, name)
+        except FeatureStoreError:  # CURRENT unreadable: materialize rebuilds the view
+            current = None
+        output = str(view_dir(repo.offline_dir, name) / "versions" / f"{version}-*")
         if current is not None and current.version == version:
             details = (f"version {version} is current ({current.rows:,} timeline rows)", features)
             actions.append(Action("features", f"materialize {name}", Effect.skip, (view.source,), (output,), details))
@@ -65,9 +68,26 @@ def plan_features(spec: ProjectSpec) -> list[Action]:
         store = spec.stack.online_store
         where = store.path if store.type.value == "sqlite" else redact_url(store.url) if store.url else store.url
         changed = any(action.effect is not Effect.skip for action in actions)
-        effect = Effect.update if changed else Effect.skip
-        actions.append(Action("features", "push latest values online", effect, tuple(spec.features.views), (f"{store.type.value}: {where}",)))
+        stale = () if changed else _online_behind(spec, repo)
+        effect = Effect.update if changed or stale else Effect.skip
+        actions.append(Action("features", "push latest values online", effect, tuple(spec.features.views), (f"{store.type.value}: {where}",), stale))
     return actions
+
+
+def _online_behind(spec: ProjectSpec, repo) -> tuple[str, ...]:  # noqa: ANN001 - FeatureRepo
+    """Why ``materialize`` would push although no view changes: views whose online rows were not pushed
+    from their CURRENT offline version, or an online store that cannot be read. Empty when in sync."""
+    from hydraops.errors import FeatureStoreError
+    from hydraops.features.offline import current_manifest
+    from hydraops.features.online import read_pushed
+
+    try:
+        pushed = read_pushed(spec.stack.online_store, spec.project, list(spec.features.views))
+        current = {name: current_manifest(repo.offline_dir, name) for name in spec.features.views}
+    except FeatureStoreError as error:
+        return (f"online store not read: {error}".splitlines()[0],)
+    behind = [name for name, m in current.items() if m and (pushed[name] is None or pushed[name].version != m.folder)]
+    return (f"the online store does not hold the current version of: {', '.join(behind)}",) if behind else ()
 
 
 def plan_train(spec: ProjectSpec) -> list[Action]:

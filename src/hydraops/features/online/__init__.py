@@ -18,7 +18,7 @@ from typing import Any
 from hydraops.config.durations import parse_duration
 from hydraops.config.schemas.data import FeaturesSpec, FeatureViewSpec, OnlineStoreSpec, OnlineStoreType
 from hydraops.features.repo import view_feature_names
-from hydraops.features.online.base import FeatureStoreError, OnlineRow, OnlineStore
+from hydraops.features.online.base import FeatureStoreError, OnlineRow, OnlineStore, Pushed
 from hydraops.features.online.redis import RedisOnlineStore
 from hydraops.features.online.sqlite import SqliteOnlineStore
 
@@ -27,10 +27,12 @@ __all__ = [
     "OnlineFeatures",
     "OnlineRow",
     "OnlineStore",
+    "Pushed",
     "RedisOnlineStore",
     "SqliteOnlineStore",
     "get_online_features",
     "open_online_store",
+    "read_pushed",
     "view_feature_names",
 ]
 
@@ -56,6 +58,21 @@ def open_online_store(spec: OnlineStoreSpec, namespace: str) -> OnlineStore:
     if not spec.url:
         raise FeatureStoreError("stack.online_store.url is required when stack.online_store.type is redis")
     return RedisOnlineStore(spec.url, key_prefix=f"{spec.key_prefix}:{namespace}")
+
+
+def read_pushed(spec: OnlineStoreSpec, namespace: str, views: Sequence[str]) -> dict[str, Pushed | None]:
+    """What the store declared by ``spec`` holds per view, read without writing anything: a SQLite file
+    that does not exist is not created, and Redis gets a short connect timeout (this is for ``plan``)."""
+    if OnlineStoreType(spec.type) is OnlineStoreType.sqlite:
+        if not spec.path or not Path(spec.path).is_file():
+            return dict.fromkeys(views)
+        store: OnlineStore = SqliteOnlineStore(spec.path, read_only=True)
+    else:
+        if not spec.url:
+            raise FeatureStoreError("stack.online_store.url is required when stack.online_store.type is redis")
+        store = RedisOnlineStore(spec.url, key_prefix=f"{spec.key_prefix}:{namespace}", timeout=1.0)
+    with store:
+        return {view: store.pushed(view) for view in views}
 
 
 def get_online_features(

@@ -21,6 +21,7 @@ __all__ = [
     "FeatureStoreError",
     "OnlineRow",
     "OnlineStore",
+    "Pushed",
     "decode_key",
     "decode_row",
     "encode_key",
@@ -44,21 +45,39 @@ class OnlineRow:
     values: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Pushed:
+    """What a view's online rows were computed from: the offline version folder and the instant."""
+
+    version: str | None  # None: the writer did not say (or an older hydraops wrote the rows)
+    as_of: datetime
+
+
 class OnlineStore(ABC):
-    """Latest feature values per (view, entity key), and the instant each view was materialized for."""
+    """Latest feature values per (view, entity key), and what each view's values were computed from.
+
+    A view's rows are replaced as a whole: readers see the rows of one write or of the next, never a mix.
+    """
 
     @abstractmethod
-    def write(self, view: str, rows: Iterable[OnlineRow], *, as_of: datetime) -> int:
-        """Upsert ``rows`` (a row replaces the stored row of its key; within a call the last one wins),
-        then record ``as_of`` for ``view``. Returns the number of rows written."""
+    def write(self, view: str, rows: Iterable[OnlineRow], *, as_of: datetime, version: str | None = None) -> int:
+        """Replace the view's rows with ``rows`` (a key absent from them is removed; within a call the last
+        row of a key wins) and record ``as_of`` and ``version`` for the view, in one atomic step: a reader
+        sees the old rows and record or the new ones, and a write that fails leaves the old ones. Returns
+        the number of rows given."""
 
     @abstractmethod
     def read(self, view: str, keys: Sequence[tuple]) -> list[OnlineRow | None]:
         """The stored row of each key, in the order of ``keys``, None where absent; one round trip."""
 
     @abstractmethod
+    def pushed(self, view: str) -> Pushed | None:
+        """What the view's rows were last written from; None if it never was."""
+
     def as_of(self, view: str) -> datetime | None:
         """The instant ``view`` was last materialized for; None if it never was."""
+        pushed = self.pushed(view)
+        return None if pushed is None else pushed.as_of
 
     @abstractmethod
     def keys(self, view: str, limit: int) -> list[tuple]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NoReturn
@@ -12,6 +14,7 @@ from hydraops.features.online.base import (
     FeatureStoreError,
     OnlineRow,
     OnlineStore,
+    Pushed,
     chunks,
     decode_key,
     decode_row,
@@ -22,17 +25,22 @@ from hydraops.features.online.base import (
 )
 
 _WRITE_CHUNK = 10_000
+_STAGING_TTL_S = 3600  # a staging hash left by a writer that died expires by itself
 
 
 class RedisOnlineStore(OnlineStore):
-    """One Redis string per (view, entity): ``{key_prefix}:{view}:{encoded key}`` → the encoded row.
+    """Per view, one Redis hash of its rows and one string saying what they were computed from:
 
-    Strings rather than hashes: a read always wants the whole row, so a batch of any size is one MGET
-    (one round trip) and one JSON decode per row, where hashes would need a pipeline of HGETALLs and a
-    decode per field. ``as_of`` lives under ``{key_prefix}:{view}:as_of`` (encoded keys start with ``[``,
-    so it never collides with a row). Writes go in MSETs of 10,000 rows, ``as_of`` last, so it never runs
-    ahead of the rows; a write that fails midway leaves earlier chunks in place. TTL is enforced by the
-    reader against its clock, not by Redis expiry.
+        {key_prefix}:{view}:rows     field: the encoded key → the encoded row
+        {key_prefix}:{view}:pushed   JSON {"as_of": µs since the epoch, "version": offline version or null}
+
+    A write replaces a view's rows as a whole: it fills a staging hash ``{key_prefix}:{view}:staging:{random}``
+    in HSETs of 10,000 rows, each renewing a one-hour expiry (a writer that dies leaves nothing behind for
+    long), then swaps it in with one MULTI/EXEC: UNLINK rows (freed in the background), RENAME staging →
+    rows, PERSIST, SET pushed. Readers see the old rows or the new ones, never a mix. A read of any batch is
+    one HMGET: one round trip, one JSON decode per row. TTL is enforced by the reader against its clock,
+    not by Redis expiry. Views written by an older hydraops (one string per row, ``:as_of``) read as
+    empty until their next write, which deletes the old keys.
     """
 
     def __init__(self, url: str, key_prefix: str = "hydraops", *, timeout: float = 5.0) -> None:
@@ -52,50 +60,74 @@ class RedisOnlineStore(OnlineStore):
         except redis.exceptions.ResponseError as error:  # e.g. a DB index the server does not have
             raise FeatureStoreError(f"Redis at {_redacted(url)} (stack.online_store.url) refused the connection: {error}") from error
 
-    def write(self, view: str, rows: Iterable[OnlineRow], *, as_of: datetime) -> int:
-        as_of_micros = to_micros(as_of)
-        prefix, count = self._prefix(view), 0
+    def write(self, view: str, rows: Iterable[OnlineRow], *, as_of: datetime, version: str | None = None) -> int:
+        record = json.dumps({"as_of": to_micros(as_of), "version": version})
+        base, count = self._prefix(view), 0
+        staging = f"{base}staging:{uuid.uuid4().hex}"
         try:
             for chunk in chunks(rows, _WRITE_CHUNK):
-                self._client.mset({prefix + encode_key(row.key): encode_row(row) for row in chunk})
+                fill = self._client.pipeline(transaction=False)
+                fill.hset(staging, mapping={encode_key(row.key): encode_row(row) for row in chunk})
+                fill.expire(staging, _STAGING_TTL_S)
+                fill.execute()
                 count += len(chunk)
-            self._client.set(prefix + "as_of", as_of_micros)
+            swap = self._client.pipeline(transaction=True)  # MULTI/EXEC: no command of another client in between
+            swap.unlink(base + "rows")
+            if count:
+                swap.rename(staging, base + "rows")
+                swap.persist(base + "rows")
+            swap.set(base + "pushed", record)
+            swap.execute()
+            self._drop_legacy_keys(base)
         except self._errors as error:
             self._unreachable(error)
+        except BaseException:
+            self._client.unlink(staging)
+            raise
         return count
 
     def read(self, view: str, keys: Sequence[tuple]) -> list[OnlineRow | None]:
         if not keys:
             return []
-        prefix = self._prefix(view)
-        names = [prefix + encode_key(key) for key in keys]
         try:
-            found = self._client.mget(names)
+            found = self._client.hmget(self._prefix(view) + "rows", [encode_key(key) for key in keys])
         except self._errors as error:
             self._unreachable(error)
         return [decode_row(key, data) if data is not None else None for key, data in zip(keys, found)]
 
-    def as_of(self, view: str) -> datetime | None:
+    def pushed(self, view: str) -> Pushed | None:
+        base = self._prefix(view)
         try:
-            found = self._client.get(self._prefix(view) + "as_of")
+            record, legacy_as_of = self._client.mget([base + "pushed", base + "as_of"])
         except self._errors as error:
             self._unreachable(error)
-        return from_micros(int(found)) if found is not None else None
+        if record is not None:
+            document = json.loads(record)
+            return Pushed(document["version"], from_micros(document["as_of"]))
+        return Pushed(None, from_micros(int(legacy_as_of))) if legacy_as_of is not None else None
 
     def keys(self, view: str, limit: int) -> list[tuple]:
-        """SCAN until ``limit`` keys are found, then sort them by encoding: deterministic for a given keyspace."""
+        """HSCAN until ``limit`` keys are found, then sort them by encoding: deterministic for given rows."""
         if limit <= 0:
             return []
-        prefix = self._prefix(view).encode()
         found: list[bytes] = []
         try:
-            for name in self._client.scan_iter(match=_glob_escape(prefix) + rb"\[*", count=max(limit, 1000)):
-                found.append(name[len(prefix) :])
+            for name, _ in self._client.hscan_iter(self._prefix(view) + "rows", count=max(limit, 1000)):
+                found.append(name)
                 if len(found) >= limit:
                     break
         except self._errors as error:
             self._unreachable(error)
         return [decode_key(text) for text in sorted(found)]
+
+    def _drop_legacy_keys(self, base: str) -> None:
+        """Delete a view's rows in the layout of older versions (one string per row), if any are left."""
+        if not self._client.exists(base + "as_of"):
+            return
+        names = [base.encode() + b"as_of"]
+        names += self._client.scan_iter(match=_glob_escape(base.encode()) + rb"\[*", count=10_000)
+        for chunk in chunks(names, 10_000):
+            self._client.unlink(*chunk)
 
     def close(self) -> None:
         self._client.close()

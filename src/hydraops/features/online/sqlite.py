@@ -7,10 +7,12 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from os import PathLike
+from pathlib import Path
 
 from hydraops.features.online.base import (
     OnlineRow,
     OnlineStore,
+    Pushed,
     chunks,
     decode_key,
     decode_row,
@@ -24,35 +26,48 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS online_rows (
     view TEXT NOT NULL, key TEXT NOT NULL, row TEXT NOT NULL, PRIMARY KEY (view, key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS online_views (view TEXT PRIMARY KEY, as_of INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS online_views (
+    view TEXT PRIMARY KEY, as_of INTEGER NOT NULL, version TEXT
+) WITHOUT ROWID;
 """
-_UPSERT = "INSERT OR REPLACE INTO online_rows (view, key, row) VALUES (?, ?, ?)"
+_INSERT = "INSERT OR REPLACE INTO online_rows (view, key, row) VALUES (?, ?, ?)"
+_RECORD = "INSERT OR REPLACE INTO online_views (view, as_of, version) VALUES (?, ?, ?)"
 _READ_ONE = "SELECT row FROM online_rows WHERE view = ? AND key = ?"
 _READ_MANY = "SELECT key, row FROM online_rows WHERE view = ? AND key IN ({})"
 
 
 class SqliteOnlineStore(OnlineStore):
-    """Rows in one table keyed by (view, encoded key), each the shared JSON encoding of an OnlineRow.
+    """Rows in one table keyed by (view, encoded key), each the shared JSON encoding of an OnlineRow;
+    per view, the instant and offline version they were computed from.
 
-    WAL mode, so a materialization can write while a server reads. One connection, shared by threads
-    under a lock; statements are prepared once and reused through sqlite3's statement cache.
+    WAL mode, so a materialization can write while a server reads: a write deletes the view's rows and
+    inserts the new ones in one transaction, which readers on other connections see whole or not at all.
+    One connection, shared by threads under a lock; statements are prepared once and reused through
+    sqlite3's statement cache. ``read_only`` opens an existing file without writing to it (``plan``).
     """
 
-    def __init__(self, path: str | PathLike[str]) -> None:
+    def __init__(self, path: str | PathLike[str], *, read_only: bool = False) -> None:
         self.path = str(path)
-        self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        if read_only:
+            self._conn = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+            columns = {column[1] for column in self._conn.execute("PRAGMA table_info(online_views)")}
+            if "version" not in columns:  # a store written before versions were recorded
+                self._conn.execute("ALTER TABLE online_views ADD COLUMN version TEXT")
         self._lock = threading.Lock()
         self._max_keys = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 1  # one is the view
 
-    def write(self, view: str, rows: Iterable[OnlineRow], *, as_of: datetime) -> int:
+    def write(self, view: str, rows: Iterable[OnlineRow], *, as_of: datetime, version: str | None = None) -> int:
         as_of_micros = to_micros(as_of)
         encoded = ((view, encode_key(row.key), encode_row(row)) for row in rows)
-        with self._lock, self._conn:  # one transaction: rows and as_of land together or not at all
-            count = self._conn.executemany(_UPSERT, encoded).rowcount
-            self._conn.execute("INSERT OR REPLACE INTO online_views (view, as_of) VALUES (?, ?)", (view, as_of_micros))
+        with self._lock, self._conn:  # one transaction: the old rows go, the new ones and the record land
+            self._conn.execute("DELETE FROM online_rows WHERE view = ?", (view,))
+            count = self._conn.executemany(_INSERT, encoded).rowcount
+            self._conn.execute(_RECORD, (view, as_of_micros, version))
         return count
 
     def read(self, view: str, keys: Sequence[tuple]) -> list[OnlineRow | None]:
@@ -67,10 +82,13 @@ class SqliteOnlineStore(OnlineStore):
                 stored.update(self._conn.execute(_READ_MANY.format(",".join("?" * len(chunk))), (view, *chunk)))
         return [decode_row(key, stored[text]) if text in stored else None for key, text in zip(keys, encoded)]
 
-    def as_of(self, view: str) -> datetime | None:
-        with self._lock:
-            found = self._conn.execute("SELECT as_of FROM online_views WHERE view = ?", (view,)).fetchone()
-        return from_micros(found[0]) if found else None
+    def pushed(self, view: str) -> Pushed | None:
+        try:
+            with self._lock:
+                found = self._conn.execute("SELECT as_of, version FROM online_views WHERE view = ?", (view,)).fetchone()
+        except sqlite3.OperationalError:  # read-only, on a file no write has set up yet
+            return None
+        return Pushed(found[1], from_micros(found[0])) if found else None
 
     def keys(self, view: str, limit: int) -> list[tuple]:
         with self._lock:

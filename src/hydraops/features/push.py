@@ -1,0 +1,48 @@
+"""The push of a view's latest values from its offline timeline to the online store.
+
+The online store records, per view, which offline folder (``Manifest.folder``) and which instant its rows
+were computed from; a push is needed until that matches what the offline store holds now.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hydraops.features import offline
+from hydraops.features.repo import FeatureRepo, view_feature_names
+from hydraops.features.sources import connect, literal, quote
+
+
+def push_needed(manifest: offline.Manifest | None, pushed, now: datetime) -> bool:  # noqa: ANN001 - Pushed | None
+    """Whether the online rows differ from the timeline of ``manifest`` at ``now``: nothing was pushed,
+    another folder was, or another instant with a timeline change between the two."""
+    from hydraops.features.online.base import to_micros
+
+    if manifest is None:
+        return False
+    if pushed is None or pushed.version != manifest.folder:
+        return True
+    if pushed.as_of == now or manifest.last_change_us is None:
+        return False
+    return min(to_micros(pushed.as_of), to_micros(now)) < manifest.last_change_us
+
+
+def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -> int:  # noqa: ANN001 - OnlineStore
+    """Replace the view's online rows with each entity's latest timeline row at ``now``; returns their number."""
+    from hydraops.features.online import OnlineRow
+    from hydraops.features.online.base import to_micros
+
+    name = manifest.view
+    keys, features = repo.join_keys(name), view_feature_names(repo.view(name))
+    key_list = ", ".join(quote(k) for k in keys)
+    glob = offline.folder_glob(repo.offline_dir, manifest)
+    table = connect().sql(
+        f"SELECT DISTINCT ON ({key_list}) {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, "
+        f"{', '.join(quote(f) for f in features)} FROM read_parquet({literal(glob)}, hive_partitioning = false) "
+        f"WHERE __valid_from <= {to_micros(now)} ORDER BY {key_list}, __valid_from DESC"
+    ).to_arrow_table()
+    rows = (
+        OnlineRow(tuple(record[k] for k in keys), record["__feature_ts"], {f: record[f] for f in features})
+        for record in table.to_pylist()
+    )
+    return online.write(name, rows, as_of=now, version=manifest.folder)

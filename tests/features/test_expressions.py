@@ -115,6 +115,7 @@ def test_query_sources_must_be_one_select_statement() -> None:
     assert "must be exactly one SELECT statement" in findings["data.sources.big.query"]
 
 
+@pytest.mark.slow
 def test_validate_refuses_both_attacks_and_writes_nothing(churn: Path, hydraops: Run) -> None:
     """The two overrides of the issue: ``validate`` exits 2 naming each key; no file appears anywhere."""
     result = hydraops(

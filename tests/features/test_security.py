@@ -141,6 +141,7 @@ def test_a_source_path_cannot_leave_the_data_folder(repo: FeatureRepo) -> None:
         materialize(repo)
 
 
+@pytest.mark.slow
 def test_training_table_out_must_stay_in_the_project(churn: Path, hydraops: Run) -> None:
     for out in ("../elsewhere.parquet", str(churn.parent / "abs.parquet")):
         result = hydraops("features", "training-table", f"out={out}", cwd=churn)
@@ -152,6 +153,7 @@ def test_training_table_out_must_stay_in_the_project(churn: Path, hydraops: Run)
 # --- smaller defects ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_start_after_end_is_a_usage_error(churn: Path, hydraops: Run) -> None:
     result = hydraops("features", "materialize", "start=2026-02-01", "end=2026-01-01", cwd=churn)
     assert result.returncode == 2

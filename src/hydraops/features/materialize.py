@@ -14,7 +14,7 @@ from hydraops.features.push import push, push_needed
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us, view_feature_names
 from hydraops.features.sources import connect, literal, quote, register_source
 from hydraops.features.timeline import aggregation_timeline_sql, row_timeline_sql
-from hydraops.features.validation import check_batches, source_failures
+from hydraops.features.validation import batches, check_batches, source_failures
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,8 @@ def _compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | 
         rows, entities, last_change = _write_timeline(con, timeline, keys, staging, start, end)
         feature_checks = {n: f for n, f in view.features.items() if f.ge is not None or f.le is not None or f.isin is not None or not f.nullable}
         glob = str(staging / "**" / "*.parquet")
-        batches = _batches(con, f"SELECT {', '.join(quote(n) for n in feature_checks) or '1'} FROM read_parquet({literal(glob)})")
-        warnings += [f"view '{name}': {failure}" for failure in check_batches(batches, feature_checks)]
+        rows_checked = batches(con, f"SELECT {', '.join(quote(n) for n in feature_checks) or '1'} FROM read_parquet({literal(glob)})")
+        warnings += [f"view '{name}': {failure}" for failure in check_batches(rows_checked, feature_checks)]
         if warnings and repo.features.validation is ValidationMode.strict:
             raise DataError(
                 f"feature view '{name}' failed validation (features.validation: strict); nothing was published:\n  "
@@ -197,16 +197,6 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) ->
     else:
         con.execute(f"COPY __timeline TO {literal(str(staging / 'empty.parquet'))} (FORMAT parquet)")
     return rows, entities, last_change
-
-
-def _batches(con, query: str, size: int = 200_000):  # noqa: ANN001, ANN202
-    """The query's rows as pandas frames of ``size`` rows, read on a cursor of their own."""
-    cursor = con.cursor()
-    try:
-        for batch in cursor.sql(query).to_arrow_reader(size):
-            yield batch.to_pandas()
-    finally:
-        cursor.close()
 
 
 def _covers(manifest: offline.Manifest, start: datetime | None, end: datetime | None) -> bool:

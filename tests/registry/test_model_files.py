@@ -79,6 +79,18 @@ def test_the_same_model_logged_twice_has_the_same_digest_and_loads_natively(stor
     assert type(booster).__name__ == "Booster" and booster.num_trees() == 5
 
 
+def test_the_digest_ignores_the_order_mlflow_writes_trusted_types_in(logged_folder: Path, tmp_path: Path) -> None:
+    """MLflow writes a flavor's skops_trusted_types from a set: in another order in another process."""
+    folder = Path(shutil.copytree(logged_folder, tmp_path / "model"))
+    text = (folder / "MLmodel").read_text()
+    start = text.index("    skops_trusted_types:\n") + len("    skops_trusted_types:\n")
+    end = text.index("  python_function:")
+    names = text[start:end].splitlines(keepends=True)
+    assert len(names) > 1 and all(line.startswith("    - ") for line in names)
+    (folder / "MLmodel").write_text(text[:start] + "".join(reversed(names)) + text[end:])
+    assert files_sha256(folder) == files_sha256(logged_folder)
+
+
 # MLmodel edits that keep no pickle out, on a model folder whose sha256 is re-recorded after the edit (as if
 # it had been logged that way): each is refused by the flavor check, naming the MLmodel field.
 EDITS = {

@@ -3,9 +3,10 @@ recorded at registration; ``tracking.model_load`` checks both again before any l
 
 The sha256 covers every file of the logged model, ``MLmodel`` included (it picks the loader and the
 serialization format). Only MLflow's metadata of one particular logging is left out of it: the fields
-``PER_LOGGING_FIELDS`` of the root ``MLmodel`` (hashed in a canonical form without them) and the root
-``registered_model_meta`` (the registry's note about a registration, never read by a load). So the same
-model logged twice has the same digest, and any other change to any file changes it.
+``PER_LOGGING_FIELDS`` of the root ``MLmodel`` (hashed in a canonical form without them, its lists of
+trusted types in name order) and the root ``registered_model_meta`` (the registry's note about a
+registration, never read by a load). So the same model logged twice has the same digest, and any other
+change to any file changes it.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def read_model_dir(local: Path) -> tuple[str, dict]:
         data = (local / relative).read_bytes()
         if relative == MLMODEL:
             mlmodel = parse_mlmodel(data, local)
-            data = json.dumps({k: v for k, v in mlmodel.items() if k not in PER_LOGGING_FIELDS}, sort_keys=True, default=str).encode()
+            data = json.dumps(_canonical(mlmodel), sort_keys=True, default=str).encode()
         elif relative == REGISTRY_META:
             continue
         digest.update(f"{relative}\0{len(data)}\0".encode() + data)
@@ -98,6 +99,23 @@ def parse_mlmodel(data: bytes, local: Path) -> dict:
     if not isinstance(parsed, dict):
         raise ModelIntegrityError(f"{local / MLMODEL}: expected a YAML mapping, found {type(parsed).__name__}: refusing to load it")
     return parsed
+
+
+def _canonical(mlmodel: dict) -> dict:
+    """The MLmodel without its per-logging fields, each flavor's ``skops_trusted_types`` in name order (a set
+    that MLflow writes in no fixed order)."""
+    canonical = {key: value for key, value in mlmodel.items() if key not in PER_LOGGING_FIELDS}
+    flavors = canonical.get("flavors")
+    if isinstance(flavors, dict):
+        canonical["flavors"] = {name: _sorted_trusted(section) for name, section in flavors.items()}
+    return canonical
+
+
+def _sorted_trusted(section: Any) -> Any:
+    trusted = section.get("skops_trusted_types") if isinstance(section, dict) else None
+    if isinstance(trusted, list) and all(isinstance(name, str) for name in trusted):
+        return {**section, "skops_trusted_types": sorted(trusted)}
+    return section
 
 
 def _files(local: Path) -> Iterator[str]:

@@ -170,3 +170,19 @@ def test_a_package_on_the_search_path_of_the_primary_config_is_refused_before_co
     config.write_text(config.read_text() + "\nhydra:\n  searchpath: [pkg://antigravity]\n")
     found = problems(project=project)
     assert found == {"hydra.searchpath[0]": f"{config}: 'pkg://antigravity' is not allowed: search path entries are folders (file://PATH or PATH)"}
+
+
+def test_interpolations_are_checked_as_they_resolve(tmp_path: Path) -> None:
+    """A plugin or handler smuggled in through an interpolation is checked resolved; one that cannot be resolved
+    before Hydra uses it (it could resolve to anything later) is refused."""
+    found = problems("+smuggled={_target_:os.system,command:true}", "+hydra.callbacks.y=${smuggled}", "+hydra.callbacks.z=${hydra.job.num}")
+    assert found["hydra.callbacks.y._target_"].startswith("command-line override '+hydra.callbacks.y=${smuggled}': _target_ 'os.system'")
+    assert "'${hydra.job.num}' must resolve when the config is composed" in found["hydra.callbacks.z"]
+    project = _copy(tmp_path)
+    (project / "conf" / "experiment" / "smuggle.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /model: sklearn\n"
+        f"model:\n  estimator:\n    hidden: {{'()': builtins.open, file: {MARKER}, mode: w}}\n"
+        "hydra:\n  job_logging:\n    handlers:\n      x: ${model.estimator.hidden}\n"
+    )
+    found = problems("experiment=smuggle", project=project)
+    assert "'()' factories are not allowed in a handler" in found["hydra.job_logging.handlers.x.()"], found

@@ -19,13 +19,12 @@ Pure functions of the composed config, returning ``(key, message)`` findings; no
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 Finding = tuple[str, str]
 
@@ -54,23 +53,35 @@ _LOGGING_KEYS = frozenset({"version", "formatters", "filters", "handlers", "logg
 _FORMATTER_KEYS = frozenset({"format", "datefmt", "style", "validate", "defaults", "class"})
 _HANDLER_KEYS = frozenset({"class", "level", "formatter", "filters"})
 _LOGGER_KEYS = frozenset({"level", "handlers", "propagate", "filters"})
-#: Stands for the job's output directory while a FileHandler's path is resolved (Hydra sets it later).
-_OUTPUT_DIR = "/hydraops-output-dir"
+#: What a log file's path may interpolate besides ``${hydra.runtime.output_dir}``: names Hydra sets itself.
+_LOG_FILE_NAMES = re.compile(r"\$\{hydra\.job\.(?:name|id|num)\}")
+_JOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def hydra_findings(cfg: DictConfig) -> list[Finding]:
-    """Every problem of ``cfg.hydra``: what is not allow-listed, each with its dotted key."""
+    """Every problem of ``cfg.hydra``: what is not allow-listed, each with its dotted key.
+
+    Each part is checked as Hydra will use it: interpolations resolved now (a value that cannot be resolved
+    yet is refused, as it could resolve to anything later), but for a log file's path, which is checked as
+    written (it names the job's output directory, known only when the job starts)."""
+    findings: list[Finding] = []
     hydra = cfg.hydra
-    findings = list(_plugin_findings(_plain(hydra, "callbacks") or {}, "hydra.callbacks", _callback_rule))
-    findings += _plugin_findings({"launcher": _plain(hydra, "launcher")}, "hydra", _launcher_rule)
-    findings += _plugin_findings({"sweeper": _plain(hydra, "sweeper")}, "hydra", _sweeper_rule)
-    findings += _sweeper_field_findings(_plain(hydra, "sweeper") or {})
+    part = {name: _resolved(hydra, name, f"hydra.{name}", findings) for name in _PARTS}
+    part["job_logging"] = _resolved(hydra, "job_logging", "hydra.job_logging", findings, raw="filename")
+    part["hydra_logging"] = _resolved(hydra, "hydra_logging", "hydra.hydra_logging", findings, raw="filename")
+    findings += _plugin_findings(part["callbacks"] or {}, "hydra.callbacks", _callback_rule)
+    findings += _plugin_findings({"launcher": part["launcher"]}, "hydra", _launcher_rule)
+    findings += _plugin_findings({"sweeper": part["sweeper"]}, "hydra", _sweeper_rule)
+    findings += _sweeper_field_findings(dict(_items(part["sweeper"])))
     for name in ("hydra_logging", "job_logging"):
-        findings += _logging_findings(cfg, dict(_items(_plain(hydra, name))), f"hydra.{name}")
-    findings += _env_findings(hydra)
-    findings += searchpath_findings(_plain(hydra, "searchpath") or [], "hydra.searchpath")
-    findings += _output_subdir_findings(hydra)
+        findings += _logging_findings(dict(_items(part[name])), f"hydra.{name}")
+    findings += _env_findings(dict(_items(part["job"])))
+    findings += searchpath_findings(part["searchpath"] or [], "hydra.searchpath")
+    findings += _output_subdir_findings(part["output_subdir"])
     return findings
+
+
+_PARTS = ("callbacks", "launcher", "sweeper", "job", "searchpath", "output_subdir")
 
 
 def searchpath_findings(entries: Any, key: str) -> Iterator[Finding]:
@@ -80,12 +91,24 @@ def searchpath_findings(entries: Any, key: str) -> Iterator[Finding]:
             yield f"{key}[{i}]", f"'{entry}' is not allowed: search path entries are folders (file://PATH or PATH)"
 
 
-def _plain(node: DictConfig, key: str) -> Any:
-    """A child of the hydra node as plain containers, interpolations left as written."""
-    value = node._get_node(key) if key in node else None
-    if value is None:
+def _resolved(node: DictConfig | ListConfig, key: Any, path: str, findings: list[Finding], raw: str = "") -> Any:
+    """``node[key]`` as plain containers, every interpolation resolved (``???`` left as is); a value that does
+    not resolve yet is a finding. Leaves named ``raw`` are kept as written."""
+    if isinstance(node, DictConfig) and key not in node:
         return None
-    return OmegaConf.to_container(value, resolve=False) if OmegaConf.is_config(value) else value._value()
+    if OmegaConf.is_missing(node, key) or (key == raw and not OmegaConf.is_config(node._get_node(key))):
+        return node._get_node(key)._value()
+    try:
+        value = node[key]
+    except Exception as error:  # noqa: BLE001 - it depends on what Hydra sets later, or does not resolve at all
+        written = node._get_node(key)._value()
+        findings.append((path, f"'{written}' must resolve when the config is composed ({str(error).splitlines()[0]})"))
+        return None
+    if isinstance(value, DictConfig):
+        return {k: _resolved(value, k, f"{path}.{k}", findings, raw) for k in value.keys()}
+    if isinstance(value, ListConfig):
+        return [_resolved(value, i, f"{path}[{i}]", findings, raw) for i in range(len(value))]
+    return value
 
 
 def _callback_rule(key: str) -> frozenset[str] | None:
@@ -136,7 +159,7 @@ def _is_hydra_key(name: str) -> bool:
     return name == "hydra" or name.startswith(("hydra.", "hydra/"))
 
 
-def _logging_findings(cfg: DictConfig, logging: Mapping[str, Any], key: str) -> Iterator[Finding]:
+def _logging_findings(logging: Mapping[str, Any], key: str) -> Iterator[Finding]:
     """``logging.config.dictConfig`` imports and calls ``class`` and ``()``, and imports ``ext://`` values."""
     for name, _ in _items(logging):
         if name not in _LOGGING_KEYS:
@@ -147,7 +170,7 @@ def _logging_findings(cfg: DictConfig, logging: Mapping[str, Any], key: str) -> 
         if {field for field, _ in _items(spec)} - {"name"}:
             yield f"{key}.filters.{name}", "a logging filter takes only 'name' (no '()' factory)"
     for name, handler in _items(logging.get("handlers")):
-        yield from _handler_findings(cfg, dict(_items(handler)), f"{key}.handlers.{name}")
+        yield from _handler_findings(dict(_items(handler)), f"{key}.handlers.{name}")
     loggers = {f"loggers.{name}": spec for name, spec in _items(logging.get("loggers"))}
     for name, spec in {**loggers, "root": logging.get("root")}.items():
         for field in {field for field, _ in _items(spec)} - _LOGGER_KEYS:
@@ -169,7 +192,7 @@ def _formatter_findings(formatter: Mapping[str, Any], key: str) -> Iterator[Find
         yield f"{key}.class", f"formatter class '{formatter['class']}' is not allowed; allowed: logging.Formatter"
 
 
-def _handler_findings(cfg: DictConfig, handler: Mapping[str, Any], key: str) -> Iterator[Finding]:
+def _handler_findings(handler: Mapping[str, Any], key: str) -> Iterator[Finding]:
     cls = handler.get("class")
     if "()" in handler:
         yield f"{key}.()", f"'()' factories are not allowed in a handler; give 'class', one of: {', '.join(sorted(HANDLERS))}"
@@ -183,49 +206,38 @@ def _handler_findings(cfg: DictConfig, handler: Mapping[str, Any], key: str) -> 
     if "stream" in handler and handler["stream"] not in STREAMS:
         yield f"{key}.stream", f"stream '{handler['stream']}' is not allowed; allowed: {', '.join(sorted(STREAMS))}"
     if cls == "logging.FileHandler":
-        yield from _log_file_findings(cfg, f"{key}.filename")
+        yield from _log_file_findings(handler.get("filename"), f"{key}.filename")
     for field, value in handler.items():
         if field != "stream" and isinstance(value, str) and value.startswith(("ext://", "cfg://")):
             yield f"{key}.{field}", f"'{value}' is not allowed: ext:// and cfg:// references import or look up objects"
 
 
-def _log_file_findings(cfg: DictConfig, key: str) -> Iterator[Finding]:
-    """A log file must resolve to a path inside the job's output directory (``${hydra.runtime.output_dir}``)."""
-    runtime = cfg.hydra.runtime
-    saved = runtime._get_node("output_dir")._value()
-    with read_write(runtime), open_dict(runtime):
-        runtime.output_dir = _OUTPUT_DIR
-        try:
-            path = OmegaConf.select(cfg, key, throw_on_resolution_failure=True, throw_on_missing=True)
-        except Exception as error:  # an interpolation that does not resolve before the job starts
-            path = error
-        finally:
-            runtime.output_dir = saved
-    expected = "a file under ${hydra.runtime.output_dir} (the job's output directory)"
-    if isinstance(path, Exception):
-        yield key, f"cannot resolve the log file's path ({str(path).splitlines()[0]}); expected {expected}"
-    elif not isinstance(path, str) or not os.path.normpath(path).startswith(_OUTPUT_DIR + "/"):
-        shown = str(path).replace(_OUTPUT_DIR, "${hydra.runtime.output_dir}")
-        yield key, f"log file '{shown}' is not allowed; expected {expected}"
+def _log_file_findings(filename: Any, key: str) -> Iterator[Finding]:
+    """A log file is ``${hydra.runtime.output_dir}/NAME``: NAME relative, without ``..``, interpolating at most the
+    job's name, id and number (Hydra sets the output directory only when the job starts)."""
+    prefix = "${hydra.runtime.output_dir}/"
+    rest = _LOG_FILE_NAMES.sub("x", filename[len(prefix) :]) if isinstance(filename, str) and filename.startswith(prefix) else None
+    if rest is None or not rest or "${" in rest or ".." in PurePosixPath(rest).parts or rest.startswith("/"):
+        yield key, (
+            f"log file '{filename}' is not allowed; expected {prefix}NAME (a file in the job's output directory; "
+            "NAME may use ${hydra.job.name}, ${hydra.job.id}, ${hydra.job.num}, no '..')"
+        )
 
 
-def _env_findings(hydra: DictConfig) -> Iterator[Finding]:
-    copied = set(_plain(hydra.job, "env_copy") or [])
-    for name in _plain(hydra.job, "env_set") or {}:
+def _env_findings(job: Mapping[str, Any]) -> Iterator[Finding]:
+    copied = set(job.get("env_copy") or [])
+    for name, _ in _items(job.get("env_set")):
         if name not in copied and not ENV_NAMES.fullmatch(str(name)):
             yield f"hydra.job.env_set.{name}", (
                 f"setting '{name}' is not allowed; allowed: *_NUM_THREADS (OMP, MKL, OPENBLAS, NUMEXPR, VECLIB_MAXIMUM), CUDA_VISIBLE_DEVICES"
             )
+    if not _JOB_NAME.fullmatch(str(job.get("name"))):
+        yield "hydra.job.name", f"'{job.get('name')}' is not allowed: letters, digits, '_', '-' and '.' (it names the log file)"
 
 
-def _output_subdir_findings(hydra: DictConfig) -> Iterator[Finding]:
-    subdir = _plain(hydra, "output_subdir")
+def _output_subdir_findings(subdir: Any) -> Iterator[Finding]:
     if subdir is None:
         return
-    try:
-        value = str(OmegaConf.select(hydra, "output_subdir", throw_on_resolution_failure=True))
-    except Exception:
-        value = str(subdir)
-    path = PurePosixPath(value)
-    if path.is_absolute() or ".." in path.parts or not value.strip():
-        yield "hydra.output_subdir", f"'{value}' is not allowed: a relative folder inside the output directory (default .hydra)"
+    path = PurePosixPath(str(subdir))
+    if path.is_absolute() or ".." in path.parts or not str(subdir).strip():
+        yield "hydra.output_subdir", f"'{subdir}' is not allowed: a relative folder inside the output directory (default .hydra)"

@@ -14,7 +14,7 @@ import pytest
 
 from hydraops.config.schemas import OnlineStoreSpec, OnlineStoreType, StackSpec
 from hydraops.errors import ConfigError, TrackingError
-from hydraops.tracking.connection import HTTP_RETRIES_ENV, HTTP_TIMEOUT_ENV, connect, one_attempt
+from hydraops.tracking.connection import HTTP_RETRIES_ENV, HTTP_TIMEOUT_ENV, connect, one_attempt, tracking_failures
 from tests.conftest import Run, copy_project
 from tests.mlflow_server import free_port
 
@@ -116,6 +116,20 @@ def test_a_failing_request_to_a_dead_server_ends_in_bounded_time(tmp_path: Path)
     with pytest.raises(MlflowException, match="Max retries exceeded"):
         MlflowClient(tracking_uri=f"http://127.0.0.1:{free_port()}").get_experiment_by_name("x")
     assert time.monotonic() - start < 5  # one retry after 0 s (+ up to 1 s jitter)
+
+
+def test_a_failure_while_the_store_is_gone_names_the_store(tmp_path: Path) -> None:
+    """The first error, as a TrackingError naming the key when the store no longer answers; other errors
+    pass through unchanged."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(TrackingError, match=rf"the tracking store {dead} \(stack.tracking_uri\) failed: upload failed") as caught:
+        with tracking_failures(dead, 1):
+            error = RuntimeError("upload failed")
+            error.add_note("the run r1 could not be ended FAILED")
+            raise error
+    assert caught.value.__notes__ == ["the run r1 could not be ended FAILED"]
+    with pytest.raises(ValueError), tracking_failures(f"sqlite:///{tmp_path}/mlflow.db", 1):
+        raise ValueError("a bug of ours")
 
 
 @pytest.mark.parametrize("timeout", [0, -1])

@@ -181,12 +181,13 @@ def test_a_server_killed_mid_run_fails_in_bounded_time_with_the_first_error(
     link.cut()
     cut = time.monotonic()
     out, err = train.communicate(timeout=180)
-    assert time.monotonic() - cut < 60, "bounded: one retry, no retries while cleaning up"
-    assert train.returncode == 2, out + err
+    waited = time.monotonic() - cut
+    assert waited < 60, f"{waited:.1f} s: should be bounded by one retry and no retries while cleaning up"
+    assert train.returncode == 2, f"{waited:.1f} s\n{out}{err}"
     first = next(line for line in err.splitlines() if line.startswith("error:"))
     assert f"the tracking store http://127.0.0.1:{link.port} (stack.tracking_uri) failed:" in first, err
-    assert "runs/update" not in first, "the first error, not the clean-up's"
-    assert f"the run {runs[0].info.run_id} could not be ended FAILED" in err and "Traceback" not in err
+    assert "runs/update" not in first, f"the first error, not the clean-up's: {err}"
+    assert f"the run {runs[0].info.run_id} could not be ended FAILED" in err and "Traceback" not in err, err
     assert client.get_run(runs[0].info.run_id).info.status == "RUNNING"
     assert end_runs_of_dead_owners(client, runs[0].info.experiment_id) == [runs[0].info.run_id]
     assert client.get_run(runs[0].info.run_id).info.status == "KILLED"

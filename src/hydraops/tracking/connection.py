@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hydraops.config.schemas import StackSpec
-from hydraops.errors import ConfigError, Problem, TrackingError
+from hydraops.errors import ConfigError, HydraopsError, Problem, TrackingError
 
 #: MLflow's HTTP client settings, read at every request (mlflow.environment_variables).
 HTTP_TIMEOUT_ENV = "MLFLOW_HTTP_REQUEST_TIMEOUT"
@@ -76,23 +76,31 @@ def check_store(uri: str, key: str, timeout: float) -> None:
 
 
 @contextmanager
-def tracking_failures(tracking_uri: str) -> Iterator[None]:
-    """An error in the block caused by the tracking store going away (connection refused, timed out, the
-    database gone) is re-raised as a TrackingError naming ``stack.tracking_uri``; its message is the first
-    error's, and its notes (a run that could not be ended) are kept."""
+def tracking_failures(tracking_uri: str, timeout: float) -> Iterator[None]:
+    """An error in the block caused by the tracking store going away is re-raised as a TrackingError naming
+    ``stack.tracking_uri``: the error says so (connection refused or reset, timed out, database gone), or the
+    store no longer answers the connection check. Its message is the first error's; its notes (a run that
+    could not be ended) are kept."""
     try:
         yield
-    except TrackingError:
+    except HydraopsError:
         raise
     except Exception as error:
-        if not lost_connection(error):
+        if not (lost_connection(error) or not answers(tracking_uri, timeout)):
             raise
-        tracking = TrackingError(
-            f"the tracking store {_redacted(tracking_uri)} (stack.tracking_uri) failed: {_first_line(error)}"
-        )
+        tracking = TrackingError(f"the tracking store {_redacted(tracking_uri)} (stack.tracking_uri) failed: {_first_line(error)}")
         for note in getattr(error, "__notes__", []):
             tracking.add_note(note)
         raise tracking from error
+
+
+def answers(uri: str, timeout: float) -> bool:
+    """Whether the store at ``uri`` passes :func:`check_store` now."""
+    try:
+        check_store(uri, "stack.tracking_uri", timeout)
+    except TrackingError:
+        return False
+    return True
 
 
 def lost_connection(error: BaseException) -> bool:
@@ -107,13 +115,16 @@ def lost_connection(error: BaseException) -> bool:
     return False
 
 
+_CONNECTION_ERRORS = {
+    "builtins.ConnectionError", "builtins.TimeoutError", "requests.exceptions.ConnectionError", "requests.exceptions.Timeout",
+    "requests.exceptions.ChunkedEncodingError", "urllib3.exceptions.MaxRetryError", "urllib3.exceptions.ProtocolError",
+    "sqlalchemy.exc.OperationalError", "sqlalchemy.exc.InterfaceError", "psycopg.OperationalError",
+}  # fmt: skip
+
+
 def _is_connection_error(error: BaseException) -> bool:
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(error).__mro__}
-    if names & {"requests.exceptions.ConnectionError", "requests.exceptions.Timeout", "urllib3.exceptions.MaxRetryError",
-                "sqlalchemy.exc.OperationalError", "sqlalchemy.exc.InterfaceError", "psycopg.OperationalError"}:  # fmt: skip
-        return True
-    message = str(error)  # MLflow's REST client re-raises a failed request as a bare MlflowException
-    return type(error).__name__ == "MlflowException" and "API request to" in message and "Max retries exceeded" in message
+    return bool(names & _CONNECTION_ERRORS)
 
 
 def _check_server(uri: str, key: str, timeout: float) -> None:
@@ -199,4 +210,4 @@ def _first_line(error: BaseException) -> str:
     return (lines[0] if lines else type(error).__name__)[:1000]
 
 
-__all__ = ["bound_requests", "check_store", "connect", "connect_to", "lost_connection", "one_attempt", "tracking_failures"]
+__all__ = ["answers", "bound_requests", "check_store", "connect", "connect_to", "lost_connection", "one_attempt", "tracking_failures"]

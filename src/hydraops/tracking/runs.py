@@ -60,7 +60,11 @@ def tracked_run(experiment_id: str, run_name: str, tags: Mapping[str, str], *, n
         _end_after_failure(run.info.run_id, "FAILED", f"{type(error).__name__}: {error}"[:8000], error)
         raise
     else:
-        mlflow.end_run("FINISHED")
+        try:
+            mlflow.end_run("FINISHED")
+        except Exception as error:
+            error.add_note(_not_ended(run.info.run_id, "FINISHED", error))
+            raise
 
 
 def _end_after_failure(run_id: str, status: str, reason: str, error: BaseException) -> None:
@@ -75,10 +79,11 @@ def _end_after_failure(run_id: str, status: str, reason: str, error: BaseExcepti
             finally:
                 mlflow.end_run(status)  # leaves MLflow without an active run even when the store does not answer
         except Exception as cleanup:
-            error.add_note(
-                f"the run {run_id} could not be ended {status} ({type(cleanup).__name__}); it stays RUNNING "
-                "until the next hydraops train marks it KILLED"
-            )
+            error.add_note(_not_ended(run_id, status, cleanup))
+
+
+def _not_ended(run_id: str, status: str, error: Exception) -> str:
+    return f"the run {run_id} could not be ended {status} ({type(error).__name__}); it stays RUNNING until the next hydraops train marks it KILLED"
 
 
 __all__ = ["TrackingError", "connect", "ensure_experiment", "experiment_for_runs", "tracked_run"]

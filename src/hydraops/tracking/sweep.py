@@ -48,7 +48,7 @@ class MlflowSweepCallback(Callback):
         if _is_train(config) and PARENT_ENV in os.environ:
             from hydraops.tracking.connection import tracking_failures
 
-            with tracking_failures(config.stack.tracking_uri):
+            with tracking_failures(config.stack.tracking_uri, _bounds(config)[0]):
                 finish_sweep(config, os.environ[PARENT_ENV])
             os.environ.pop(PARENT_ENV)
 
@@ -135,14 +135,18 @@ def _is_train(config: DictConfig) -> bool:
 def _connect(config: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from hydraops.config.schemas import StackSpec
     from hydraops.tracking.connection import connect_to
 
     HydraConfig.instance().set_config(config)  # the sweep's config resolves ${hydra:...} (paths.root) too
-    stack = config.stack
-    timeout, retries = OmegaConf.select(stack, "tracking_timeout"), OmegaConf.select(stack, "tracking_retries")
-    connect_to(stack.tracking_uri, stack.registry_uri, StackSpec.tracking_timeout if timeout is None else float(timeout),
-               StackSpec.tracking_retries if retries is None else int(retries))  # fmt: skip
+    connect_to(config.stack.tracking_uri, config.stack.registry_uri, *_bounds(config))
+
+
+def _bounds(config: DictConfig) -> tuple[float, int]:
+    """``stack.tracking_timeout`` and ``stack.tracking_retries`` (the schema's defaults when unset)."""
+    from hydraops.config.schemas import StackSpec
+
+    timeout, retries = OmegaConf.select(config, "stack.tracking_timeout"), OmegaConf.select(config, "stack.tracking_retries")
+    return (StackSpec.tracking_timeout if timeout is None else float(timeout)), (StackSpec.tracking_retries if retries is None else int(retries))
 
 
 def _sweep_overrides(config: DictConfig) -> list[str]:

@@ -84,7 +84,7 @@ def train(
         tags[PARENT_TAG] = parent_run_id
     if os.environ.get(REPRODUCES_ENV):
         tags[REPRODUCES_TAG] = os.environ[REPRODUCES_ENV]
-    with tracking_failures(spec.stack.tracking_uri):  # the store going away mid-run: a TrackingError naming it
+    with tracking_failures(spec.stack.tracking_uri, spec.stack.tracking_timeout):  # the store going away mid-run: a TrackingError naming it
         experiment_id = experiment_for_runs(spec.project, spec.stack.artifact_location)
         with tracked_run(experiment_id, run_name(spec, overrides), tags) as run:
             _log_config(resolved, config_text, overrides_text, hydra_dir, redactor)

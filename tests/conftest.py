@@ -25,6 +25,13 @@ def copy_project(name: str, destination: Path) -> Path:
     return destination
 
 
+def generated_churn(destination: Path, customers: int) -> Path:
+    """A copy of the churn project at ``destination`` with ``customers`` customers of generated data."""
+    project = copy_project("churn", destination)
+    subprocess.run([sys.executable, "generate_data.py", "--customers", str(customers)], cwd=project, check=True, capture_output=True)
+    return project
+
+
 @pytest.fixture
 def churn(tmp_path: Path) -> Path:
     """A scratch copy of the churn project."""

@@ -24,7 +24,7 @@ from hydraops.features import FeatureRepo, get_historical_features, materialize
 from hydraops.features import offline
 from hydraops.features.online import SqliteOnlineStore
 from hydraops.features.skew import check_skew
-from tests.conftest import Run, copy_project
+from tests.conftest import Run, generated_churn
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +35,7 @@ PROFILE = "customer_profile"
 @pytest.fixture(scope="module")
 def small_churn(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The churn project with 200 customers of generated data, shared read-only by the tests here."""
-    project = copy_project("churn", tmp_path_factory.mktemp("healing") / "churn")
-    subprocess.run([sys.executable, "generate_data.py", "--customers", "200"], cwd=project, check=True, capture_output=True)
-    return project
+    return generated_churn(tmp_path_factory.mktemp("healing") / "churn", 200)
 
 
 @pytest.fixture

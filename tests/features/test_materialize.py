@@ -17,7 +17,7 @@ from hydraops.errors import ConfigError, DataError, FeatureStoreError
 from hydraops.features import FeatureRepo, get_historical_features, materialize
 from hydraops.features.offline import current_manifest
 from hydraops.features.online import SqliteOnlineStore, get_online_features
-from tests.conftest import Run, copy_project
+from tests.conftest import Run, generated_churn
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +27,7 @@ END = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def churn_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A churn project with 1,000 customers of generated data, shared read-only by the tests here."""
-    project = copy_project("churn", tmp_path_factory.mktemp("features") / "churn")
-    subprocess.run([sys.executable, "generate_data.py", "--customers", "1000"], cwd=project, check=True, capture_output=True)
-    return project
+    return generated_churn(tmp_path_factory.mktemp("features") / "churn", 1000)
 
 
 @pytest.fixture

@@ -18,16 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HYDRAOPS, copy_project
+from tests.conftest import HYDRAOPS, generated_churn
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = copy_project("churn", tmp_path_factory.mktemp("endings") / "churn")
-    subprocess.run([sys.executable, "generate_data.py", "--customers", "600"], cwd=project, check=True, capture_output=True)
-    return project
+    return generated_churn(tmp_path_factory.mktemp("endings") / "churn", 600)
 
 
 @pytest.fixture

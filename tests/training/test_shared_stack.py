@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, copy_project
+from tests.conftest import Run, generated_churn
 
 pytestmark = pytest.mark.slow
 
@@ -24,9 +24,7 @@ def server(postgres_mlflow: tuple[str, Path]) -> str:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = copy_project("churn", tmp_path_factory.mktemp("shared") / "churn")
-    subprocess.run([sys.executable, "generate_data.py", "--customers", "1500"], cwd=project, check=True, capture_output=True)
-    return project
+    return generated_churn(tmp_path_factory.mktemp("shared") / "churn", 1500)
 
 
 def test_train_and_sweep_against_the_server(server: str, project: Path, hydraops: Run) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, copy_project
+from tests.conftest import Run, generated_churn
 
 pytestmark = pytest.mark.slow
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
@@ -19,9 +19,7 @@ GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = copy_project("churn", tmp_path_factory.mktemp("train") / "churn")
-    subprocess.run([sys.executable, "generate_data.py", "--customers", "1500"], cwd=project, check=True, capture_output=True)
-    return project
+    return generated_churn(tmp_path_factory.mktemp("train") / "churn", 1500)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
+from hydraops.config.secrets import redact_url
 from hydraops.features.online.base import (
     FeatureStoreError,
     OnlineRow,
@@ -52,13 +52,13 @@ class RedisOnlineStore(OnlineStore):
         try:
             self._client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
         except ValueError as error:
-            raise FeatureStoreError(f"invalid Redis URL {_redacted(url)}: {error}") from error
+            raise FeatureStoreError(f"invalid Redis URL {redact_url(url)}: {error}") from error
         try:
             self._client.ping()
         except self._errors as error:
             self._unreachable(error)
         except redis.exceptions.ResponseError as error:  # e.g. a DB index the server does not have
-            raise FeatureStoreError(f"Redis at {_redacted(url)} (stack.online_store.url) refused the connection: {error}") from error
+            raise FeatureStoreError(f"Redis at {redact_url(url)} (stack.online_store.url) refused the connection: {error}") from error
 
     def write(self, view: str, rows: Iterable[OnlineRow], *, as_of: datetime, version: str | None = None) -> int:
         record = json.dumps({"as_of": to_micros(as_of), "version": version})
@@ -133,26 +133,17 @@ class RedisOnlineStore(OnlineStore):
         self._client.close()
 
     def __repr__(self) -> str:
-        return f"RedisOnlineStore({_redacted(self.url)!r}, {self.key_prefix!r})"
+        return f"RedisOnlineStore({redact_url(self.url)!r}, {self.key_prefix!r})"
 
     def _prefix(self, view: str) -> str:
         return f"{self.key_prefix}:{view}:"
 
     def _unreachable(self, error: Exception) -> NoReturn:
         raise FeatureStoreError(
-            f"cannot reach the Redis online store at {_redacted(self.url)} ({error}); "
+            f"cannot reach the Redis online store at {redact_url(self.url)} ({error}); "
             "start one with `redis-server`, or use the embedded SQLite store with `stack=local`"
         ) from error
 
 
 def _glob_escape(text: bytes) -> bytes:
     return re.sub(rb"([*?\[\]\\])", rb"\\\1", text)
-
-
-def _redacted(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))

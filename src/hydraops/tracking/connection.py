@@ -88,7 +88,7 @@ def tracking_failures(tracking_uri: str, timeout: float) -> Iterator[None]:
     except Exception as error:
         if not (lost_connection(error) or not answers(tracking_uri, timeout)):
             raise
-        tracking = TrackingError(f"the tracking store {_redacted(tracking_uri)} (stack.tracking_uri) failed: {_first_line(error)}")
+        tracking = TrackingError(f"the tracking store {_redacted(tracking_uri)} (stack.tracking_uri) failed: {_one_line(error)}")
         for note in getattr(error, "__notes__", []):
             tracking.add_note(note)
         raise tracking from error
@@ -135,7 +135,7 @@ def _check_server(uri: str, key: str, timeout: float) -> None:
     except requests.RequestException as error:
         raise TrackingError(
             f"MLflow tracking server {uri} ({key}) is unreachable (stack.tracking_timeout={timeout:g} s): "
-            f"{_first_line(error)}; start one (mlflow server --backend-store-uri postgresql://127.0.0.1:5432/test "
+            f"{_one_line(error)}; start one (mlflow server --backend-store-uri postgresql://127.0.0.1:5432/test "
             "--host 127.0.0.1 --port 5000) or use stack=local"
         ) from error
 
@@ -156,7 +156,7 @@ def _check_database(uri: str, key: str, timeout: float) -> None:
     except Exception as error:  # a missing driver, a bad URL, a refused or timed-out connection
         raise TrackingError(
             f"the tracking database {_redacted(uri)} ({key}) is unreachable (stack.tracking_timeout={seconds} s): "
-            f"{_first_line(error)}"
+            f"{_one_line(getattr(error, 'orig', None) or error)}"  # the driver's message, without SQLAlchemy's links
         ) from error
 
 
@@ -205,9 +205,9 @@ def _redacted(uri: str) -> str:
     return uri.replace(f":{parts.password}@", ":***@", 1)
 
 
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else type(error).__name__)[:1000]
+def _one_line(error: BaseException) -> str:
+    """The error on one line, cut at 1000 characters (MLflow's messages run over several)."""
+    return (" ".join(str(error).split()) or type(error).__name__)[:1000]
 
 
 __all__ = ["answers", "bound_requests", "check_store", "connect", "connect_to", "lost_connection", "one_attempt", "tracking_failures"]

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hydraops.config.schemas import StackSpec
+from hydraops.config.secrets import redact_url
 from hydraops.errors import ConfigError, HydraopsError, Problem, TrackingError
 
 #: MLflow's HTTP client settings, read at every request (mlflow.environment_variables).
@@ -88,7 +89,7 @@ def tracking_failures(tracking_uri: str, timeout: float) -> Iterator[None]:
     except Exception as error:
         if not (lost_connection(error) or not answers(tracking_uri, timeout)):
             raise
-        tracking = TrackingError(f"the tracking store {_redacted(tracking_uri)} (stack.tracking_uri) failed: {_one_line(error)}")
+        tracking = TrackingError(f"the tracking store {redact_url(tracking_uri)} (stack.tracking_uri) failed: {_one_line(error)}")
         for note in getattr(error, "__notes__", []):
             tracking.add_note(note)
         raise tracking from error
@@ -134,7 +135,7 @@ def _check_server(uri: str, key: str, timeout: float) -> None:
         requests.get(uri.rstrip("/") + "/health", timeout=timeout).raise_for_status()
     except requests.RequestException as error:
         raise TrackingError(
-            f"MLflow tracking server {uri} ({key}) is unreachable (stack.tracking_timeout={timeout:g} s): "
+            f"MLflow tracking server {redact_url(uri)} ({key}) is unreachable (stack.tracking_timeout={timeout:g} s): "
             f"{_one_line(error)}; start one (mlflow server --backend-store-uri postgresql://127.0.0.1:5432/test "
             "--host 127.0.0.1 --port 5000) or use stack=local"
         ) from error
@@ -155,7 +156,7 @@ def _check_database(uri: str, key: str, timeout: float) -> None:
             engine.dispose()
     except Exception as error:  # a missing driver, a bad URL, a refused or timed-out connection
         raise TrackingError(
-            f"the tracking database {_redacted(uri)} ({key}) is unreachable (stack.tracking_timeout={seconds} s): "
+            f"the tracking database {redact_url(uri)} ({key}) is unreachable (stack.tracking_timeout={seconds} s): "
             f"{_one_line(getattr(error, 'orig', None) or error)}"  # the driver's message, without SQLAlchemy's links
         ) from error
 
@@ -193,16 +194,6 @@ def _check_bounds(timeout: float, retries: int) -> None:
         problems.append(Problem("stack.tracking_retries", "stack", f"{retries}: expected a count >= 0"))
     if problems:
         raise ConfigError(problems)
-
-
-def _redacted(uri: str) -> str:
-    """The URI without its password."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    return uri.replace(f":{parts.password}@", ":***@", 1)
 
 
 def _one_line(error: BaseException) -> str:

@@ -5,12 +5,14 @@ executed) exactly as the feature store embeds it, ``SELECT (<expr>) FROM <source
 SELECT of one expression whose every node is a column, a constant, an operator, a cast, a CASE, a lambda or a
 call of an allow-listed, deterministic scalar function — no statement, subquery, table function, window,
 aggregate, parameter or ``*``. A ``query:`` source must parse as exactly one SELECT statement. DuckDB is
-imported only when there is something to parse, so ``validate`` stays light for projects without expressions.
+imported only when there is something to parse (a bare declared column name needs no parser), so ``validate``
+stays light for projects whose features are plain columns and aggregations.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterator
 
 from hydraops.config.schemas import ProjectSpec
@@ -21,6 +23,7 @@ ALLOWED_CLASSES = frozenset(
     {"BETWEEN", "CASE", "CAST", "COLLATE", "COLUMN_REF", "COMPARISON", "CONJUNCTION", "CONSTANT", "FUNCTION", "LAMBDA", "OPERATOR", "TYPE"}
 )
 _PLACEHOLDER = "__source"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: Parts of the wrapping SELECT that must stay empty: anything there was smuggled in by the expression.
 _EMPTY_CLAUSES = ("where_clause", "having", "qualify", "sample", "group_expressions", "group_sets", "modifiers")
 
@@ -68,6 +71,7 @@ def sql_findings(spec: ProjectSpec) -> Iterator[tuple[str, str]]:
         (f"features.views.{name}.features.{feature}.expr", item.expr, view.source)
         for name, view in spec.features.views.items()
         for feature, item in view.features.items()
+        if not _declared_column(spec, view.source, item.expr)
     ]
     queries = [(f"data.sources.{name}.query", source.query) for name, source in spec.data.sources.items() if source.query]
     if not expressions and not queries:
@@ -87,6 +91,12 @@ def sql_findings(spec: ProjectSpec) -> Iterator[tuple[str, str]]:
                 yield key, f"`{_shorten(expr)}` {problem}"
     finally:
         con.close()
+
+
+def _declared_column(spec: ProjectSpec, source: str, expr: str) -> bool:
+    """Whether ``expr`` is just the name of a column its source declares: nothing to parse."""
+    declared = spec.data.sources[source].columns if source in spec.data.sources else {}
+    return _IDENTIFIER.fullmatch(expr) is not None and expr in declared
 
 
 def _node_problem(node: object, columns: set[str] | None, bound: set[str]) -> str | None:

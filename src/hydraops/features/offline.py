@@ -17,7 +17,6 @@ kept can be made CURRENT again without recomputing (a reverted source, another d
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hydraops.digests import file_sha256
 from hydraops.errors import FeatureStoreError
 
 MANIFEST = "manifest.json"
@@ -122,7 +122,7 @@ def verify(offline_dir: Path, manifest: Manifest, *, digests: bool = True) -> li
             problems.append(f"file {root / name} is missing")
         elif found[name] != size:
             problems.append(f"file {root / name} has {found[name]} bytes, the manifest recorded {size}")
-        elif digests and sha256(root / name) != digest:
+        elif digests and file_sha256(root / name) != digest:
             problems.append(f"file {root / name} does not match its sha256 in the manifest")
     problems += [f"file {root / name} is not in the manifest" for name in found if name not in manifest.files]
     return problems
@@ -138,7 +138,7 @@ def publish(offline_dir: Path, staging: Path, manifest: Manifest) -> Manifest:
     """Record the staging folder's files in ``manifest``, move the folder into ``versions/`` under a new
     unique name and make it CURRENT; returns the manifest as written."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    files = {name: [size, sha256(staging / name)] for name, size in sorted(_parquet_sizes(staging).items())}
+    files = {name: [size, file_sha256(staging / name)] for name, size in sorted(_parquet_sizes(staging).items())}
     manifest = replace(manifest, folder=f"{manifest.version}-{stamp}-{uuid.uuid4().hex[:8]}", files=files)
     _write_durably(staging / MANIFEST, json.dumps(asdict(manifest), indent=2))
     target = folder_path(offline_dir, manifest)
@@ -205,14 +205,6 @@ def lock(offline_dir: Path, view: str) -> Iterator[None]:
 
 def discard(staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def plain(value: Any) -> Any:

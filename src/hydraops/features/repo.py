@@ -12,6 +12,7 @@ from typing import Any
 
 from hydraops.config.durations import parse_duration
 from hydraops.config.schemas import DataSpec, FeaturesSpec, FeatureViewSpec, ProjectSpec
+from hydraops.digests import file_sha256
 from hydraops.errors import DataError, FeatureStoreError
 from hydraops.paths import lexically_under, resolve_under
 
@@ -94,18 +95,14 @@ def to_us(duration: str) -> int:
 
 
 def file_digest(path: str) -> str:
-    """sha256 of a file's bytes, cached beside it by (size, mtime) so unchanged files are not re-read."""
+    """sha256 of a file's bytes, cached by (size, mtime) so unchanged files are not re-read."""
     stat = os.stat(path)
     key = (stat.st_size, stat.st_mtime_ns)
     cached = _DIGESTS.get(path)
     if cached and cached[0] == key:
         return cached[1]
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    _DIGESTS[path] = (key, digest.hexdigest())
-    return digest.hexdigest()
+    _DIGESTS[path] = (key, file_sha256(path))
+    return _DIGESTS[path][1]
 
 
 _DIGESTS: dict[str, tuple[tuple[int, int], str]] = {}

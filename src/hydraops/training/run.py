@@ -101,6 +101,7 @@ def prepare(spec: ProjectSpec) -> Prepared:
     import pandas as pd
 
     from hydraops.features import FeatureRepo, materialize
+    from hydraops.digests import file_sha256
     from hydraops.features.repo import file_digest
     from hydraops.features.offline import current_manifest
     from hydraops.training.estimators import TrainingError, build_estimator, category_levels, prepare_features
@@ -116,7 +117,7 @@ def prepare(spec: ProjectSpec) -> Prepared:
         lineage.update({f"data.{Path(p).name}.sha256": d for p, d in current_manifest(repo.offline_dir, view).sources.items()})
     lineage.update({f"data.{Path(p).name}.sha256": file_digest(p) for p in repo.source_files(labels.source)})
     table_path = _training_table(repo, spec, lineage)
-    lineage["hydraops.training_table_sha256"] = _file_sha256(table_path)
+    lineage["hydraops.training_table_sha256"] = file_sha256(table_path)
     warnings = [w for view in spec.features.views for w in current_manifest(repo.offline_dir, view).warnings]
     lineage[DATA_CHECKS_TAG] = f"failed: {len(warnings)} warnings at materialize" if warnings else "passed"
     frame = pd.read_parquet(table_path)
@@ -280,14 +281,6 @@ def _requirements() -> list[str]:
 
     names = ("lightgbm", "scikit-learn", "pandas", "numpy", "skops", "mlflow")
     return [f"{name}=={metadata.version(name)}" for name in names]
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 __all__ = ["DATA_CHECKS_TAG", "PARENT_TAG", "TrainResult", "prepare", "run_name", "train"]

@@ -24,6 +24,14 @@ SECRET_KEY = re.compile(r"(?i)(?:^|_)(?:password|passwd|secret|token|api_key|acc
 _MIN_EMBEDDED = 8
 
 
+def redacted_config(config: Any, environment: Mapping[str, str] | None = None) -> tuple[dict[str, Any], Redactor]:
+    """A composed config (or a typed spec) resolved as plain containers with every secret replaced, and the
+    Redactor that knows those secrets (for the command line and Hydra's files)."""
+    cfg = config if isinstance(config, DictConfig) else OmegaConf.structured(config)
+    redactor = Redactor.of(cfg, environment)
+    return redactor.config(cfg), redactor
+
+
 def redact_url(text: str) -> str:
     """``text`` with the password of every URL in it replaced by ``***``."""
     return _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)

@@ -1,19 +1,37 @@
-"""config → Plan: run each stage planner over the typed spec, in lifecycle order."""
+"""spec → Plan: each stage's planner over the typed spec, in lifecycle order.
+
+A stage joins :data:`STAGES` when its engine lands, so ``plan`` never shows what nothing can apply.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from hydraops.config.schemas import ProjectSpec
-from hydraops.plan.model import Plan
-from hydraops.plan.stages import STAGES
+from hydraops.plan.context import RunContext
+from hydraops.plan.model import Action, Plan
+
+StagePlanner = Callable[..., list[Action]]  # (spec, ctx, **options) -> actions; reads the world, changes nothing
 
 
-def build_plan(spec: ProjectSpec, stages: Sequence[str] | None = None) -> Plan:
-    """The Plan for the given stages (all known stages by default)."""
-    names = list(STAGES) if stages is None else list(stages)
-    unknown = [name for name in names if name not in STAGES]
+def stages() -> dict[str, StagePlanner]:
+    """Stage name → planner, in lifecycle order."""
+    from hydraops.features import stage as features
+    from hydraops.registry import stage as registry
+    from hydraops.training import stage as training
+
+    return {"data": features.plan_data, "features": features.plan_features, "train": training.plan, "registry": registry.plan}
+
+
+def build_plan(spec: ProjectSpec, ctx: RunContext, names: Sequence[str] | None = None,
+               options: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:  # fmt: skip
+    """The Plan for the given stages (every stage by default); ``options[stage]`` are that planner's keyword
+    arguments (a verb's parameters: ``{"features": {"start": ..., "force": True}}``)."""
+    table = stages()
+    names = list(table) if names is None else list(names)
+    unknown = [name for name in names if name not in table]
     if unknown:
-        raise ValueError(f"unknown stage(s) {unknown}; known: {list(STAGES)}")
-    actions = tuple(action for name in names for action in STAGES[name](spec))
-    return Plan(project=spec.project, actions=actions)
+        raise ValueError(f"unknown stage(s) {unknown}; known: {list(table)}")
+    options = options or {}
+    return Plan(spec.project, tuple(action for name in names for action in table[name](spec, ctx, **options.get(name, {}))))

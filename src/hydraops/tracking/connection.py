@@ -30,15 +30,15 @@ def connect(stack: StackSpec) -> None:
 
 def connect_to(tracking_uri: str, registry_uri: str | None, timeout: float, retries: int) -> None:
     """:func:`connect` from the stack's values (the sweep callback has them as a raw config)."""
-    _check_bounds(timeout, retries)
+    check_bounds(timeout, retries)
     bound_requests(timeout, retries)
     check_store(tracking_uri, "stack.tracking_uri", timeout)
     if registry_uri and registry_uri != tracking_uri:
         check_store(registry_uri, "stack.registry_uri", timeout)
     import mlflow
 
-    mlflow.set_tracking_uri(_with_connect_timeout(tracking_uri, timeout))
-    mlflow.set_registry_uri(_with_connect_timeout(registry_uri or tracking_uri, timeout))
+    mlflow.set_tracking_uri(with_connect_timeout(tracking_uri, timeout))
+    mlflow.set_registry_uri(with_connect_timeout(registry_uri or tracking_uri, timeout))
 
 
 def bound_requests(timeout: float, retries: int) -> None:
@@ -177,7 +177,7 @@ def _check_sqlite(uri: str, key: str) -> None:
         raise TrackingError(f"the tracking store {uri} ({key}) cannot be created: {folder} is not a writable folder")
 
 
-def _with_connect_timeout(uri: str, timeout: float) -> str:
+def with_connect_timeout(uri: str, timeout: float) -> str:
     """A PostgreSQL/MySQL URI with ``connect_timeout``, so a database that stops answering mid-run is given
     up after that long (a URI that sets it already is left as is)."""
     scheme = uri.split(":", 1)[0].split("+", 1)[0]
@@ -186,7 +186,7 @@ def _with_connect_timeout(uri: str, timeout: float) -> str:
     return f"{uri}{'&' if '?' in uri else '?'}connect_timeout={max(2, math.ceil(timeout))}"
 
 
-def _check_bounds(timeout: float, retries: int) -> None:
+def check_bounds(timeout: float, retries: int) -> None:
     problems = []
     if not timeout > 0:
         problems.append(Problem("stack.tracking_timeout", "stack", f"{timeout}: expected a number of seconds > 0"))

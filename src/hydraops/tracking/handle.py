@@ -1,0 +1,62 @@
+"""The MLflow stores of a stack, reached through one explicit client: nothing process-wide is set.
+
+    tracking = Tracking.of(spec.stack)
+    tracking.client.search_runs(...)      # stores checked (bounded time) on first use
+
+Every MLflow call below ``cli/`` goes through a handle like this one (never ``mlflow.set_tracking_uri``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hydraops.config.schemas import StackSpec
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """A stack's tracking and model registry stores, with the time a request may take."""
+
+    tracking_uri: str
+    registry_uri: str
+    timeout: float = 10.0
+    retries: int = 2
+
+    @classmethod
+    def of(cls, stack: StackSpec) -> Tracking:
+        return cls(stack.tracking_uri, stack.registry_uri or stack.tracking_uri, stack.tracking_timeout, stack.tracking_retries)
+
+    @cached_property
+    def client(self) -> Any:  # an MlflowClient
+        """An MlflowClient with explicit URIs, once both stores answered within ``timeout`` (a TrackingError
+        naming the config key when not)."""
+        from mlflow.tracking import MlflowClient
+
+        from hydraops.tracking.connection import check_bounds, bound_requests, check_store, with_connect_timeout
+
+        check_bounds(self.timeout, self.retries)
+        bound_requests(self.timeout, self.retries)
+        check_store(self.tracking_uri, "stack.tracking_uri", self.timeout)
+        if self.registry_uri != self.tracking_uri:
+            check_store(self.registry_uri, "stack.registry_uri", self.timeout)
+        return MlflowClient(
+            tracking_uri=with_connect_timeout(self.tracking_uri, self.timeout),
+            registry_uri=with_connect_timeout(self.registry_uri, self.timeout),
+        )
+
+    def missing_store(self) -> str | None:
+        """``<file> (stack.<key>)`` when the registry is an embedded SQLite file that does not exist yet (MLflow
+        would create it on first use, so read-only verbs and ``plan`` stop before asking); None otherwise."""
+        from pathlib import Path
+
+        key = "registry_uri" if self.registry_uri != self.tracking_uri else "tracking_uri"
+        uri = self.registry_uri
+        if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+            return f"{uri.removeprefix('sqlite:///')} (stack.{key})"
+        return None
+
+
+__all__ = ["Tracking"]

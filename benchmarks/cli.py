@@ -1,9 +1,11 @@
 """Wall time of the CLI's read-only verbs beside the cost of importing Hydra.
 
-Runs ``hydraops --help``, ``hydraops validate`` and ``hydraops plan`` (inside a temporary copy of
-``projects/churn`` without its generated data) and the baseline ``python -c "import hydra"``, each as a
-subprocess of this interpreter's environment, N times round-robin, and reports the median and minimum
-of each and its ratio to the baseline. Results go to ``benchmarks/results/cli.json``.
+Runs ``hydraops --help``, ``hydraops validate`` and ``hydraops plan`` inside a temporary copy of
+``projects/churn`` without its generated data, ``validate`` and ``plan`` again inside a populated copy (300
+generated customers after ``hydraops apply debug=fast``: a feature store, runs and a registry with a
+champion, which ``plan`` reads without loading a model), and the baseline ``python -c "import hydra"``,
+each as a subprocess of this interpreter's environment, N times round-robin, and reports the median and
+minimum of each and its ratio to the baseline. Results go to ``benchmarks/results/cli.json``.
 
     python benchmarks/cli.py [--runs 5] [--warmup 1] [--output benchmarks/results/cli.json]
 
@@ -32,17 +34,19 @@ GENERATED = ("data", "outputs", "multirun", "artifacts", "mlruns", "__pycache__"
 BASELINE = "import hydra"
 
 
-def commands() -> dict[str, list[str]]:
-    """Label → argv, all from the environment of the running interpreter."""
+def commands() -> dict[str, tuple[list[str], str]]:
+    """Label → (argv, project: "empty" or "populated"), all from the environment of the running interpreter."""
     bindir = Path(sys.executable).parent
     hydraops = bindir / ("hydraops.exe" if sys.platform == "win32" else "hydraops")
     if not hydraops.exists():
         sys.exit(f"error: no hydraops console script next to {sys.executable}; install the package first")
     return {
-        'python -c "import hydra"': [sys.executable, "-c", "import hydra"],
-        "hydraops --help": [str(hydraops), "--help"],
-        "hydraops validate": [str(hydraops), "validate"],
-        "hydraops plan": [str(hydraops), "plan"],
+        'python -c "import hydra"': ([sys.executable, "-c", "import hydra"], "empty"),
+        "hydraops --help": ([str(hydraops), "--help"], "empty"),
+        "hydraops validate": ([str(hydraops), "validate"], "empty"),
+        "hydraops plan": ([str(hydraops), "plan"], "empty"),
+        "hydraops validate (populated)": ([str(hydraops), "validate", "debug=fast"], "populated"),
+        "hydraops plan (populated registry)": ([str(hydraops), "plan", "debug=fast"], "populated"),
     }
 
 
@@ -59,14 +63,18 @@ def measure(runs: int, warmup: int) -> dict[str, list[float]]:
     cmds = commands()
     times: dict[str, list[float]] = {label: [] for label in cmds}
     with tempfile.TemporaryDirectory(prefix="hydraops-bench-") as tmp:
-        project = Path(tmp) / "churn"
-        shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(*GENERATED))
+        projects = {"empty": Path(tmp) / "churn", "populated": Path(tmp) / "populated"}
+        for project in projects.values():
+            shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(*GENERATED))
+        populated = projects["populated"]
+        subprocess.run([sys.executable, "generate_data.py", "--customers", "300"], cwd=populated, check=True, capture_output=True)
+        time_once([cmds["hydraops plan"][0][0], "apply", "debug=fast"], populated)
         for _ in range(warmup):  # fill the OS file cache and write .pyc files; not counted
-            for argv in cmds.values():
-                time_once(argv, project)
+            for argv, where in cmds.values():
+                time_once(argv, projects[where])
         for _ in range(runs):  # round-robin, so drift in machine load hits every command alike
-            for label, argv in cmds.items():
-                times[label].append(time_once(argv, project))
+            for label, (argv, where) in cmds.items():
+                times[label].append(time_once(argv, projects[where]))
     return times
 
 
@@ -107,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "warmup": args.warmup,
         "baseline": baseline_label,
-        "project": "projects/churn (copied without data/)",
+        "project": "projects/churn (copied without data/; populated: 300 customers after apply debug=fast)",
         "results": results,
     }
     args.output.write_text(json.dumps(report, indent=2) + "\n")

@@ -26,12 +26,16 @@ VERBS: dict[str, tuple[str, Verb]] = {
         HydraVerb("validate", verbs.validate, read_only=True),
     ),
     "plan": (
-        "show what the lifecycle would do, stage by stage, as a tree (--json for machines); writes nothing",
+        "show what `hydraops apply` would do, stage by stage, as a tree (--json for machines); writes nothing",
         HydraVerb("plan", verbs.plan, read_only=True, flags=("--json",)),
     ),
+    "apply": (
+        "carry out every declared stage in lifecycle order (features → train → registry); idempotent [dry_run=true] [--json]",
+        HydraVerb("apply", verbs.apply, flags=("--json",), params=("dry_run",)),
+    ),
     "train": (
-        "fit the declared model on the training table, track the run in MLflow, register a model version",
-        HydraVerb("train", verbs.train),
+        "fit the declared model on the training table, track the run in MLflow, register a model version [dry_run=true]",
+        HydraVerb("train", verbs.train, params=("dry_run",)),
     ),
     "promote": (
         "evaluate the registry gates on the candidate version and move its alias: [version=N] [dry_run=true] [approve=true]",

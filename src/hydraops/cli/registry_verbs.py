@@ -11,42 +11,33 @@ from hydraops.errors import ConfigError, Problem, PromotionRejected, RegistryErr
 
 
 def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
-    """Evaluate the gates on the candidate, print the table, and (unless dry_run=true) move the aliases."""
-    from hydraops.registry.promote import apply, propose_promotion
+    """The registry stage for the candidate: with dry_run=true, the plan's gate table (the gates that need the
+    model's files are measured at apply); else the decision taken and applied, its table, the aliases moved."""
+    from hydraops.cli.acting import carry_out
+    from hydraops.cli.context import run_context
 
-    version = _integer(options, "version")
-    dry_run, approve = _boolean(options, "dry_run"), _boolean(options, "approve")
-    client = _connect(spec)
-    proposal = propose_promotion(client, spec.registry, spec.project, version=version, approve=approve)
+    registry = {"version": _integer(options, "version"), "approve": _boolean(options, "approve"), "required": True}
+    dry_run = _boolean(options, "dry_run")
+    plan, results = carry_out(run_context(spec, cfg), ["registry"], {"registry": registry}, dry_run=dry_run)
     out = console()
-    out.print(decision_table(proposal))
-    if proposal.nothing_to_do:
-        out.print(f"v{proposal.candidate.version} is already {proposal.target}: nothing to do")
-        return
     if dry_run:
-        verdict = "would move: " + _moves(proposal.moves) if proposal.decision.passed else "would be rejected"
-        out.print(f"dry run, nothing moved; {verdict}")
-        _raise_if_rejected(proposal)
+        (action,) = plan.actions
+        if action.passes is False:
+            raise PromotionRejected(f"{action.model} v{action.version} would not be promoted: failed "
+                                    f"{', '.join(g for g, *_, verdict in action.gates if verdict == 'fail')}; dry run, nothing moved")  # fmt: skip
         return
-    entry = apply(client, proposal, experiment_id=_audit_experiment(spec), config_digest=_digest(cfg))
-    if entry.outcome == "rejected":
-        _raise_if_rejected(proposal, entry.id)
-    out.print(f"[bold green]applied[/] decision {entry.id}: {_moves(entry.moves)}")
+    for result in results:
+        if result.value is not None:
+            out.print(decision_table(result.value[0]))
+    raise_if_rejected(results)
 
 
 def rollback(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Champion back to the previous version, recorded like a promotion."""
-    from hydraops.registry.promote import apply, propose_rollback
+    from hydraops.cli.acting import carry_out
+    from hydraops.cli.context import run_context
 
-    dry_run, client = _boolean(options, "dry_run"), _connect(spec)
-    proposal = propose_rollback(client, spec.registry)
-    out = console()
-    out.print(f"rollback {proposal.model}: {proposal.candidate.why}")
-    if dry_run:
-        out.print(f"dry run, nothing moved; would move: {_moves(proposal.moves)}")
-        return
-    entry = apply(client, proposal, experiment_id=_audit_experiment(spec), config_digest=_digest(cfg))
-    out.print(f"[bold green]applied[/] decision {entry.id}: {_moves(entry.moves)}")
+    carry_out(run_context(spec, cfg), ["registry"], {"registry": {"rollback": True, "required": True}}, dry_run=_boolean(options, "dry_run"))
 
 
 def show(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
@@ -101,12 +92,13 @@ def decision_table(proposal):  # noqa: ANN001, ANN201 - a rich Table
     return table
 
 
-def _raise_if_rejected(proposal, decision_id: str | None = None) -> None:  # noqa: ANN001
-    if proposal.decision.passed:
-        return
-    failed = ", ".join(result.gate for result in proposal.decision.failures)
-    recorded = f"; recorded as decision {decision_id}" if decision_id else ""
-    raise PromotionRejected(f"{proposal.model} v{proposal.candidate.version} not promoted: failed {failed}; nothing moved{recorded}")
+def raise_if_rejected(results) -> None:  # noqa: ANN001 - a list of Results
+    """PromotionRejected (exit 1) when a gate rejected a promotion in ``results``: nothing moved."""
+    from hydraops.plan.model import Outcome
+
+    for result in results:
+        if result.outcome is Outcome.rejected:
+            raise PromotionRejected(f"{result.summary}; nothing moved")
 
 
 def _moves(moves: dict) -> str:
@@ -117,29 +109,13 @@ def _moves(moves: dict) -> str:
 
 def _connect(spec: ProjectSpec):  # noqa: ANN202 - an MlflowClient
     """A client of the stack's registry; RegistryError (nothing created) when its SQLite file does not exist."""
-    from mlflow.tracking import MlflowClient
+    from hydraops.tracking.handle import Tracking
 
-    from hydraops.registry.promote import missing_store
-    from hydraops.tracking.runs import connect
-
-    missing = missing_store(spec.stack)
+    tracking = Tracking.of(spec.stack)
+    missing = tracking.missing_store()
     if missing is not None:
         raise RegistryError(f"no registry yet: {missing} does not exist; run `hydraops train` first")
-    connect(spec.stack)
-    return MlflowClient()
-
-
-def _audit_experiment(spec: ProjectSpec) -> str:
-    """The id of the experiment holding the audit log, created on the first decision that is recorded."""
-    from hydraops.tracking.runs import ensure_experiment
-
-    return ensure_experiment(f"{spec.project}-registry", spec.stack.artifact_location)
-
-
-def _digest(cfg: DictConfig) -> str:
-    from hydraops.tracking.lineage import config_digest
-
-    return config_digest(cfg)
+    return tracking.client
 
 
 def _integer(options: Options, name: str) -> int | None:

@@ -1,4 +1,4 @@
-"""What each Hydra verb does once the config is composed and validated."""
+"""What the lifecycle verbs do once the config is composed and validated: validate, plan, apply, train."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from omegaconf import DictConfig
 
 from hydraops.cli.hydra_app import Options
 from hydraops.cli.output import console
-
 from hydraops.config.schemas import ProjectSpec
 
 
@@ -21,39 +20,45 @@ def validate(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
 
 
 def plan(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
-    """Print the plan as a rich tree, or as JSON with --json."""
-    from hydraops.plan import build_plan
-    from hydraops.plan.explain import plan_json, plan_summary, plan_tree
+    """What ``hydraops apply`` would do, as a rich tree, or as JSON with --json."""
+    from hydraops.cli.acting import carry_out
+    from hydraops.cli.context import run_context
 
-    the_plan = build_plan(spec)
-    if options.get("json"):
-        print(plan_json(the_plan))
-        return
-    
-    out = console()
-    out.print(plan_tree(the_plan))
-    out.print(f"[bold]{plan_summary(the_plan) or 'nothing to do'}[/bold]")
+    carry_out(run_context(spec, cfg), _lifecycle(), dry_run=True, as_json=options.get("json") == "true")
+
+
+def apply(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
+    """Every declared stage in lifecycle order; a second run on unchanged inputs only checks and skips."""
+    from hydraops.cli.acting import carry_out
+    from hydraops.cli.context import run_context
+    from hydraops.cli.registry_verbs import _boolean as boolean
+    from hydraops.cli.registry_verbs import raise_if_rejected
+    from hydraops.plan.model import Outcome
+
+    as_json = options.get("json") == "true"
+    plan_, results = carry_out(run_context(spec, cfg), _lifecycle(), dry_run=boolean(options, "dry_run"), as_json=as_json, show_plan=True)
+    if results and not as_json:
+        changed = [r for r in results if r.outcome is not Outcome.skipped]
+        console().print("[bold]nothing changed: every action is up to date[/bold]" if not changed else f"[bold]applied {len(changed)} action(s)[/bold]")
+    raise_if_rejected(results)
 
 
 def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
-    """One tracked training run (a child of the sweep's parent run under ``-m``); returns the sweep's
-    objective (``hparams_search.metric``, default the primary metric on valid) for optimising sweepers."""
-    import os
-    from pathlib import Path
+    """One tracked training run (a child of the sweep's parent run under ``-m``), after the feature views it
+    needs are current; returns the sweep's objective (``hparams_search.metric``, default the primary metric on
+    valid) for optimising sweepers."""
+    from hydraops.cli.acting import carry_out
+    from hydraops.cli.context import run_context
+    from hydraops.cli.registry_verbs import _boolean as boolean
+    from hydraops.config.secrets import redact_url
+    from hydraops.training.stage import TrainRun
 
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf
-
-    from hydraops.config.secrets import Redactor, redact_url
-    from hydraops.training.run import train as run
-
-    hydra = HydraConfig.get()
-    output_dir = Path(hydra.runtime.output_dir)
-    redactor = Redactor.of(cfg, {name: os.environ[name] for name in hydra.job.env_copy if name in os.environ})
-    overrides = redactor.command(str(o) for o in OmegaConf.to_container(hydra.overrides.task, resolve=False))
-    hydra_dir = output_dir / hydra.output_subdir if hydra.output_subdir else None
-    result = run(spec, redactor.config(cfg), output_dir=output_dir, overrides=overrides, hydra_dir=hydra_dir,
-                 parent_run_id=os.environ.get("HYDRAOPS_PARENT_RUN_ID"), redactor=redactor)  # fmt: skip
+    ctx = run_context(spec, cfg)
+    _, results = carry_out(ctx, ["features", "train"], {"train": {"always": True}}, dry_run=boolean(options, "dry_run"))
+    trained = [r.value for r in results if isinstance(r.action, TrainRun)]
+    if not trained:
+        return None
+    result = trained[0]
     metric = f"test.{spec.evaluate.primary_metric}"
     score = f"{metric} {result.metrics[metric]:.4f}, " if metric in result.metrics else ""
     print(
@@ -62,3 +67,10 @@ def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
     )
     objective = spec.hparams_search.metric if spec.hparams_search else f"valid.{spec.evaluate.primary_metric}"
     return result.metrics.get(objective)
+
+
+def _lifecycle() -> list[str]:
+    """Every stage whose engine exists, in lifecycle order."""
+    from hydraops.plan.planner import stages
+
+    return list(stages())

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RunContext:
-    """The tracking handle, where outputs go, and what a run records about how it was started."""
+    """The project's spec, the tracking handle, where outputs go, and what a run records about how it was started."""
 
+    spec: ProjectSpec
     tracking: Tracking
     output_dir: Path
     overrides: tuple[str, ...] = ()  # the command line's overrides, secrets redacted
@@ -51,7 +52,7 @@ class RunContext:
         resolved, redactor = redacted_config(spec if cfg is None else cfg)
         directory = Path(output_dir) if output_dir is not None else Path(spec.paths.root) / "outputs" / "api"
         values.setdefault("actor", f"{getpass.getuser()}@{socket.gethostname()}")
-        return cls(Tracking.of(spec.stack), directory, tuple(redactor.command(overrides)), resolved,
+        return cls(spec, Tracking.of(spec.stack), directory, tuple(redactor.command(overrides)), resolved,
                    config_digest(resolved), redactor=redactor, **values)  # fmt: skip
 
 

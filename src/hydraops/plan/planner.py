@@ -12,7 +12,9 @@ from hydraops.config.schemas import ProjectSpec
 from hydraops.plan.context import RunContext
 from hydraops.plan.model import Action, Plan
 
-StagePlanner = Callable[..., list[Action]]  # (spec, ctx, **options) -> actions; reads the world, changes nothing
+#: (spec, ctx, *, earlier, **options) -> actions: reads the world, changes nothing. ``earlier`` are the actions
+#: planned before (a promotion after a training run in the same plan promotes the version it registers).
+StagePlanner = Callable[..., list[Action]]
 
 
 def stages() -> dict[str, StagePlanner]:
@@ -34,4 +36,7 @@ def build_plan(spec: ProjectSpec, ctx: RunContext, names: Sequence[str] | None =
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; known: {list(table)}")
     options = options or {}
-    return Plan(spec.project, tuple(action for name in names for action in table[name](spec, ctx, **options.get(name, {}))))
+    actions: list[Action] = []
+    for name in names:
+        actions += table[name](spec, ctx, earlier=tuple(actions), **options.get(name, {}))
+    return Plan(spec.project, tuple(actions))

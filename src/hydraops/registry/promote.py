@@ -72,12 +72,18 @@ def aliases_of(client, model: str) -> dict[str, str]:  # noqa: ANN001
     return {alias: str(version) for alias, version in found.aliases.items()}
 
 
+#: Gates that need the model's files (downloaded, checked, loaded): a plan leaves them to apply.
+MEASURED = frozenset({GateType.max_model_size_mb, GateType.max_predict_latency_ms})
+
+
 def propose_promotion(client, registry: RegistrySpec, experiment: str, *, version: int | None = None,  # noqa: ANN001
-                      approve: bool = False) -> Proposal:  # fmt: skip
-    """Pick the candidate, gather its facts and the champion's, evaluate every gate; moves nothing."""
+                      approve: bool = False, measure: bool = True, pinned: Candidate | None = None) -> Proposal:  # fmt: skip
+    """Pick the candidate (or take the ``pinned`` one), gather its facts and the champion's, evaluate the gates;
+    moves nothing. Without ``measure`` nothing is downloaded: the candidate's files are not checked and the
+    ``MEASURED`` gates are left out of the decision (a plan says they are measured at apply)."""
     if registry.on_pass not in (CHAMPION, CHALLENGER):
         raise RegistryError(f"registry.on_pass: '{registry.on_pass}' is not an alias a promotion gives; expected champion or challenger")
-    candidate = pick_candidate(client, registry.name, experiment, registry.candidate, version)
+    candidate = pinned or pick_candidate(client, registry.name, experiment, registry.candidate, version)
     aliases = aliases_of(client, registry.name)
     history = audit.read_history(client, registry.name)
     pending = audit.half_done(history)
@@ -85,31 +91,16 @@ def propose_promotion(client, registry: RegistrySpec, experiment: str, *, versio
     abandoned = tuple(e["id"] for e in pending if e["id"] != resumes)
     if aliases.get(registry.on_pass) == candidate.version:
         return Proposal("promote", registry.name, candidate, registry.on_pass, Decision(()), aliases, {}, resumes, abandoned)
-    latency = any(GateType(gate.type) is GateType.max_predict_latency_ms for gate in registry.gates)
-    facts = version_facts(client, registry.name, candidate.version, inspect_files=True, measure_latency=latency)
+    gates = [gate for gate in registry.gates if measure or GateType(gate.type) not in MEASURED]
+    latency = measure and any(GateType(gate.type) is GateType.max_predict_latency_ms for gate in gates)
+    facts = version_facts(client, registry.name, candidate.version, inspect_files=measure, measure_latency=latency)
     champion = aliases.get(CHAMPION)
     champion_facts = None if champion is None else version_facts(client, registry.name, champion, inspect_files=False)
-    decision = evaluate_gates(registry.gates, GateContext(facts, champion_facts, approve))
+    decision = evaluate_gates(gates, GateContext(facts, champion_facts, approve))
     moves: dict[str, str | None] = {registry.on_pass: candidate.version}
     if registry.on_pass == CHAMPION:
         moves = {**({PREVIOUS: champion} if champion else {}), **({CHALLENGER: None} if aliases.get(CHALLENGER) == candidate.version else {}), **moves}
     return Proposal("promote", registry.name, candidate, registry.on_pass, decision, aliases, moves, resumes, abandoned)
-
-
-def preview(spec) -> Proposal | None:  # noqa: ANN001 - a ProjectSpec
-    """Today's promotion decision for the project, for ``plan``: None when the registry has no store yet or
-    the model no version (nothing is created to find out)."""
-    if missing_store(spec.stack) is not None:
-        return None
-    from mlflow.tracking import MlflowClient
-
-    from hydraops.tracking.runs import connect
-
-    connect(spec.stack)
-    client = MlflowClient()
-    if not client.search_registered_models(f"name='{spec.registry.name}'"):
-        return None
-    return propose_promotion(client, spec.registry, spec.project)
 
 
 def missing_store(stack) -> str | None:  # noqa: ANN001 - a StackSpec

@@ -1,0 +1,45 @@
+"""How every acting verb runs: plan its stages → print the plan and stop on ``dry_run=true`` → apply."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hydraops.plan.context import RunContext
+from hydraops.plan.model import Effect, Outcome, Plan, Result
+
+_SHOWN = {Outcome.done: "[green]done[/]", Outcome.checked: "[cyan]checked[/]", Outcome.skipped: "[dim]skipped[/]",
+          Outcome.rejected: "[red]rejected[/]"}  # fmt: skip
+
+
+def carry_out(ctx: RunContext, stages: Sequence[str], options: Mapping[str, Mapping[str, Any]] | None = None, *,
+              dry_run: bool = False, as_json: bool = False, show_plan: bool = False) -> tuple[Plan, list[Result]]:  # fmt: skip
+    """Plan ``stages`` with the verb's ``options``; on ``dry_run`` print the plan and apply nothing. Otherwise
+    apply it (printing the plan first when ``show_plan``, one line per action as it ends unless ``as_json``).
+    With ``as_json`` the plan (and the results) are printed as one JSON document."""
+    from rich.markup import escape
+
+    from hydraops.cli.output import console
+    from hydraops.plan import apply, build_plan
+    from hydraops.plan.explain import plan_summary, plan_tree
+
+    plan = build_plan(ctx.spec, ctx, stages, options)
+    out = console()
+    if dry_run or show_plan:
+        if not as_json:
+            out.print(plan_tree(plan))
+            out.print(f"[bold]{plan_summary(plan) or 'nothing to do'}[/bold]" + (": dry run, nothing changed" if dry_run else ""))
+    if dry_run:
+        if as_json:
+            print(json.dumps(plan.to_dict(), indent=2))
+        return plan, []
+
+    def shown(result: Result) -> None:
+        if not as_json and result.action.effect is not Effect.skip:
+            out.print(f"{_SHOWN[result.outcome]} {escape(result.action.name)}" + (f": {escape(result.summary)}" if result.summary else ""))
+
+    results = apply(plan, ctx, on_result=shown)
+    if as_json:
+        print(json.dumps({**plan.to_dict(), "results": [result.to_dict() for result in results]}, indent=2))
+    return plan, results

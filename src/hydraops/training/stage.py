@@ -1,0 +1,101 @@
+"""The train stage: one tracked run of the declared model on the training table, registered as a new version.
+
+Its inputs are named by one digest (``inputs_digest``): the config as the run logs it, each feature view's
+version and the label files' sha256. ``hydraops apply`` skips the run when a finished run already trained
+those inputs and registered a version; ``hydraops train`` always trains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import ClassVar
+
+from hydraops.config.secrets import redact_url
+from hydraops.plan.context import RunContext
+from hydraops.plan.model import Action, Effect, Outcome, Result
+
+#: The run tag holding :func:`inputs_digest`.
+INPUTS_TAG = "hydraops.inputs_digest"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainRun(Action):
+    """Fit ``model`` on the training table of these inputs, log the run in ``experiment``, register a version."""
+
+    stage: ClassVar[str] = "train"
+    model: str
+    experiment: str
+    registered_model: str
+    inputs_digest: str
+    tracking: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"run {self.model} in MLflow experiment {self.experiment}, register a new version of {self.registered_model}"
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (self.tracking,)
+
+
+def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), always: bool = False) -> list[Action]:  # noqa: ANN001
+    """One TrainRun: ``create``, or ``skip`` (unless ``always``) when a finished run with the same inputs
+    registered a version. Nothing when the project declares no labels."""
+    if spec.features.labels is None:
+        return []
+    labels, split, model = spec.features.labels, spec.split, spec.model
+    features = list(model.features) or spec.features.feature_names()
+    notes = (
+        f"model {model.name} ({model.task.value}), {len(features)} features, target {labels.target}",
+        f"training table: {labels.source} + {len(spec.features.views)} views",
+        f"split {split.method.value}: valid {split.valid_fraction:g}, test {split.test_fraction:g}, gap {split.gap}",
+        f"metrics: {', '.join(spec.evaluate.metrics)}; slices: {', '.join(spec.evaluate.slices) or 'none'}",
+    ) + ((f"debug: at most {spec.debug.max_rows} rows, {spec.debug.max_rounds} rounds",) if spec.debug else ())
+    digest = inputs_digest(spec, ctx.config_digest)
+    action = dict(model=model.name, experiment=spec.project, registered_model=spec.registry.name, inputs_digest=digest,
+                  tracking=redact_url(spec.stack.tracking_uri))  # fmt: skip
+    done = None if always else _trained(ctx, spec.project, digest)
+    if done is not None:
+        return [TrainRun(effect=Effect.skip, **action, notes=(done, *notes))]
+    return [TrainRun(effect=Effect.create, **action, notes=notes)]
+
+
+def train_run(action: TrainRun, ctx: RunContext) -> Result:
+    """Train, track and register; the Result's value is the TrainResult."""
+    from hydraops.training.run import train
+
+    result = train(ctx.spec, ctx, extra_tags={INPUTS_TAG: action.inputs_digest})
+    return Result(action, Outcome.done, f"run {result.run_id}: {result.registered_model} version {result.version}", result)
+
+
+def inputs_digest(spec, config_digest: str) -> str:  # noqa: ANN001
+    """sha256 of what a run is trained from: the config digest, each view's version, the label files' sha256."""
+    from hydraops.features.repo import FeatureRepo, file_digest
+
+    repo = FeatureRepo.from_spec(spec)
+    views = {name: repo.version(name) for name in spec.features.views}
+    labels = sorted(file_digest(path) for path in repo.source_files(spec.features.labels.source))
+    text = json.dumps({"config": config_digest, "views": views, "labels": labels}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _trained(ctx: RunContext, experiment: str, digest: str) -> str | None:
+    """``run X already trained these inputs (version N)`` when a finished run with this digest registered a version."""
+    if ctx.tracking.missing_store() is not None:
+        return None
+    client = ctx.tracking.client
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs([found.experiment_id], f"tags.`{INPUTS_TAG}` = '{digest}' and attributes.status = 'FINISHED'",
+                              order_by=["attributes.start_time DESC"], max_results=20)  # fmt: skip
+    for run in runs:
+        versions = client.search_model_versions(f"run_id='{run.info.run_id}'")
+        if versions:
+            return f"up to date: run {run.info.run_id} trained these inputs (version {versions[0].version})"
+    return None
+
+
+__all__ = ["INPUTS_TAG", "TrainRun", "inputs_digest", "plan", "train_run"]

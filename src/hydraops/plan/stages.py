@@ -66,7 +66,7 @@ def plan_features(spec: ProjectSpec) -> list[Action]:
             actions.append(Action("features", f"materialize {name}", Effect.create, (view.source,), (output,), details))
     if spec.features.views:
         store = spec.stack.online_store
-        where = store.path if store.type.value == "sqlite" else redact_url(store.url) if store.url else store.url
+        where = store.location()
         changed = any(action.effect is not Effect.skip for action in actions)
         stale = () if changed else _online_behind(spec, repo)
         effect = Effect.update if changed or stale else Effect.skip

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hydraops import ConfigError, load_spec
+from hydraops._resources import packaged_dir
 from hydraops.config.checks import cross_reference_findings
 from hydraops.config.durations import parse_duration
 from hydraops.config.names import MODELS, is_allowed_target
@@ -118,3 +119,8 @@ def test_an_online_store_without_what_its_backend_needs_is_a_config_error(
         load_spec(CHURN, overrides)
     (problem,) = caught.value.problems
     assert problem.key == key and expected in problem.message
+
+
+def test_every_online_store_type_has_an_option() -> None:
+    options = packaged_dir("conf") / "stack" / "online_store"
+    assert {path.stem for path in options.glob("*.yaml")} == {kind.value for kind in ONLINE_STORES}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from hydraops.testing import churn_project, copy_example_project
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECTS = REPO / "projects"
@@ -20,16 +21,12 @@ Run = Callable[..., subprocess.CompletedProcess]
 
 def copy_project(name: str, destination: Path) -> Path:
     """A copy of ``projects/<name>`` without generated data or outputs."""
-    ignore = shutil.ignore_patterns("data", "outputs", "multirun", "artifacts", "__pycache__")
-    shutil.copytree(PROJECTS / name, destination, ignore=ignore)
-    return destination
+    return copy_example_project(name, destination)
 
 
 def generated_churn(destination: Path, customers: int) -> Path:
     """A copy of the churn project at ``destination`` with ``customers`` customers of generated data."""
-    project = copy_project("churn", destination)
-    subprocess.run([sys.executable, "generate_data.py", "--customers", str(customers)], cwd=project, check=True, capture_output=True)
-    return project
+    return churn_project(destination, customers)
 
 
 @pytest.fixture

@@ -1,22 +1,19 @@
-"""The online store: one contract suite run on SQLite and on real Redis, then the read API with a fake clock."""
+"""The online store: the contract suite (hydraops.testing) run on SQLite, real Redis and in memory, each
+backend's specifics, then the read API with a fake clock."""
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from hydraops.config.schemas.data import (
@@ -32,19 +29,25 @@ from hydraops.config.schemas.data import (
 from hydraops.errors import HydraopsError
 from hydraops.features.online import (
     FeatureStoreError,
+    InMemoryOnlineStore,
+    MemoryOnlineStoreSpec,
     OnlineRow,
     OnlineStore,
     Pushed,
     RedisOnlineStore,
+    RedisOnlineStoreSpec,
     SqliteOnlineStore,
+    SqliteOnlineStoreSpec,
     get_online_features,
     open_online_store,
+    read_pushed,
     view_feature_names,
 )
 from hydraops.features.online.base import decode_key, decode_row, encode_key, encode_row
+from hydraops.testing import OnlineStoreContract
+from hydraops.testing.online_store import T0, row, stored_form
 
 REDIS_URL = os.environ.get("HYDRAOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-T0 = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 @cache
@@ -85,204 +88,54 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OnlineStor
         yield opened
 
 
-def row(key: tuple, ts: datetime = T0, **values: Any) -> OnlineRow:
-    return OnlineRow(key, ts, values)
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-# --- the contract, on both backends ---------------------------------------------------------------
+# --- the contract (hydraops.testing.OnlineStoreContract), on every backend --------------------------
 
 
-def test_a_write_replaces_the_rows_of_the_view(store: OnlineStore) -> None:
-    """Issue 9, item 9: an entity absent from a newer write is gone, not left with its old values."""
-    assert store.write("v", [row((1,), a=1), row((2,), a=2)], as_of=T0) == 2
-    store.write("other", [row((2,), a="kept")], as_of=T0)
-    assert store.write("v", [row((1,), T0 + timedelta(hours=1), a=10, b="new")], as_of=T0) == 1
-    first, second = store.read("v", [(1,), (2,)])
-    assert first == row((1,), T0 + timedelta(hours=1), a=10, b="new")
-    assert second is None
-    assert store.keys("v", 10) == [(1,)]
-    assert store.read("other", [(2,)]) == [row((2,), a="kept")], "other views are untouched"
-    assert store.write("v", [], as_of=T0) == 0
-    assert store.read("v", [(1,)]) == [None] and store.keys("v", 10) == []
+class TestSqliteOnlineStore(OnlineStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[OnlineStore]:
+        with SqliteOnlineStore(tmp_path / "online.db") as opened:
+            yield opened
 
-
-def test_what_a_view_was_pushed_from_is_recorded(store: OnlineStore) -> None:
-    assert store.pushed("v") is None
-    store.write("v", [row((1,), a=1)], as_of=T0, version="abc-1")
-    assert store.pushed("v") == Pushed("abc-1", T0) and store.pushed("v").as_of.tzinfo is UTC
-    store.write("v", [row((1,), a=1)], as_of=T0 + timedelta(days=1))
-    assert store.pushed("v") == Pushed(None, T0 + timedelta(days=1))
-
-
-@pytest.mark.slow
-def test_a_reader_never_sees_a_mix_of_two_writes(store: OnlineStore, tmp_path: Path) -> None:
-    """A real concurrent reader (its own connection, its own thread) reads while writes alternate between
-    two sets that overlap on half their keys: each read is exactly one set or the other."""
-    import threading
-
-    first = [row((k,), a="first") for k in range(0, 1000)]
-    second = [row((k,), a="second") for k in range(500, 1500)]
-    expected = {"first": ["first"] * 1000 + [None] * 500, "second": [None] * 500 + ["second"] * 1000}
-    keys = [(k,) for k in range(1500)]
-    store.write("v", first, as_of=T0)
-    seen, mixed, done = set(), [], threading.Event()
-
-    def read() -> None:
-        with reopen(store) as reader:
-            while not done.is_set() or not seen:
-                values = [r.values["a"] if r else None for r in reader.read("v", keys)]
-                kind = next((k for k, e in expected.items() if values == e), None)
-                seen.add(kind) if kind else mixed.append(sorted(set(map(str, values))))
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    try:
-        for i in range(20):
-            store.write("v", second if i % 2 == 0 else first, as_of=T0)
-    finally:
-        done.set()
-        reader.join(timeout=60)
-    assert not reader.is_alive()
-    assert mixed == [], f"{len(mixed)} read(s) saw a mix of two writes"
-    assert seen, "the reader read while the writes went on"
-
-
-def reopen(store: OnlineStore) -> OnlineStore:
-    """A second store on the same data, with a connection of its own."""
-    if isinstance(store, SqliteOnlineStore):
+    def reopen(self, store: SqliteOnlineStore) -> OnlineStore:
         return SqliteOnlineStore(store.path)
-    return RedisOnlineStore(store.url, key_prefix=store.key_prefix)
 
 
-def test_within_one_write_the_last_row_of_a_key_wins(store: OnlineStore) -> None:
-    store.write("v", [row((1,), a=1), row((1,), T0 - timedelta(days=1), a=2)], as_of=T0)
-    assert store.read("v", [(1,)]) == [row((1,), T0 - timedelta(days=1), a=2)]
+class TestRedisOnlineStore(OnlineStoreContract):
+    @pytest.fixture
+    def store(self, redis_prefix: str) -> Iterator[OnlineStore]:
+        with RedisOnlineStore(REDIS_URL, key_prefix=redis_prefix) as opened:
+            yield opened
+
+    def reopen(self, store: RedisOnlineStore) -> OnlineStore:
+        return RedisOnlineStore(store.url, key_prefix=store.key_prefix)
 
 
-def test_read_keeps_the_order_of_keys_with_none_where_absent(store: OnlineStore) -> None:
-    store.write("v", [row((k,), a=k) for k in (1, 2, 3)], as_of=T0)
-    found = store.read("v", [(3,), (99,), (1,), (2,), (3,)])
-    assert [r.values["a"] if r else None for r in found] == [3, None, 1, 2, 3]
-    assert found[0].key == (3,)
-    assert store.read("v", []) == []
-    assert store.read("other", [(1,)]) == [None]
+class TestInMemoryOnlineStore(OnlineStoreContract):
+    @pytest.fixture
+    def store(self) -> Iterator[OnlineStore]:
+        with InMemoryOnlineStore() as opened:
+            yield opened
+
+    def reopen(self, store: InMemoryOnlineStore) -> OnlineStore:
+        return store.connect()
 
 
-def test_batch_read(store: OnlineStore) -> None:
-    store.write("v", (row((k,), T0 + timedelta(seconds=k), x=float(k)) for k in range(500)), as_of=T0)
-    keys = [(k,) for k in range(0, 1000, 7)]
-    found = store.read("v", keys)
-    assert len(found) == len(keys)
-    for (k,), r in zip(keys, found):
-        assert (r is None) == (k >= 500)
-        if r is not None:
-            assert r.values == {"x": float(k)} and r.feature_ts == T0 + timedelta(seconds=k)
-
-
-def test_values_round_trip(store: OnlineStore) -> None:
-    ist = timezone(timedelta(hours=5, minutes=30))
-    values = {
-        "int": 7,
-        "float": 0.1,
-        "nan": math.nan,
-        "none": None,
-        "bool": True,
-        "str": "é ünïcode",
-        "when": datetime(2023, 1, 2, 3, 4, 5, 678901, tzinfo=ist),
-        "np_int": np.int64(2**40),
-        "np_float": np.float32(1.5),
-        "np_nan": np.float64("nan"),
-        "np_bool": np.bool_(False),
-        "np_str": np.str_("s"),
-        "np_nat": np.datetime64("NaT"),
-        "pd_ts": pd.Timestamp("2024-01-01 00:00:00.000001", tz="Europe/Paris"),
-        "pd_nat": pd.NaT,
-        "pd_na": pd.NA,
-        "decimal": Decimal("12.50"),
-    }
-    store.write("v", [OnlineRow((1,), datetime(2024, 5, 6, 7, 8, 9, 1, tzinfo=ist), values)], as_of=T0)
-    [back] = store.read("v", [(1,)])
-    assert back.feature_ts == datetime(2024, 5, 6, 1, 38, 9, 1, tzinfo=UTC) and back.feature_ts.tzinfo is UTC
-    assert back.values == {
-        "int": 7,
-        "float": 0.1,
-        "nan": None,
-        "none": None,
-        "bool": True,
-        "str": "é ünïcode",
-        "when": datetime(2023, 1, 1, 21, 34, 5, 678901, tzinfo=UTC),
-        "np_int": 2**40,
-        "np_float": 1.5,
-        "np_nan": None,
-        "np_bool": False,
-        "np_str": "s",
-        "np_nat": None,
-        "pd_ts": datetime(2023, 12, 31, 23, 0, 0, 1, tzinfo=UTC),
-        "pd_nat": None,
-        "pd_na": None,
-        "decimal": 12.5,
-    }
-    assert back.values["when"].tzinfo is UTC
-    assert [type(back.values[k]) for k in ("np_int", "np_float", "np_bool", "np_str")] == [int, float, bool, str]
-
-
-@pytest.mark.parametrize(
-    "bad", [datetime(2024, 1, 1), np.datetime64("2024-01-01"), pd.Timestamp("2024-01-01"), {"a": 1}, b"bytes"]
-)
-def test_naive_timestamps_and_unsupported_values_are_refused(store: OnlineStore, bad: Any) -> None:
-    with pytest.raises(FeatureStoreError):
-        store.write("v", [row((1,), x=bad)], as_of=T0)
-    with pytest.raises(FeatureStoreError, match="timezone-aware"):
-        store.write("v", [row((1,), datetime(2024, 1, 1), x=1)], as_of=T0)
-    with pytest.raises(FeatureStoreError, match="timezone-aware"):
-        store.write("v", [row((1,), x=1)], as_of=datetime(2024, 1, 1))
-    assert store.read("v", [(1,)]) == [None]
-    assert store.as_of("v") is None
-
-
-def test_composite_keys(store: OnlineStore) -> None:
-    store.write("v", [row((1, "eu"), a="1eu"), row((1, "us"), a="1us"), row(("1", "eu"), a="'1'eu")], as_of=T0)
-    found = store.read("v", [(1, "us"), ("1", "eu"), (1, "eu"), (2, "eu"), (np.int64(1), "eu")])
-    assert [r.values["a"] if r else None for r in found] == ["1us", "'1'eu", "1eu", None, "1eu"]
-    with pytest.raises(FeatureStoreError, match="join-key value 1.5"):
-        store.read("v", [(1.5, "eu")])
-
-
-def test_as_of_is_recorded_per_view(store: OnlineStore) -> None:
-    assert store.as_of("a") is None
-    store.write("a", [row((1,), x=1)], as_of=T0)
-    assert store.write("b", [], as_of=T0 - timedelta(days=1)) == 0
-    assert store.as_of("a") == T0 and store.as_of("a").tzinfo is UTC
-    assert store.as_of("b") == T0 - timedelta(days=1)
-    store.write("a", [row((1,), x=1)], as_of=T0 + timedelta(microseconds=1))
-    assert store.as_of("a") == T0 + timedelta(microseconds=1)
-    assert store.read("a", [(1,)])[0] == row((1,), x=1)
-
-
-def test_keys_is_a_deterministic_sample_of_one_view(store: OnlineStore) -> None:
-    store.write("v", [row((k, "x"), a=k) for k in (3, 10, 2, 1)], as_of=T0)
-    store.write("v:w", [row((99, "x"), a=1)], as_of=T0)  # another view, a prefix of whose name is "v"
-    store.write("w", [row((4, "x"), a=1)], as_of=T0)
-    assert store.keys("v", 10) == [(1, "x"), (10, "x"), (2, "x"), (3, "x")]  # by encoding: "[1," < "[10" < "[2"
-    assert store.keys("v", 10) == store.keys("v", 10)
-    assert len(store.keys("v", 2)) == 2
-    assert store.keys("v", 0) == []
-    assert store.keys("missing", 5) == []
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_store_round_trip_property(store: OnlineStore, data: st.DataObject) -> None:
-    key = data.draw(keys)
-    original = OnlineRow(key, data.draw(instants), data.draw(value_dicts))
-    store.write("prop", [original], as_of=T0)
-    assert store.read("prop", [key]) == [expected(original)]
+def test_a_closed_in_memory_store_refuses_use_and_its_other_handles_go_on() -> None:
+    store = InMemoryOnlineStore()
+    other = store.connect()
+    store.write("v", [row((1,), a=1)], as_of=T0)
+    store.close()
+    with pytest.raises(FeatureStoreError, match="closed"):
+        store.read("v", [(1,)])
+    assert other.read("v", [(1,)]) == [row((1,), a=1)]
+    assert InMemoryOnlineStore().read("v", [(1,)]) == [None], "separate stores share nothing"
 
 
 # --- the encoding, by property ---------------------------------------------------------------------
@@ -294,22 +147,11 @@ value_dicts = st.dictionaries(st.text(), scalars, max_size=8)
 keys = st.lists(st.one_of(st.integers(), st.text()), min_size=1, max_size=3).map(tuple)
 
 
-def expected(original: OnlineRow) -> OnlineRow:
-    """What a stored row reads back as: NaN as None, every instant in UTC."""
-
-    def norm(value: Any) -> Any:
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        return value.astimezone(UTC) if isinstance(value, datetime) else value
-
-    return OnlineRow(original.key, original.feature_ts.astimezone(UTC), {k: norm(v) for k, v in original.values.items()})
-
-
 @given(key=keys, ts=instants, values=value_dicts)
 def test_encoding_round_trips(key: tuple, ts: datetime, values: dict[str, Any]) -> None:
     assert decode_key(encode_key(key)) == key
     back = decode_row(key, encode_row(OnlineRow(key, ts, values)))
-    assert back == expected(OnlineRow(key, ts, values))
+    assert back == stored_form(OnlineRow(key, ts, values))
     assert back.feature_ts.tzinfo is UTC
     assert all(v.tzinfo is UTC for v in back.values.values() if isinstance(v, datetime))
 
@@ -330,38 +172,32 @@ def test_sqlite_reads_more_keys_than_one_statement_can_bind(tmp_path: Path) -> N
         assert [r.values["a"] for r in found[:many]] == list(range(many)) and found[many:] == [None] * 10
 
 
-def test_sqlite_failed_write_changes_nothing(tmp_path: Path) -> None:
-    with SqliteOnlineStore(tmp_path / "online.db") as store:
-        store.write("v", [row((1,), a=1)], as_of=T0)
-        with pytest.raises(FeatureStoreError):
-            store.write("v", [row((1,), a=2), row((2,), a=object())], as_of=T0 + timedelta(days=1))
-        assert store.read("v", [(1,), (2,)]) == [row((1,), a=1), None]
-        assert store.as_of("v") == T0
-
-
-def test_sqlite_is_shared_between_connections(tmp_path: Path) -> None:
-    path = tmp_path / "online.db"
-    with SqliteOnlineStore(path) as writer, SqliteOnlineStore(path) as reader:
-        writer.write("v", [row((1,), a=1)], as_of=T0)
-        assert reader.read("v", [(1,)]) == [row((1,), a=1)]
-
-
 def test_open_sqlite_creates_parent_folders(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "online.db"
-    with open_online_store(OnlineStoreSpec(type=OnlineStoreType.sqlite, path=str(path)), "proj") as store:
+    with open_online_store(SqliteOnlineStoreSpec(path=str(path)), "proj") as store:
         assert isinstance(store, SqliteOnlineStore)
         store.write("v", [row((1,), a=1)], as_of=T0)
     assert path.exists()
-    with pytest.raises(FeatureStoreError, match="path is required"):
-        open_online_store(OnlineStoreSpec(type="sqlite"), "proj")
-    with pytest.raises(FeatureStoreError, match="url is required"):
-        open_online_store(OnlineStoreSpec(type="redis"), "proj")
+    with pytest.raises(FeatureStoreError, match="stack.online_store.path is required"):
+        open_online_store(SqliteOnlineStoreSpec(), "proj")
+    with pytest.raises(FeatureStoreError, match="stack.online_store.url is required"):
+        open_online_store(RedisOnlineStoreSpec(), "proj")
+
+
+def test_each_type_opens_with_its_own_schema_only(tmp_path: Path) -> None:
+    with open_online_store(MemoryOnlineStoreSpec(), "proj") as store:
+        assert isinstance(store, InMemoryOnlineStore)
+    assert read_pushed(MemoryOnlineStoreSpec(), "proj", ["v"]) == {"v": None}
+    assert read_pushed(SqliteOnlineStoreSpec(path=str(tmp_path / "absent.db")), "proj", ["v"]) == {"v": None}
+    assert not (tmp_path / "absent.db").exists()
+    with pytest.raises(FeatureStoreError, match="needs the schema SqliteOnlineStoreSpec, got OnlineStoreSpec"):
+        open_online_store(OnlineStoreSpec(type=OnlineStoreType.sqlite), "proj")
 
 
 def test_open_redis_prefixes_keys_with_the_namespace(redis_prefix: str) -> None:
     import redis
 
-    spec = OnlineStoreSpec(type=OnlineStoreType.redis, url=REDIS_URL, key_prefix=redis_prefix)
+    spec = RedisOnlineStoreSpec(url=REDIS_URL, key_prefix=redis_prefix)
     with open_online_store(spec, "churn") as store:
         assert isinstance(store, RedisOnlineStore)
         store.write("profile", [row((42, "eu"), a=1)], as_of=T0)
@@ -407,7 +243,7 @@ def test_a_failed_redis_write_leaves_the_rows_and_no_staging_key(redis_prefix: s
 def test_unreachable_redis_is_a_readable_error(url: str) -> None:
     url = url.format(port=free_port())
     with pytest.raises(FeatureStoreError) as raised:
-        open_online_store(OnlineStoreSpec(type="redis", url=url), "proj")
+        open_online_store(RedisOnlineStoreSpec(url=url), "proj")
     message = str(raised.value)
     assert "127.0.0.1" in message and "redis-server" in message and "stack=local" in message
     assert "s3cret" not in message

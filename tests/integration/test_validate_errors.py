@@ -260,3 +260,32 @@ def test_names_are_identifiers(hydraops: Run, churn: Path) -> None:
 def test_yaml_syntax_errors_name_the_file_and_line(hydraops: Run, churn: Path, text: str, where: str, says: str) -> None:
     (churn / "conf" / "project.yaml").write_text(text)
     expect_problem(hydraops, churn, key="<config>", source=f"conf/project.yaml:{where}", says=[f"YAML syntax error: {says}"])
+
+
+def test_a_sqlite_online_store_without_a_path(hydraops: Run, churn: Path) -> None:
+    expect_problem(
+        hydraops, churn, "stack.online_store.path=null",
+        key="stack.online_store.path", source="command-line override 'stack.online_store.path=null'",
+        says=["not Optional", "expected the path of the SQLite file"],
+    )  # fmt: skip
+
+
+def test_a_redis_online_store_without_a_url(hydraops: Run, churn: Path) -> None:
+    (churn / "conf" / "stack").mkdir()
+    (churn / "conf" / "stack" / "team.yaml").write_text(
+        "defaults:\n  - /schema/online_store/redis@online_store\n  - _self_\n"
+        "name: team\ntracking_uri: sqlite:///mlflow.db\nbento_home: bentoml\nonline_store:\n  type: redis\n"
+    )
+    expect_problem(
+        hydraops, churn, "stack=team",
+        key="stack.online_store.url", source="conf/stack/team.yaml",
+        says=["missing value '???'", "expected the Redis server's URL"],
+    )  # fmt: skip
+
+
+def test_an_online_store_type_without_its_schema(hydraops: Run, churn: Path) -> None:
+    expect_problem(
+        hydraops, churn, "stack.online_store.type=redis",
+        key="stack.online_store.type", source="command-line override 'stack.online_store.type=redis'",
+        says=["needs the schema RedisOnlineStoreSpec, got SqliteOnlineStoreSpec", "stack/online_store=redis"],
+    )  # fmt: skip

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hydraops.config.schemas import OnlineStoreSpec, OnlineStoreType, StackSpec
+from hydraops.config.schemas import StackSpec
+from hydraops.features.online import SqliteOnlineStoreSpec
 from hydraops.errors import ConfigError, TrackingError
 from hydraops.tracking.connection import HTTP_RETRIES_ENV, HTTP_TIMEOUT_ENV, connect, one_attempt, tracking_failures
 from tests.conftest import Run, copy_project
@@ -22,7 +23,7 @@ from tests.mlflow_server import free_port
 def stack(tmp_path: Path, uri: str, timeout: float = 1.0, retries: int = 2) -> StackSpec:
     return StackSpec(
         name="test", tracking_uri=uri, artifact_location=str(tmp_path / "artifacts"), bento_home=str(tmp_path),
-        online_store=OnlineStoreSpec(type=OnlineStoreType.sqlite, path=str(tmp_path / "o.db")),
+        online_store=SqliteOnlineStoreSpec(path=str(tmp_path / "o.db")),
         tracking_timeout=timeout, tracking_retries=retries,
     )  # fmt: skip
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hydraops.config.schemas import OnlineStoreSpec, OnlineStoreType, StackSpec
+from hydraops.config.schemas import StackSpec
+from hydraops.features.online import SqliteOnlineStoreSpec
 from hydraops.tracking.lineage import git_state, package_versions
 from hydraops.tracking.params import MAX_PARAM_LENGTH, flatten, split_params
 from hydraops.tracking.runs import TrackingError, connect, ensure_experiment, tracked_run
@@ -50,7 +51,7 @@ def test_package_versions() -> None:
 def stack(tmp_path: Path, uri: str | None = None) -> StackSpec:
     return StackSpec(
         name="test", tracking_uri=uri or f"sqlite:///{tmp_path}/mlflow.db", artifact_location=str(tmp_path / "artifacts"),
-        online_store=OnlineStoreSpec(type=OnlineStoreType.sqlite, path=str(tmp_path / "o.db")), bento_home=str(tmp_path),
+        online_store=SqliteOnlineStoreSpec(path=str(tmp_path / "o.db")), bento_home=str(tmp_path),
     )  # fmt: skip
 
 

@@ -9,11 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hydraops import ConfigError, load_spec
+from hydraops._resources import packaged_dir
 from hydraops.config.checks import cross_reference_findings
 from hydraops.config.durations import parse_duration
 from hydraops.config.names import MODELS, is_allowed_target
 from hydraops.config.origins import Layer
 from hydraops.config.schemas import FeatureSpec
+from hydraops.features.online import ONLINE_STORES, MemoryOnlineStoreSpec, RedisOnlineStoreSpec, SqliteOnlineStoreSpec
 from tests.conftest import PROJECTS
 
 CHURN = PROJECTS / "churn"
@@ -85,3 +87,40 @@ def test_layer_sets_exactly_its_keys(path: list[str], index: int) -> None:
     packaged = Layer("group.yaml", "model", {"num_leaves": 3})
     assert packaged.sets("model.num_leaves") and not packaged.sets("modelx.num_leaves")
     assert Layer("override", "model.features", None).sets("model.features[2]")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "schema"),
+    [
+        ([], SqliteOnlineStoreSpec),
+        (["stack=shared"], RedisOnlineStoreSpec),
+        (["stack/online_store=memory"], MemoryOnlineStoreSpec),
+        (["stack=shared", "stack/online_store=sqlite"], SqliteOnlineStoreSpec),
+    ],
+)
+def test_each_online_store_option_brings_the_schema_beside_its_backend(overrides: list[str], schema: type) -> None:
+    store = load_spec(CHURN, overrides).stack.online_store
+    assert type(store) is schema is ONLINE_STORES[store.type]
+    assert schema.__module__.startswith("hydraops.features.online.")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "expected"),
+    [
+        (["stack.online_store.path=???"], "stack.online_store.path", "expected the path of the SQLite file"),
+        (["stack=shared", "stack.online_store.url=???"], "stack.online_store.url", "expected the Redis server's URL"),
+        (["stack.online_store.type=redis"], "stack.online_store.type", "needs the schema RedisOnlineStoreSpec"),
+    ],
+)
+def test_an_online_store_without_what_its_backend_needs_is_a_config_error(
+    overrides: list[str], key: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_spec(CHURN, overrides)
+    (problem,) = caught.value.problems
+    assert problem.key == key and expected in problem.message
+
+
+def test_every_online_store_type_has_an_option() -> None:
+    options = packaged_dir("conf") / "stack" / "online_store"
+    assert {path.stem for path in options.glob("*.yaml")} == {kind.value for kind in ONLINE_STORES}

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydraops.config.origins import display_path, find_config_file
+from hydraops.config.schemas import expected
 from hydraops.errors import ConfigError, Problem
 
 _IN_CONFIG = re.compile(r"^In '([^']+)'")
@@ -33,6 +34,8 @@ def explain_hydra_error(error: Exception, search_dirs: Sequence[Path], overrides
     if detail.startswith("Key '") and dataclasses.is_dataclass(object_type):
         known = ", ".join(f.name for f in dataclasses.fields(object_type))
         detail = f"{detail}; expected one of: {known}"
+    elif detail.endswith("is not Optional") and (what := expected(object_type, getattr(cause, "key", None))):
+        detail = f"{detail}: expected {what}"
     return ConfigError([Problem(key, _source(message, key, search_dirs, overrides), detail)])
 
 

@@ -189,6 +189,20 @@ def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:
         yield "monitor.performance.metric", _one_of(metric, spec.evaluate.metrics, "metric")
 
 
+def check_online_store(spec: ProjectSpec) -> Iterator[Finding]:
+    """The store's ``type`` is the one its schema is for (``stack/online_store=<type>`` sets both)."""
+    from hydraops.features.online import ONLINE_STORES
+
+    store = spec.stack.online_store
+    schema = ONLINE_STORES[store.type]
+    if type(store) is not schema:
+        yield "stack.online_store.type", (
+            f"'{store.type.value}' needs the schema {schema.__name__}, got {type(store).__name__}: "
+            f"choose the store with stack/online_store={store.type.value} (or `- online_store: {store.type.value}` "
+            "in the stack's defaults)"
+        )
+
+
 def check_names(spec: ProjectSpec) -> Iterator[Finding]:
     """Names that end up in paths, SQL and keys are identifiers: no '/', no '..', no spaces or quotes."""
     for key, name in (("project", spec.project), ("registry.name", spec.registry.name)):
@@ -216,7 +230,7 @@ def check_feature_sql(spec: ProjectSpec) -> Iterator[Finding]:
 
 CHECKS = (
     check_names, check_model, check_evaluate, check_data, check_features, check_split, check_registry, check_deploy,
-    check_monitor, check_feature_sql,
+    check_monitor, check_feature_sql, check_online_store,
 )
 
 

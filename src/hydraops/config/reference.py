@@ -96,7 +96,8 @@ def field_rows(cls: type, prefix: str = "", recurse: bool = True) -> list[Row]:
     for f in dataclasses.fields(cls):
         key, tp = prefix + f.name, hints[f.name]
         nested = _nested(tp, key)
-        rows.append((f"`{key}`", render_type(tp), render_default(f), _doc(nested[0]) if nested else ""))
+        description = _doc(nested[0]) if nested else f.metadata.get("expected", "")
+        rows.append((f"`{key}`", render_type(tp), render_default(f), description))
         rows += field_rows(*nested) if nested and recurse else []
     return rows
 
@@ -115,6 +116,18 @@ def _options(group: str, default: str | None) -> list[str]:
         mark = " *(default)*" if path.stem == default else ""
         lines.append(f"- `{path.stem}`{mark}: {text}" if text else f"- `{path.stem}`{mark}")
     return [*lines, ""] if len(lines) > 2 else ["Options: none in the library; projects add their own.", ""]
+
+
+def _online_stores() -> list[str]:
+    """A table per online store type, each with the schema that sits beside its backend."""
+    from hydraops.features.online import ONLINE_STORES
+
+    out = _options("stack/online_store", None)
+    out[0] = "Online stores (`stack/online_store=<type>`; `local` picks `sqlite`, `shared` picks `redis`):"
+    for kind, spec in ONLINE_STORES.items():
+        out += [f"### `stack/online_store={kind.value}`", "", _doc(spec), ""]
+        out += [f"Schema: `{spec.__module__}.{spec.__name__}`", "", *_table(field_rows(spec, "stack.online_store."))]
+    return out
 
 
 def render_reference() -> str:
@@ -139,6 +152,7 @@ def render_reference() -> str:
             if name:
                 out += [f"### `model={name}`", ""] + ([_doc(spec), ""] if _doc(spec) else [])
             out += [f"Schema: `{spec.__name__}`", "", *_table(field_rows(spec, f"{group}."))]
+        out += _online_stores() if group == "stack" else []
     return "\n".join(out).rstrip() + "\n"
 
 

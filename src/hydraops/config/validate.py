@@ -16,7 +16,7 @@ from hydraops.config.checks import cross_reference_findings
 from hydraops.config.compose import to_spec
 from hydraops.config.names import INSTANTIATE_KEYS, target_problem
 from hydraops.config.origins import Origins
-from hydraops.config.schemas import ProjectSpec
+from hydraops.config.schemas import ProjectSpec, expected
 from hydraops.errors import ConfigError, Problem
 
 Finding = tuple[str, str]
@@ -44,7 +44,8 @@ def _value_findings(node: DictConfig | ListConfig, prefix: str) -> Iterator[Find
         if key == "hydra" and not prefix:
             continue
         if OmegaConf.is_missing(node, key):
-            yield path, "missing value '???': give it a value in the config or on the command line (key=VALUE)"
+            what = expected(node._metadata.object_type, key) if isinstance(node, DictConfig) else None
+            yield path, f"missing value '???': {f'expected {what}; ' if what else ''}give it a value in the config or on the command line (key=VALUE)"
             continue
         if key == "_target_":
             yield from _target_findings(node, path)

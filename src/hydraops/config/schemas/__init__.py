@@ -6,8 +6,9 @@ specs that everything below the CLI and the planner works with.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from omegaconf import MISSING
 
@@ -92,6 +93,14 @@ class ProjectSpec:
     debug: Optional[DebugSpec] = None
 
 
+def expected(schema: Any, name: str) -> str | None:
+    """What field ``name`` of the dataclass ``schema`` holds, from ``field(metadata={"expected": ...})``."""
+    if not (isinstance(schema, type) and dataclasses.is_dataclass(schema)):
+        return None
+    found = next((f for f in dataclasses.fields(schema) if f.name == name), None)
+    return found.metadata.get("expected") if found else None
+
+
 #: The groups of a project config, in lifecycle order (``hparams_search`` and ``debug`` are optional).
 GROUPS = (
     "paths", "stack", "data", "features", "split", "model", "evaluate",
@@ -107,5 +116,5 @@ __all__ = [
     "LogisticRegressionSpec", "ModelSpec", "MonitorSpec", "OnlineStoreSpec", "OnlineStoreType", "Op",
     "PathsSpec", "PerformanceSpec", "PreprocessSpec", "ProjectSpec", "RandomForestSpec", "RegistrySpec",
     "RetrainSpec", "RetrainTrigger", "ServiceSpec", "SklearnEstimatorSpec", "SourceSpec", "SplitMethod",
-    "SplitSpec", "StackSpec", "Task", "ThresholdSpec", "ValidationMode", "ValueChecks",
+    "SplitSpec", "StackSpec", "Task", "ThresholdSpec", "ValidationMode", "ValueChecks", "expected",
 ]  # fmt: skip

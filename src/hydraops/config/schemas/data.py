@@ -26,6 +26,7 @@ class FileFormat(StrEnum):
 class OnlineStoreType(StrEnum):
     sqlite = "sqlite"
     redis = "redis"
+    memory = "memory"
 
 
 class AggFunc(StrEnum):
@@ -55,10 +56,10 @@ class PathsSpec:
 
 @dataclass
 class OnlineStoreSpec:
+    """Where the latest feature values live; each ``type`` has its own schema beside its backend in
+    ``hydraops.features.online``, chosen with ``stack/online_store=<type>``."""
+
     type: OnlineStoreType = MISSING
-    path: Optional[str] = None
-    url: Optional[str] = None
-    key_prefix: str = "hydraops"
 
 
 @dataclass

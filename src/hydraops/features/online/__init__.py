@@ -1,5 +1,7 @@
 """The online store: the latest feature values per entity, served with the TTL enforced at read time.
 
+Backends: SQLite (embedded), Redis (shared), in memory (tests); each with its config schema beside it.
+
     with open_online_store(stack.online_store, namespace="churn") as store:
         [row] = get_online_features(features, store, [{"customer_id": 42}])
         row.values      # {"tenure_days": 812, "amount_sum_7d": 13.5, ...}
@@ -12,24 +14,36 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from hydraops.config.durations import parse_duration
 from hydraops.config.schemas.data import FeaturesSpec, FeatureViewSpec, OnlineStoreSpec, OnlineStoreType
 from hydraops.features.repo import view_feature_names
 from hydraops.features.online.base import FeatureStoreError, OnlineRow, OnlineStore, Pushed
-from hydraops.features.online.redis import RedisOnlineStore
-from hydraops.features.online.sqlite import SqliteOnlineStore
+from hydraops.features.online.memory import InMemoryOnlineStore, MemoryOnlineStoreSpec
+from hydraops.features.online.redis import RedisOnlineStore, RedisOnlineStoreSpec
+from hydraops.features.online.sqlite import SqliteOnlineStore, SqliteOnlineStoreSpec
+
+#: Each ``stack.online_store.type`` and the schema that types its config (``stack/online_store=<type>``).
+ONLINE_STORES: dict[OnlineStoreType, type[OnlineStoreSpec]] = {
+    OnlineStoreType.sqlite: SqliteOnlineStoreSpec,
+    OnlineStoreType.redis: RedisOnlineStoreSpec,
+    OnlineStoreType.memory: MemoryOnlineStoreSpec,
+}
 
 __all__ = [
+    "ONLINE_STORES",
     "FeatureStoreError",
+    "InMemoryOnlineStore",
+    "MemoryOnlineStoreSpec",
     "OnlineFeatures",
     "OnlineRow",
     "OnlineStore",
     "Pushed",
     "RedisOnlineStore",
+    "RedisOnlineStoreSpec",
     "SqliteOnlineStore",
+    "SqliteOnlineStoreSpec",
     "get_online_features",
     "open_online_store",
     "read_pushed",
@@ -47,32 +61,30 @@ class OnlineFeatures:
 
 
 def open_online_store(spec: OnlineStoreSpec, namespace: str) -> OnlineStore:
-    """The store ``spec`` declares: the SQLite file at ``spec.path`` (parent folders created), or Redis at
-    ``spec.url`` under the key prefix ``{spec.key_prefix}:{namespace}``."""
-    kind = OnlineStoreType(spec.type)
-    if kind is OnlineStoreType.sqlite:
-        if not spec.path:
-            raise FeatureStoreError("stack.online_store.path is required when stack.online_store.type is sqlite")
-        Path(spec.path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteOnlineStore(spec.path)
-    if not spec.url:
-        raise FeatureStoreError("stack.online_store.url is required when stack.online_store.type is redis")
-    return RedisOnlineStore(spec.url, key_prefix=f"{spec.key_prefix}:{namespace}")
+    """The store ``spec`` declares: the SQLite file at ``spec.path`` (parent folders created), Redis at
+    ``spec.url`` under the key prefix ``{spec.key_prefix}:{namespace}``, or a new in-memory store."""
+    return _backend_spec(spec).open(namespace)
 
 
 def read_pushed(spec: OnlineStoreSpec, namespace: str, views: Sequence[str]) -> dict[str, Pushed | None]:
     """What the store declared by ``spec`` holds per view, read without writing anything: a SQLite file
     that does not exist is not created, and Redis gets a short connect timeout (this is for ``plan``)."""
-    if OnlineStoreType(spec.type) is OnlineStoreType.sqlite:
-        if not spec.path or not Path(spec.path).is_file():
-            return dict.fromkeys(views)
-        store: OnlineStore = SqliteOnlineStore(spec.path, read_only=True)
-    else:
-        if not spec.url:
-            raise FeatureStoreError("stack.online_store.url is required when stack.online_store.type is redis")
-        store = RedisOnlineStore(spec.url, key_prefix=f"{spec.key_prefix}:{namespace}", timeout=1.0)
+    store = _backend_spec(spec).open_read_only(namespace)
+    if store is None:
+        return dict.fromkeys(views)
     with store:
         return {view: store.pushed(view) for view in views}
+
+
+def _backend_spec(spec: OnlineStoreSpec) -> SqliteOnlineStoreSpec | RedisOnlineStoreSpec | MemoryOnlineStoreSpec:
+    """``spec`` itself when it is the schema of its ``type``; a FeatureStoreError naming what it should be."""
+    expected = ONLINE_STORES[OnlineStoreType(spec.type)]
+    if not isinstance(spec, expected):
+        raise FeatureStoreError(
+            f"stack.online_store of type {OnlineStoreType(spec.type).value} needs the schema {expected.__name__}, "
+            f"got {type(spec).__name__} (select the store with stack/online_store={OnlineStoreType(spec.type).value})"
+        )
+    return spec
 
 
 def get_online_features(

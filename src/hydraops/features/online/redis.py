@@ -1,4 +1,4 @@
-"""The shared online store: Redis (``stack=shared``)."""
+"""The shared online store: Redis (``stack=shared``), and its config."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NoReturn
 
+from omegaconf import MISSING
+
+from hydraops.config.schemas.data import OnlineStoreSpec, OnlineStoreType
 from hydraops.config.secrets import redact_url
 from hydraops.features.online.base import (
     FeatureStoreError,
@@ -143,6 +147,28 @@ class RedisOnlineStore(OnlineStore):
             f"cannot reach the Redis online store at {redact_url(self.url)} ({error}); "
             "start one with `redis-server`, or use the embedded SQLite store with `stack=local`"
         ) from error
+
+
+@dataclass
+class RedisOnlineStoreSpec(OnlineStoreSpec):
+    """The shared store (``stack/online_store=redis``): a Redis server, keys under ``{key_prefix}:{project}``."""
+
+    type: OnlineStoreType = OnlineStoreType.redis
+    url: str = field(default=MISSING, metadata={"expected": "the Redis server's URL, redis://[:password@]host:port/db"})
+    key_prefix: str = "hydraops"
+
+    def open(self, namespace: str, *, timeout: float = 5.0) -> RedisOnlineStore:
+        """The store at ``url``, its keys under ``{key_prefix}:{namespace}``."""
+        if not self.url or self.url == MISSING:
+            raise FeatureStoreError("stack.online_store.url is required when stack.online_store.type is redis")
+        return RedisOnlineStore(self.url, key_prefix=f"{self.key_prefix}:{namespace}", timeout=timeout)
+
+    def open_read_only(self, namespace: str) -> RedisOnlineStore:
+        """The store, with a short connect timeout (for ``plan``: reading only)."""
+        return self.open(namespace, timeout=1.0)
+
+    def location(self) -> str:
+        return redact_url(self.url)
 
 
 def _glob_escape(text: bytes) -> bytes:

@@ -1,15 +1,20 @@
-"""The embedded online store: one SQLite file (``stack=local``)."""
+"""The embedded online store: one SQLite file (``stack=local``), and its config."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
 
+from omegaconf import MISSING
+
+from hydraops.config.schemas.data import OnlineStoreSpec, OnlineStoreType
 from hydraops.features.online.base import (
+    FeatureStoreError,
     OnlineRow,
     OnlineStore,
     Pushed,
@@ -102,3 +107,28 @@ class SqliteOnlineStore(OnlineStore):
 
     def __repr__(self) -> str:
         return f"SqliteOnlineStore({self.path!r})"
+
+
+@dataclass
+class SqliteOnlineStoreSpec(OnlineStoreSpec):
+    """The embedded store (``stack/online_store=sqlite``): one SQLite file, shared by every project namespace."""
+
+    type: OnlineStoreType = OnlineStoreType.sqlite
+    path: str = field(default=MISSING, metadata={"expected": "the path of the SQLite file that holds the latest values"})
+
+    def open(self, namespace: str) -> SqliteOnlineStore:
+        """The store at ``path`` (views are per project already: ``namespace`` is not needed)."""
+        Path(self._path()).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteOnlineStore(self._path())
+
+    def open_read_only(self, namespace: str) -> SqliteOnlineStore | None:
+        """The store at ``path`` opened without writing; None when the file does not exist yet."""
+        return SqliteOnlineStore(self._path(), read_only=True) if Path(self._path()).is_file() else None
+
+    def location(self) -> str:
+        return self.path
+
+    def _path(self) -> str:
+        if not self.path or self.path == MISSING:
+            raise FeatureStoreError("stack.online_store.path is required when stack.online_store.type is sqlite")
+        return self.path

@@ -7,15 +7,14 @@ from omegaconf import DictConfig
 from hydraops.cli.hydra_app import Options
 from hydraops.cli.output import console
 from hydraops.config.schemas import ProjectSpec
-from hydraops.errors import ConfigError, Problem, PromotionRejected, RegistryError
+from hydraops.errors import PromotionRejected, RegistryError
 
 
 def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Evaluate the gates on the candidate, print the table, and (unless dry_run=true) move the aliases."""
     from hydraops.registry.promote import apply, propose_promotion
 
-    version = _integer(options, "version")
-    dry_run, approve = _boolean(options, "dry_run"), _boolean(options, "approve")
+    version, dry_run, approve = options.get("version"), options.get("dry_run"), options.get("approve")
     client = _connect(spec)
     proposal = propose_promotion(client, spec.registry, spec.project, version=version, approve=approve)
     out = console()
@@ -38,7 +37,7 @@ def rollback(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Champion back to the previous version, recorded like a promotion."""
     from hydraops.registry.promote import apply, propose_rollback
 
-    dry_run, client = _boolean(options, "dry_run"), _connect(spec)
+    dry_run, client = options.get("dry_run"), _connect(spec)
     proposal = propose_rollback(client, spec.registry)
     out = console()
     out.print(f"rollback {proposal.model}: {proposal.candidate.why}")
@@ -141,18 +140,3 @@ def _digest(cfg: DictConfig) -> str:
 
     return config_digest(cfg)
 
-
-def _integer(options: Options, name: str) -> int | None:
-    if name not in options:
-        return None
-    try:
-        return int(options[name])
-    except ValueError:
-        raise ConfigError([Problem(name, "command line", f"{name}={options[name]}: expected a version number, e.g. {name}=3")]) from None
-
-
-def _boolean(options: Options, name: str) -> bool:
-    value = options.get(name, "false").lower()
-    if value not in ("true", "false", "1", "0", "yes", "no"):
-        raise ConfigError([Problem(name, "command line", f"{name}={options[name]}: expected true or false")])
-    return value in ("true", "1", "yes")

@@ -5,14 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from hydraops.errors import HydraopsError
-
-
-class NotReproduced(HydraopsError):
-    """The reproduction's model or metrics differ from the original's."""
-
-    exit_code = 1
-
+from hydraops.errors import HydraopsError, NotReproduced
 
 def reproduce_verb(args: Sequence[str]) -> int:
     """Re-run ``hydraops train`` with the run's overrides, then report whether model and metrics match."""

@@ -53,6 +53,14 @@ def test_every_bad_parameter_is_reported_at_once() -> None:
     ]
 
 
+def test_a_required_parameter_not_given_is_a_usage_error() -> None:
+    from hydraops.cli import GET_ONLINE_PARAMS
+
+    with pytest.raises(UsageError, match=r"^entity=… is required: the entity key\(s\), e.g. entity=42 or entity=42,43\n"):
+        parse_params(GET_ONLINE_PARAMS, {"at": "2026-01-01"}, "hydraops features get-online")
+    assert verb_help("x", "y", GET_ONLINE_PARAMS).splitlines()[4].split()[:3] == ["entity=", "text", "required"]
+
+
 def test_help_lists_each_parameter_with_its_type_default_and_help() -> None:
     summary, verb = VERBS["features materialize"]
     text = verb_help("hydraops features materialize", summary, verb.params)

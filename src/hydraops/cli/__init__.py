@@ -34,7 +34,7 @@ MATERIALIZE_PARAMS = (
 OUT = Param("out", Kind.PATH, "the parquet file to write, inside the project (default: in the offline store)")
 SAMPLE = Param("sample", Kind.INT, "stored entities compared per view", default=100, minimum=1)
 GET_ONLINE_PARAMS = (
-    Param("entity", Kind.TEXT, "the entity key(s) to look up: ID or ID,ID,..."),
+    Param("entity", Kind.TEXT, "the entity key(s) to look up", expected="the entity key(s), e.g. entity=42 or entity=42,43", required=True),
     Param("at", Kind.MOMENT, "the instant the TTL is enforced at (naive: UTC; default: now)"),
 )
 

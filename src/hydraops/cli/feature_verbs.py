@@ -59,8 +59,6 @@ def get_online(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     ``at=`` (an ISO date or timestamp; default now)."""
     from hydraops.features.online import get_online_features, open_online_store
 
-    if "entity" not in options:
-        raise FeatureStoreError("give the entity: hydraops features get-online entity=ID[,ID...]")
     rows = _entity_rows(spec, options["entity"])
     with open_online_store(spec.stack.online_store, spec.project) as store:
         served = get_online_features(spec.features, store, rows, now=options.get("at"))

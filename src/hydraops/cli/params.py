@@ -32,7 +32,7 @@ class Param:
     """One ``name=value`` parameter of a verb: its kind, a one-line help, and its default (None: absent).
 
     ``expected`` replaces the kind's wording in error messages (``a version number, e.g. version=3``);
-    ``minimum`` bounds an integer from below.
+    ``minimum`` bounds an integer from below; a ``required`` parameter must be given.
     """
 
     name: str
@@ -41,6 +41,7 @@ class Param:
     default: Any = None
     expected: str | None = None
     minimum: int | None = None
+    required: bool = False
 
     def parse(self, text: str) -> Any:
         """The typed value of ``text``; ValueError when it is not one."""
@@ -70,6 +71,8 @@ def parse_params(params: tuple[Param, ...], given: Mapping[str, str], command: s
     problems: list[tuple[str, str]] = []
     for param in params:
         if param.name not in given:
+            if param.required:
+                problems.append((param.name, f"{param.name}=… is required: {param.expectation()}"))
             continue
         try:
             values[param.name] = param.parse(given[param.name])
@@ -89,7 +92,7 @@ def verb_help(command: str, summary: str, params: tuple[Param, ...], flags: tupl
     lines = [f"{command}: {summary}", ""]
     if not params and not flags:
         return "\n".join([*lines, "parameters: none besides Hydra's overrides", ""])
-    rows = [(f"{p.name}=", p.kind.value, "-" if p.default is None else _shown(p.default), p.help) for p in params]
+    rows = [(f"{p.name}=", p.kind.value, "required" if p.required else _shown(p.default), p.help) for p in params]
     rows += [(flag, "flag", "off", "") for flag in flags]
     widths = [max(len(row[i]) for row in [("name", "type", "default", ""), *rows]) for i in range(3)]
     lines.append("parameters (besides Hydra's overrides):")
@@ -99,7 +102,7 @@ def verb_help(command: str, summary: str, params: tuple[Param, ...], flags: tupl
 
 
 def _shown(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    return "-" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _integer(text: str, param: Param) -> int:

@@ -1,10 +1,13 @@
 """The one exception hierarchy of hydraops.
 
 Every error names what is wrong (a config key, a file, a column) and what was expected, so the CLI can
-print it as one readable message::
+print it as one readable message. The context is also carried as fields, for code that handles the error:
+``key`` (a config key or command-line parameter), ``path`` (a file or folder), ``column``, and ``hint``
+(what to do about it; shown as the message's last line)::
 
-    HydraopsError            base class; ``exit_code`` is what the CLI exits with
+    HydraopsError            base class; ``exit_code`` is what the CLI exits with; key, path, column, hint
      ├── ConfigError         the composed config is invalid: a list of Problems (key, file, expected)
+     ├── UsageError          a verb's parameters are not what it takes (``version=abc``): every bad one (exit 2)
      ├── ProjectError        no project here, or a project/template on disk is not usable
      ├── TemplateError       ``hydraops init`` could not create the project
      ├── FeatureStoreError   the feature store cannot do what was asked (no such feature, store down...)
@@ -13,6 +16,7 @@ print it as one readable message::
      ├── EvaluationError     a model cannot be evaluated as asked (unknown metric, missing column)
      ├── TrackingError       the tracking server is unreachable or refuses a request
      ├── ModelIntegrityError a model's files do not match their recorded sha256
+     ├── NotReproduced       ``hydraops reproduce``: the new model or metrics differ from the run's (exit 1)
      └── RegistryError       the registry spec cannot be carried out as declared
           ├── PromotionRejected  a gate failed; nothing moved (exit 1)
           └── RegistryConflict   the aliases moved since the decision, or the model is locked (exit 3)
@@ -23,15 +27,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "ConfigError", "DataError", "EvaluationError", "FeatureStoreError", "HydraopsError", "ModelIntegrityError",
-    "Problem", "ProjectError", "PromotionRejected", "RegistryConflict", "RegistryError", "TemplateError", "TrackingError", "TrainingError",
+    "ConfigError", "DataError", "EvaluationError", "FeatureStoreError", "HydraopsError", "ModelIntegrityError", "NotReproduced",
+    "Problem", "ProjectError", "PromotionRejected", "RegistryConflict", "RegistryError", "TemplateError", "TrackingError",
+    "TrainingError", "UsageError",
 ]  # fmt: skip
 
 
 class HydraopsError(Exception):
-    """Base of every error hydraops raises on purpose."""
+    """Base of every error hydraops raises on purpose, with what it is about as optional fields."""
 
     exit_code = 1
+    key: str | None = None  #: the config key (``data.sources.x.path``) or command-line parameter (``version``)
+    path: str | None = None  #: the file or folder
+    column: str | None = None  #: the data column
+    hint: str | None = None  #: what to do about it, shown as the message's last line
+
+    def __init__(
+        self, message: str = "", *, key: str | None = None, path: str | None = None, column: str | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.key, self.path, self.column, self.hint = key, path, column, hint
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message}\nhint: {self.hint}" if self.hint else message
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,12 @@ class ConfigError(HydraopsError):
 
     def __reduce__(self) -> tuple[type, tuple[list[Problem]]]:
         return type(self), (self.problems,)  # a launcher's worker process sends it back pickled
+
+
+class UsageError(HydraopsError):
+    """A verb was given parameters it does not take as written (``at=yesterday``); names each bad one."""
+
+    exit_code = 2
 
 
 class ProjectError(HydraopsError):
@@ -106,6 +131,12 @@ class ModelIntegrityError(HydraopsError):
     """A model's files do not match the sha256 recorded when it was logged."""
 
     exit_code = 2
+
+
+class NotReproduced(HydraopsError):
+    """``hydraops reproduce``: the reproduction's model or metrics differ from the original's."""
+
+    exit_code = 1
 
 
 class RegistryError(HydraopsError):

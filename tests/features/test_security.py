@@ -196,7 +196,7 @@ def test_data_values_are_printed_as_text_not_markup(churn: Path, tmp_path: Path,
     with SqliteOnlineStore(str(store)) as online:
         values = {"plan": "[bold red]x[/]", "region": description, "age": 30}
         online.write("customer_profile", [OnlineRow((1,), moment, values)], as_of=moment)
-    feature_verbs.get_online(spec, None, {"entity": "1", "at": "2026-01-01"})
+    feature_verbs.get_online(spec, None, {"entity": "1", "at": moment})
     feature_verbs.describe(spec, None, {"view": "customer_profile"})
     printed = capsys.readouterr().out
     assert "'[bold red]x[/]'" in printed and f"'{description}'" in printed

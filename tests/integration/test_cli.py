@@ -16,6 +16,35 @@ def test_help_lists_every_verb_on_one_line(hydraops: Run, tmp_path: Path) -> Non
         assert any(line.strip().startswith(verb + " ") for line in result.stdout.splitlines())
 
 
+def test_bad_verb_parameters_are_one_usage_error(hydraops: Run, churn: Path) -> None:
+    """Checked before Hydra composes anything: exit 2, every bad parameter named, no traceback."""
+    for args, messages in [
+        (("promote", "version=abc"), ["version=abc: expected a version number, e.g. version=3"]),
+        (("features", "get-online", "entity=1", "at=yesterday"), ["at=yesterday: expected a date (YYYY-MM-DD) or an ISO timestamp"]),
+        (("features", "get-online"), ["entity=… is required: the entity key(s), e.g. entity=42"]),
+        (("reproduce",), ["usage: hydraops reproduce RUN_ID"]),
+        (("features", "check-skew", "sample=lots"), ["sample=lots: expected a whole number of at least 1, e.g. sample=100"]),
+        (("features", "materialize", "start=2025-13-01", "force=please"),
+         ["2 bad parameters:", "  start=2025-13-01: expected a date", "  force=please: expected true or false"]),
+    ]:  # fmt: skip
+        result = hydraops(*args, cwd=churn)
+        assert result.returncode == 2 and all(message in result.stderr for message in messages), (args, result.stderr)
+        assert "lists its parameters" in result.stderr or args == ("reproduce",)
+        assert "Traceback" not in result.stderr
+        assert not (churn / "outputs").exists(), "nothing ran"
+
+
+def test_verb_help_lists_its_parameters_then_the_config_groups(hydraops: Run, churn: Path) -> None:
+    for verb, params in [(("features", "materialize"), ("start=", "end=", "force=")), (("promote",), ("version=", "dry_run=", "approve="))]:
+        result = hydraops(*verb, "--help", cwd=churn)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith(f"hydraops {' '.join(verb)}: ") and "parameters (besides Hydra's overrides):" in lines
+        assert all(any(line.split()[:1] == [param] for line in lines) for param in params), result.stdout
+        assert result.stdout.index("default") < result.stdout.index("== Configuration groups ==")
+        assert "model: " in result.stdout
+
+
 def test_unknown_verb_is_a_clear_error(hydraops: Run, tmp_path: Path) -> None:
     result = hydraops("trian", cwd=tmp_path)
     assert result.returncode == 2

@@ -40,7 +40,7 @@ def test_failing_verbs_create_no_experiment_and_name_what_is_missing(churn: Path
     with pytest.raises(RegistryError, match="model 'churn' has no 'champion' to roll back from"):
         rollback(spec, cfg, {})
     with pytest.raises(RegistryError, match="version=9: model 'churn' has no such version"):
-        promote(spec, cfg, {"version": "9"})
+        promote(spec, cfg, {"version": 9})
     assert client.get_experiment_by_name("churn-registry") is None, "a failing verb created the audit experiment"
     promote(spec, cfg, {})
     assert aliases_of(client, "churn") == {"champion": version}

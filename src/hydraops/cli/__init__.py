@@ -12,11 +12,31 @@ import sys
 from collections.abc import Callable, Sequence
 
 from hydraops.cli import feature_verbs, registry_verbs, verbs
-from hydraops.cli.hydra_app import HydraVerb
+from hydraops.cli.hydra_app import HELP_FLAGS, HydraVerb
 from hydraops.cli.init import init_verb
+from hydraops.cli.params import Kind, Param, verb_help
 from hydraops.cli.reproduce import reproduce_verb
 
 Verb = Callable[[Sequence[str]], int]
+
+DRY_RUN = Param("dry_run", Kind.BOOL, "show the plan and stop; nothing changes", default=False)
+VIEW = Param("view", Kind.TEXT, "one feature view (default: every view)")
+PROMOTE_PARAMS = (
+    Param("version", Kind.INT, "the candidate version (default: registry.candidate)", expected="a version number, e.g. version=3", minimum=1),
+    DRY_RUN,
+    Param("approve", Kind.BOOL, "the manual_approval gate's approval", default=False),
+)
+MATERIALIZE_PARAMS = (
+    Param("start", Kind.MOMENT, "keep timeline rows from this instant on (naive: UTC; default: all)"),
+    Param("end", Kind.MOMENT, "keep timeline rows before this instant; latest values are those at end (default: now)"),
+    Param("force", Kind.BOOL, "recompute and push every view, whatever is there", default=False),
+)
+OUT = Param("out", Kind.PATH, "the parquet file to write, inside the project (default: in the offline store)")
+SAMPLE = Param("sample", Kind.INT, "stored entities compared per view", default=100, minimum=1)
+GET_ONLINE_PARAMS = (
+    Param("entity", Kind.TEXT, "the entity key(s) to look up", expected="the entity key(s), e.g. entity=42 or entity=42,43", required=True),
+    Param("at", Kind.MOMENT, "the instant the TTL is enforced at (naive: UTC; default: now)"),
+)
 
 #: verb → (one-line help, what runs it)
 VERBS: dict[str, tuple[str, Verb]] = {
@@ -31,19 +51,19 @@ VERBS: dict[str, tuple[str, Verb]] = {
     ),
     "apply": (
         "carry out every declared stage in lifecycle order (features → train → registry); idempotent [dry_run=true] [--json]",
-        HydraVerb("apply", verbs.apply, flags=("--json",), params=("dry_run",)),
+        HydraVerb("apply", verbs.apply, flags=("--json",), params=(DRY_RUN,)),
     ),
     "train": (
         "fit the declared model on the training table, track the run in MLflow, register a model version [dry_run=true]",
-        HydraVerb("train", verbs.train, params=("dry_run",)),
+        HydraVerb("train", verbs.train, params=(DRY_RUN,)),
     ),
     "promote": (
         "evaluate the registry gates on the candidate version and move its alias: [version=N] [dry_run=true] [approve=true]",
-        HydraVerb("promote", registry_verbs.promote, read_only=True, params=("version", "dry_run", "approve")),
+        HydraVerb("promote", registry_verbs.promote, read_only=True, params=PROMOTE_PARAMS),
     ),
     "rollback": (
         "move the champion alias back to the previous version, recorded like a promotion [dry_run=true]",
-        HydraVerb("rollback", registry_verbs.rollback, read_only=True, params=("dry_run",)),
+        HydraVerb("rollback", registry_verbs.rollback, read_only=True, params=(DRY_RUN,)),
     ),
     "registry show": (
         "versions, aliases, key metrics and the decision history of a registered model: registry show [NAME]",
@@ -55,23 +75,23 @@ VERBS: dict[str, tuple[str, Verb]] = {
     ),
     "features materialize": (
         "compute every feature view into the offline store, push latest values online [start=DATE end=DATE] [force=true]",
-        HydraVerb("features materialize", feature_verbs.materialize, params=("start", "end", "force")),
+        HydraVerb("features materialize", feature_verbs.materialize, params=MATERIALIZE_PARAMS),
     ),
     "features training-table": (
         "join the labels with every feature, point in time, into parquet [out=PATH]",
-        HydraVerb("features training-table", feature_verbs.training_table, params=("out",)),
+        HydraVerb("features training-table", feature_verbs.training_table, params=(OUT,)),
     ),
     "features get-online": (
         "latest feature values of entities from the online store, TTL enforced: entity=ID[,ID...] [at=DATE]",
-        HydraVerb("features get-online", feature_verbs.get_online, read_only=True, params=("entity", "at")),
+        HydraVerb("features get-online", feature_verbs.get_online, read_only=True, params=GET_ONLINE_PARAMS),
     ),
     "features check-skew": (
         "compare online values with offline point-in-time values at the same instant [sample=N]",
-        HydraVerb("features check-skew", feature_verbs.check_skew, read_only=True, params=("sample",)),
+        HydraVerb("features check-skew", feature_verbs.check_skew, read_only=True, params=(SAMPLE,)),
     ),
     "features verify": (
         "check the offline store's files against their manifests (sizes, sha256) and the online store's version [view=NAME]",
-        HydraVerb("features verify", feature_verbs.verify, read_only=True, params=("view",)),
+        HydraVerb("features verify", feature_verbs.verify, read_only=True, params=(VIEW,)),
     ),
     "features list": (
         "the catalog of feature views: entity, source, TTL, owner, current version",
@@ -79,7 +99,7 @@ VERBS: dict[str, tuple[str, Verb]] = {
     ),
     "features describe": (
         "every feature of a view with its definition, checks, owner, description [view=NAME]",
-        HydraVerb("features describe", feature_verbs.describe, read_only=True, params=("view",)),
+        HydraVerb("features describe", feature_verbs.describe, read_only=True, params=(VIEW,)),
     ),
 }
 
@@ -93,7 +113,7 @@ verbs:
 
 Verbs other than init take Hydra's overrides and flags unchanged: key=value, +key=value, ++key=value,
 ~key, group=option, -m/--multirun, --cfg job|hydra|all [--resolve], --info, -cd/-cp/-cn,
---shell-completion. `hydraops <verb> --help` lists the project's config groups.
+--shell-completion. `hydraops <verb> --help` lists the verb's parameters and the project's config groups.
 Errors print as one message; set HYDRA_FULL_ERROR=1 for the traceback."""
 
 
@@ -123,8 +143,12 @@ def run(argv: Sequence[str]) -> int:
         print(f"error: unknown verb '{' '.join(argv[:2]) if argv[0] in groups else argv[0]}'; expected one of: {', '.join(known)}", file=sys.stderr)
         print("(hydraops --help lists them)", file=sys.stderr)
         return 2
+    summary, verb = VERBS[name]
+    args = list(argv[words:])
+    if isinstance(verb, HydraVerb) and any(arg in HELP_FLAGS for arg in args):
+        print(verb_help(f"hydraops {name}", summary, verb.params, verb.flags))  # then Hydra's help: config groups
     try:
-        return VERBS[name][1](list(argv[words:]))
+        return verb(args)
     except KeyboardInterrupt as interrupt:
         print(f"{str(interrupt) or 'interrupted'}{_notes(interrupt)}", file=sys.stderr)
         return 143 if isinstance(interrupt, Terminated) else 130

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 
 from omegaconf import DictConfig
 from rich.markup import escape
@@ -22,9 +21,7 @@ def materialize(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     from hydraops.features import materialize as run
     from hydraops.features.online import open_online_store
 
-    from hydraops.cli.registry_verbs import _boolean
-
-    start, end, force = _moment(options, "start"), _moment(options, "end"), _boolean(options, "force")
+    start, end, force = options.get("start"), options.get("end"), options.get("force")
     with open_online_store(spec.stack.online_store, spec.project) as store:
         report = run(FeatureRepo.from_spec(spec), start=start, end=end, online=store, progress=True, force=force)
     table = Table("view", "version", "status", "timeline rows", "entities", "pushed online", title="features materialize")
@@ -62,11 +59,9 @@ def get_online(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     ``at=`` (an ISO date or timestamp; default now)."""
     from hydraops.features.online import get_online_features, open_online_store
 
-    if "entity" not in options:
-        raise FeatureStoreError("give the entity: hydraops features get-online entity=ID[,ID...]")
     rows = _entity_rows(spec, options["entity"])
     with open_online_store(spec.stack.online_store, spec.project) as store:
-        served = get_online_features(spec.features, store, rows, now=_moment(options, "at"))
+        served = get_online_features(spec.features, store, rows, now=options.get("at"))
     table = Table("feature", *[escape(str(next(iter(row.values())))) for row in rows], title="online features")
     names = spec.features.feature_names()
     for name in names:
@@ -84,7 +79,7 @@ def check_skew(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     from hydraops.features.skew import check_skew as run
     from hydraops.features.validation import example
 
-    sample = int(options.get("sample", "100"))
+    sample = options.get("sample")
     with open_online_store(spec.stack.online_store, spec.project) as store:
         results = run(FeatureRepo.from_spec(spec), store, sample)
     table = Table("feature", "compared", "mismatches", "examples (key, online, offline)", title="training/serving skew")
@@ -185,16 +180,6 @@ def _entity_rows(spec: ProjectSpec, text: str) -> list[dict]:
         raise FeatureStoreError("entity=… needs exactly one entity with one join key; this project declares more")
     key = next(iter(entities.values())).join_keys[0]
     return [{key: int(value) if value.strip().lstrip("-").isdigit() else value.strip()} for value in text.split(",")]
-
-
-def _moment(options: Options, name: str) -> datetime | None:
-    if name not in options:
-        return None
-    try:
-        moment = datetime.fromisoformat(options[name])
-    except ValueError as error:
-        raise FeatureStoreError(f"{name}={options[name]!r} is not a date: use YYYY-MM-DD or an ISO timestamp") from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _count(value: int | None) -> str:

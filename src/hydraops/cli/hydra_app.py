@@ -15,51 +15,60 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
+from hydraops.cli.params import Param, parse_params
 from hydraops.config.compose import CONFIG_NAME, find_conf_dir
 from hydraops.config.schemas import ProjectSpec
 from hydraops.errors import HydraopsError
 
-#: A verb's options: its flags (``--json`` → ``{"json": "true"}``) and parameters (``start=2025-01-01``).
-Options = dict[str, str]
+#: A verb's options, typed: its flags (``--json`` → ``{"json": True}``), its positional argument (a string) and
+#: its parameters (``start=2025-01-01`` → a datetime; defaults filled in), parsed by :mod:`hydraops.cli.params`.
+Options = dict[str, Any]
 #: A verb's work: the typed spec, the composed config (for logging it as is), and the verb's options. What it
 #: returns is the job's return value (a sweep's objective for sweepers that optimise, such as Optuna).
 Task = Callable[[ProjectSpec, DictConfig, Options], object]
 
 _CONFIG_DIR_FLAGS = ("-cp", "--config-path", "-cd", "--config-dir")
+HELP_FLAGS = ("-h", "--help")
 
 
 @dataclass(frozen=True)
 class HydraVerb:
     """A verb that composes the project config with Hydra, validates it, then does its task.
 
-    ``flags`` (``--json``) and ``params`` (``start=…``: names that are not config keys) are the verb's
-    own and are taken out of the arguments; everything else goes to Hydra. ``positional`` names the verb's
-    one bare argument (``registry show churn`` → ``{"name": "churn"}``), when it takes one.
+    ``flags`` (``--json``) and ``params`` (``start=…``: declared :class:`Param`, not config keys) are the
+    verb's own and are taken out of the arguments; everything else goes to Hydra. Parameters are parsed before
+    Hydra runs: bad values are one UsageError. ``positional`` names the verb's one bare argument
+    (``registry show churn`` → ``{"name": "churn"}``), when it takes one.
     """
 
     name: str
     task: Task
     read_only: bool = False
     flags: tuple[str, ...] = ()
-    params: tuple[str, ...] = ()
+    params: tuple[Param, ...] = ()
     positional: str | None = None
 
     def __call__(self, args: Sequence[str]) -> int:
         options: Options = {}
+        given: dict[str, str] = {}
         hydra_args = []
+        names = {param.name for param in self.params}
         if self.positional and args and not args[0].startswith("-") and "=" not in args[0]:
             options[self.positional], args = args[0], args[1:]
         for arg in args:
             name, sep, value = arg.partition("=")
             if arg in self.flags:
-                options[arg.lstrip("-")] = "true"
-            elif sep and name in self.params:
-                options[name] = value
+                options[arg.lstrip("-")] = True
+            elif sep and name in names:
+                given[name] = value
             else:
                 hydra_args.append(arg)
+        if not any(arg in HELP_FLAGS for arg in hydra_args):  # --help shows the parameters; it runs nothing
+            options.update(parse_params(self.params, given, f"hydraops {self.name}"))
         return run_hydra_verb(self, options, hydra_args)
 
 

@@ -7,7 +7,7 @@ from omegaconf import DictConfig
 from hydraops.cli.hydra_app import Options
 from hydraops.cli.output import console
 from hydraops.config.schemas import ProjectSpec
-from hydraops.errors import ConfigError, Problem, PromotionRejected, RegistryError
+from hydraops.errors import PromotionRejected, RegistryError
 
 
 def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
@@ -16,8 +16,8 @@ def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     from hydraops.cli.acting import carry_out
     from hydraops.cli.context import run_context
 
-    registry = {"version": _integer(options, "version"), "approve": _boolean(options, "approve"), "required": True}
-    dry_run = _boolean(options, "dry_run")
+    registry = {"version": options.get("version"), "approve": options.get("approve", False), "required": True}
+    dry_run = options.get("dry_run", False)
     plan, results = carry_out(run_context(spec, cfg), ["registry"], {"registry": registry}, dry_run=dry_run)
     out = console()
     if dry_run:
@@ -37,7 +37,8 @@ def rollback(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     from hydraops.cli.acting import carry_out
     from hydraops.cli.context import run_context
 
-    carry_out(run_context(spec, cfg), ["registry"], {"registry": {"rollback": True, "required": True}}, dry_run=_boolean(options, "dry_run"))
+    registry = {"rollback": True, "required": True}
+    carry_out(run_context(spec, cfg), ["registry"], {"registry": registry}, dry_run=options.get("dry_run", False))
 
 
 def show(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
@@ -117,18 +118,3 @@ def _connect(spec: ProjectSpec):  # noqa: ANN202 - an MlflowClient
         raise RegistryError(f"no registry yet: {missing} does not exist; run `hydraops train` first")
     return tracking.client
 
-
-def _integer(options: Options, name: str) -> int | None:
-    if name not in options:
-        return None
-    try:
-        return int(options[name])
-    except ValueError:
-        raise ConfigError([Problem(name, "command line", f"{name}={options[name]}: expected a version number, e.g. {name}=3")]) from None
-
-
-def _boolean(options: Options, name: str) -> bool:
-    value = options.get(name, "false").lower()
-    if value not in ("true", "false", "1", "0", "yes", "no"):
-        raise ConfigError([Problem(name, "command line", f"{name}={options[name]}: expected true or false")])
-    return value in ("true", "1", "yes")

@@ -5,14 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from hydraops.errors import HydraopsError
-
-
-class NotReproduced(HydraopsError):
-    """The reproduction's model or metrics differ from the original's."""
-
-    exit_code = 1
-
+from hydraops.errors import NotReproduced, UsageError
 
 def reproduce_verb(args: Sequence[str]) -> int:
     """Re-run ``hydraops train`` with the run's overrides, then report whether model and metrics match."""
@@ -23,7 +16,7 @@ def reproduce_verb(args: Sequence[str]) -> int:
     from hydraops.training.reproduce import REPRODUCES_ENV, compare, recorded_overrides, redacted_overrides
 
     if not args or args[0].startswith("-") or "=" in args[0]:
-        raise HydraopsError("usage: hydraops reproduce RUN_ID (the MLflow run id to train again)")
+        raise UsageError("usage: hydraops reproduce RUN_ID (the MLflow run id to train again)", key="RUN_ID")
     run_id, flags = args[0], list(args[1:])
     connect(load_spec(".").stack)
     overrides = recorded_overrides(run_id)  # verified against the run's digest; replayed through train's checks

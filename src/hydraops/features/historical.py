@@ -93,7 +93,7 @@ def _plan(repo: FeatureRepo, columns: list[str], timestamp_column: str, features
     from hydraops.features.repo import view_feature_names
 
     if timestamp_column not in columns:
-        raise FeatureStoreError(f"entity rows have no timestamp column '{timestamp_column}'; columns: {', '.join(columns)}")
+        raise FeatureStoreError(f"entity rows have no timestamp column '{timestamp_column}'; columns: {', '.join(columns)}", column=timestamp_column)
     by_name = {n: view for view, spec in repo.features.views.items() for n in view_feature_names(spec)}
     wanted = list(by_name) if features is None else list(features)
     unknown = [n for n in wanted if n not in by_name]
@@ -119,7 +119,7 @@ def _check_timestamps(repo: FeatureRepo, entity_df, column: str, plan: dict[str,
 
     series = entity_df[column]
     if not pd.api.types.is_datetime64_any_dtype(series):
-        raise FeatureStoreError(f"entity timestamp column '{column}' is {series.dtype}, expected datetimes")
+        raise FeatureStoreError(f"entity timestamp column '{column}' is {series.dtype}, expected datetimes", column=column)
     aware = getattr(series.dt, "tz", None) is not None
     for view in plan:
         manifest = offline.current_manifest(repo.offline_dir, view)
@@ -192,6 +192,7 @@ def _label_failures(con, repo: FeatureRepo) -> tuple[str, ...]:  # noqa: ANN001
     if failures and repo.features.validation is ValidationMode.strict:
         raise DataError(
             f"the labels source '{source}' (features.labels.source) failed its checks (data.sources.{source}.columns, "
-            "features.validation: strict); no training table was written:\n  " + "\n  ".join(failures)
+            "features.validation: strict); no training table was written:\n  " + "\n  ".join(failures),
+            key=f"data.sources.{source}.columns",
         )
     return failures

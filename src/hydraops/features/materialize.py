@@ -119,7 +119,8 @@ def _compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | 
         if warnings and repo.features.validation is ValidationMode.strict:
             raise DataError(
                 f"feature view '{name}' failed validation (features.validation: strict); nothing was published:\n  "
-                + "\n  ".join(warnings)
+                + "\n  ".join(warnings),
+                key="features.validation",
             )
         manifest = offline.Manifest(
             view=name, version=version, join_keys=keys, features=view_feature_names(view), ttl_us=ttl_us(view),
@@ -144,26 +145,34 @@ def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:  # noqa
     available = ", ".join(info.columns)
     for key in repo.join_keys(name):
         if key not in info.columns:
-            raise DataError(f"feature view '{name}': join key '{key}' is not a column of source '{info.name}'; available: {available}")
+            raise DataError(
+                f"feature view '{name}': join key '{key}' is not a column of source '{info.name}'; available: {available}",
+                key=f"features.entities.{view.entity}.join_keys", column=key,
+            )
         nulls = con.execute(f"SELECT count(*) FROM {quote(info.name)} WHERE {quote(key)} IS NULL").fetchone()[0]
         if nulls:
-            raise DataError(f"feature view '{name}': {nulls} row(s) of source '{info.name}' have a null join key '{key}'")
+            raise DataError(f"feature view '{name}': {nulls} row(s) of source '{info.name}' have a null join key '{key}'", column=key)
     for feature, spec in view.features.items():
         problem = expression_problem(con, spec.expr, info.columns)
         if problem:
-            raise DataError(f"feature view '{name}': feature '{feature}' (features.views.{name}.features.{feature}.expr) {problem}")
+            raise DataError(
+                f"feature view '{name}': feature '{feature}' (features.views.{name}.features.{feature}.expr) {problem}",
+                key=f"features.views.{name}.features.{feature}.expr",
+            )
         try:
             con.execute(f"SELECT ({spec.expr}) FROM {quote(info.name)} LIMIT 0")
         except duckdb.Error as error:
             raise DataError(
                 f"feature view '{name}': feature '{feature}' (features.views.{name}.features.{feature}.expr) "
-                f"`{spec.expr}` does not compile: {str(error).splitlines()[0]}; source '{info.name}' has: {available}"
+                f"`{spec.expr}` does not compile: {str(error).splitlines()[0]}; source '{info.name}' has: {available}",
+                key=f"features.views.{name}.features.{feature}.expr",
             ) from error
     for i, aggregation in enumerate(view.aggregations):
         if aggregation.column not in info.columns:
             raise DataError(
                 f"feature view '{name}': aggregation column '{aggregation.column}' "
-                f"(features.views.{name}.aggregations[{i}].column) is not in source '{info.name}'; available: {available}"
+                f"(features.views.{name}.aggregations[{i}].column) is not in source '{info.name}'; available: {available}",
+                key=f"features.views.{name}.aggregations[{i}].column", column=aggregation.column,
             )
 
 

@@ -86,7 +86,8 @@ def read_manifest(folder: Path, view: str) -> Manifest:
     except (OSError, ValueError, TypeError) as error:
         raise FeatureStoreError(
             f"feature view '{view}': {path} cannot be read ({type(error).__name__}: {error}); "
-            "`hydraops features materialize` rebuilds the view"
+            "`hydraops features materialize` rebuilds the view",
+            path=str(path),
         ) from error
 
 

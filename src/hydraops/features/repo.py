@@ -33,7 +33,7 @@ class FeatureRepo:
         """A declared view whose store folder stays inside the offline store (else a FeatureStoreError)."""
         if name not in self.features.views:
             known = ", ".join(self.features.views) or "(none declared)"
-            raise FeatureStoreError(f"unknown feature view '{name}'; declared views: {known}")
+            raise FeatureStoreError(f"unknown feature view '{name}'; declared views: {known}", key=f"features.views.{name}")
         self.view_dir(name)
         return self.features.views[name]
 
@@ -50,12 +50,13 @@ class FeatureRepo:
         pattern = os.path.join(self.data.dir, spec.path or "")
         files = sorted(glob.glob(pattern))
         if not files:
-            raise DataError(f"source '{source}': no file matches {pattern} (data.sources.{source}.path)")
+            raise DataError(f"source '{source}': no file matches {pattern} (data.sources.{source}.path)", key=f"data.sources.{source}.path", path=pattern)
         outside = [path for path in files if not lexically_under(self.data.dir, path)]
         if outside:
             raise DataError(
                 f"source '{source}': {outside[0]} is outside data.dir {os.path.abspath(self.data.dir)} "
-                f"(data.sources.{source}.path); sources are read from under data.dir only"
+                f"(data.sources.{source}.path); sources are read from under data.dir only",
+                key=f"data.sources.{source}.path", path=outside[0],
             )
         return files
 

@@ -98,7 +98,7 @@ def register_source(con, repo: FeatureRepo, name: str, writable: Iterable[str] =
         con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {body}")
         described = con.execute(f"DESCRIBE SELECT * FROM {quote(name)}").fetchall()
     except duckdb.Error as error:
-        raise DataError(f"source '{name}' cannot be read: {_first_line(error)}") from error
+        raise DataError(f"source '{name}' cannot be read: {_first_line(error)}", key=f"data.sources.{name}") from error
     columns = {row[0]: row[1] for row in described if row[0] != "__seq"}
     _check_columns(name, spec, columns)
     tz_aware = spec.timestamp is not None and columns[spec.timestamp] == "TIMESTAMP WITH TIME ZONE"
@@ -114,20 +114,26 @@ def _check_columns(name: str, spec, columns: dict[str, str]) -> None:  # noqa: A
         if column not in columns:
             raise DataError(
                 f"source '{name}': {field} column '{column}' (data.sources.{name}.{field}) is not in the data; "
-                f"available: {available}"
+                f"available: {available}",
+                key=f"data.sources.{name}.{field}", column=column,
             )
         if not accepts(Dtype.timestamp, columns[column]):
-            raise DataError(f"source '{name}': {field} column '{column}' is {columns[column]}, expected a timestamp")
+            raise DataError(
+                f"source '{name}': {field} column '{column}' is {columns[column]}, expected a timestamp",
+                key=f"data.sources.{name}.{field}", column=column,
+            )
     for column, declared in spec.columns.items():
         if column not in columns:
             raise DataError(
                 f"source '{name}': declared column '{column}' (data.sources.{name}.columns) is not in the data; "
-                f"available: {available}"
+                f"available: {available}",
+                key=f"data.sources.{name}.columns.{column}", column=column,
             )
         if not accepts(declared.dtype, columns[column]):
             raise DataError(
                 f"source '{name}': column '{column}' is {columns[column]} in the data, "
-                f"declared {declared.dtype.value} (data.sources.{name}.columns.{column}.dtype)"
+                f"declared {declared.dtype.value} (data.sources.{name}.columns.{column}.dtype)",
+                key=f"data.sources.{name}.columns.{column}.dtype", column=column,
             )
 
 

@@ -263,7 +263,7 @@ def prepare_features(frame: pd.DataFrame, categorical: Mapping[str, list]) -> pd
     for column in out.columns.difference(list(categorical), sort=False):
         dtype = out[column].dtype
         if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
-            raise TrainingError(f"feature '{column}' has dtype {dtype}: declare it categorical or make it numeric")
+            raise TrainingError(f"feature '{column}' has dtype {dtype}: declare it categorical or make it numeric", column=str(column))
     return out
 
 

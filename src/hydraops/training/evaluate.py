@@ -126,7 +126,8 @@ def _slice_values(
     frame = (slice_frames or {}).get(split)
     if frame is None or column not in frame.columns:
         raise EvaluationError(
-            f"evaluate.slices: column {column!r} is neither a feature nor in slice_frames[{split!r}]"
+            f"evaluate.slices: column {column!r} is neither a feature nor in slice_frames[{split!r}]",
+            key="evaluate.slices", column=column,
         )
     if len(frame) != len(features):
         raise EvaluationError(f"slice_frames[{split!r}] has {len(frame)} rows, the features {len(features)}")

@@ -47,7 +47,10 @@ def split_table(frame: pd.DataFrame, spec: SplitSpec, *, time_column: str | None
     ``split.stratify``. Raises :class:`TrainingError` naming the config key when the split cannot be made.
     """
     if target not in frame.columns:
-        raise TrainingError(f"features.labels.target: column '{target}' is not in the training table (columns: {_names(frame)})")
+        raise TrainingError(
+            f"features.labels.target: column '{target}' is not in the training table (columns: {_names(frame)})",
+            key="features.labels.target", column=target,
+        )
     _check_fractions(spec)
     if SplitMethod(spec.method) is SplitMethod.time:
         masks = _time_masks(frame, spec, time_column)
@@ -80,14 +83,14 @@ def _time_masks(frame: pd.DataFrame, spec: SplitSpec, time_column: str | None) -
     if not column:
         raise TrainingError("split.column: method=time needs a timestamp column; set split.column or features.labels.timestamp")
     if column not in frame.columns:
-        raise TrainingError(f"{key}: time column '{column}' is not in the training table (columns: {_names(frame)})")
+        raise TrainingError(f"{key}: time column '{column}' is not in the training table (columns: {_names(frame)})", key=key, column=column)
     times = frame[column]
     if not pd.api.types.is_datetime64_any_dtype(times):
-        raise TrainingError(f"{key}: time column '{column}' must hold timestamps, found dtype {times.dtype}")
+        raise TrainingError(f"{key}: time column '{column}' must hold timestamps, found dtype {times.dtype}", key=key, column=column)
     if isinstance(times.dtype, pd.DatetimeTZDtype):
         times = times.dt.tz_convert("UTC").dt.tz_localize(None)
     if times.isna().any():
-        raise TrainingError(f"{key}: time column '{column}' has {int(times.isna().sum())} rows without a time")
+        raise TrainingError(f"{key}: time column '{column}' has {int(times.isna().sum())} rows without a time", key=key, column=column)
     try:
         gap = pd.Timedelta(parse_duration(spec.gap))
     except ValueError as error:

@@ -60,11 +60,26 @@ def check_evaluate(spec: ProjectSpec) -> Iterator[Finding]:
     for i, plot in enumerate(evaluate.plots):
         if plot not in PLOTS[evaluate.task]:
             yield f"evaluate.plots[{i}]", _one_of(plot, PLOTS[evaluate.task], f"{evaluate.task.value} plot")
-    columns = set(spec.features.feature_names()) | set(_label_columns(spec))
-    if columns:
-        for i, column in enumerate(evaluate.slices):
-            if column not in columns:
-                yield f"evaluate.slices[{i}]", _one_of(column, columns, "slice column")
+    yield from _slice_columns(spec)
+
+
+def _slice_columns(spec: ProjectSpec) -> Iterator[Finding]:
+    """``train`` slices each split by the columns the model reads (``model.features``, or every declared feature):
+    a labels column or a feature the model leaves out is not there, and would fail after the run exists."""
+    if not spec.features.views:
+        return
+    inputs = list(spec.model.features) or spec.features.feature_names()
+    labels = _label_columns(spec)
+    for i, column in enumerate(spec.evaluate.slices):
+        if column in inputs:
+            continue
+        if column in labels:
+            why = f"'{column}' is a column of the labels source '{spec.features.labels.source}', which the model does not read"
+        elif column in spec.features.feature_names():
+            why = f"feature '{column}' is not in model.features"
+        else:
+            why = f"unknown column '{column}'"
+        yield f"evaluate.slices[{i}]", f"{why}; slices name the model's input features: {', '.join(sorted(inputs))}"
 
 
 def check_data(spec: ProjectSpec) -> Iterator[Finding]:

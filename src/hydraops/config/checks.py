@@ -163,7 +163,7 @@ def check_registry(spec: ProjectSpec) -> Iterator[Finding]:
     elif registry.on_pass not in registry.aliases:
         yield "registry.on_pass", _one_of(registry.on_pass, registry.aliases, "alias")
     strategy = registry.candidate.strategy
-    if strategy is CandidateStrategy.best_child and registry.candidate.metric and "." not in registry.candidate.metric:
+    if strategy is not CandidateStrategy.version and registry.candidate.metric and "." not in registry.candidate.metric:
         yield "registry.candidate.metric", f"'{registry.candidate.metric}' needs its split: e.g. valid.{registry.candidate.metric}"
     metrics = spec.evaluate.metrics
     needs_metric = {GateType.metric_threshold, GateType.beats_champion, GateType.no_slice_regression}

@@ -39,9 +39,10 @@ def check_model(spec: ProjectSpec) -> Iterator[Finding]:
         yield "model.name", f"'{model.name}' needs the schema {entry.spec.__name__}, got {type(model).__name__}"
     if entry.estimators and model.task not in entry.estimators:
         tasks = ", ".join(task.value for task in entry.estimators)
-        yield "model.task", f"model '{model.name}' does not do {model.task.value}; it does: {tasks}"
+        yield "model.task", f"model '{model.name}' does not do {model.task.value}; it does: {tasks} (choose it with task=<one of them>)"
     if model.task != spec.evaluate.task:
-        yield "evaluate.task", f"'{spec.evaluate.task.value}' does not match model.task '{model.task.value}'"
+        yield "evaluate.task", (f"'{spec.evaluate.task.value}' does not match model.task '{model.task.value}'"
+                                f" (task={model.task.value} chooses both)")  # fmt: skip
     names = spec.features.feature_names()
     if spec.features.views:
         for i, feature in enumerate(model.features):

@@ -34,25 +34,45 @@ def test_every_group_has_a_schema_field_and_options() -> None:
     assert groups_with_options == set(GROUPS), "each group ships at least one option in conf/"
 
 
+def task_of(group: str, option: str) -> list[str]:
+    """The task choice an option needs: task=regression for a regression-only model and for evaluate=regression."""
+    regression_model = group == "model" and MODELS[option].estimators and Task.classification not in MODELS[option].estimators
+    return ["task=regression"] if regression_model or (group, option) == ("evaluate", "regression") else []
+
+
 @pytest.mark.parametrize(("group", "option"), library_options())
 def test_library_option_composes_and_converts(group: str, option: str) -> None:
-    overrides = [f"{group}={option}"]
-    if group == "model" and Task.classification not in MODELS[option].estimators and MODELS[option].estimators:
-        overrides.append("evaluate=regression")
-    spec = to_spec(compose_project(CHURN, overrides))
+    spec = to_spec(compose_project(CHURN, [f"{group}={option}", *task_of(group, option)]))
     assert isinstance(spec, ProjectSpec)
     assert getattr(spec, group) is not None
 
 
 @pytest.mark.parametrize(("group", "option"), library_options())
 def test_library_option_validates_on_the_churn_project(group: str, option: str) -> None:
-    """Options that make sense together with churn pass every check (regression ones need their partner)."""
-    regression_model = group == "model" and Task.classification not in MODELS[option].estimators
-    if regression_model and MODELS[option].estimators or (group, option) == ("evaluate", "regression"):
-        pytest.skip("regression does not fit churn's binary target and its roc_auc gates")
+    """Every option passes every check on churn (a regression one with task=regression, which is all it takes)."""
     # Without a feature store there are no labels to take a time column from: split at random.
     extra = ["split=random"] if (group, option) == ("features", "none") else []
-    load_spec(CHURN, [f"{group}={option}", *extra])
+    load_spec(CHURN, [f"{group}={option}", *task_of(group, option), *extra])
+
+
+@pytest.mark.parametrize("task", [path.stem for path in sorted((LIBRARY / "task").glob("*.yaml"))])
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_the_task_alone_chooses_model_task_evaluate_and_gates(task: str, model: str) -> None:
+    """``task=...`` is the one edit: model.task, the evaluate option and churn's gates (gates/<task>.yaml) follow."""
+    if MODELS[model].estimators and Task(task) not in MODELS[model].estimators:
+        pytest.skip(f"{model} does not do {task}")
+    spec = load_spec(CHURN, [f"task={task}", f"model={model}"])
+    assert spec.model.task is spec.evaluate.task is Task(task)
+    assert spec.evaluate.metrics == to_spec(compose_project(CHURN, [f"evaluate={task}", f"task={task}"])).evaluate.metrics
+    gate_metrics = {gate.metric for gate in spec.registry.gates if gate.metric}
+    assert gate_metrics and gate_metrics <= set(spec.evaluate.metrics), gate_metrics
+    assert spec.evaluate.primary_metric in gate_metrics
+
+
+def test_library_gates_follow_the_task() -> None:
+    """Without the project's own gates (``~gates``), the library's compare evaluate.primary_metric."""
+    spec = load_spec(CHURN, ["task=regression", "~gates"])
+    assert [gate.metric for gate in spec.registry.gates if gate.metric] == ["rmse"]
 
 
 def test_every_model_name_has_an_option() -> None:

@@ -102,6 +102,16 @@ def test_every_missing_value_is_listed(hydraops: Run, churn: Path) -> None:
     assert "registry.name" not in result.stderr, "values interpolating a missing key are not reported again"
 
 
+def test_slice_on_a_labels_column_is_caught_before_train(hydraops: Run, churn: Path) -> None:
+    # train slices by the model's input features only: a labels column would fail after the MLflow run exists
+    edit(churn / "conf" / "config.yaml", "slices: [plan, region]", "slices: [plan, churned]")
+    expect_problem(
+        hydraops, churn,
+        key="evaluate.slices[1]", source="conf/config.yaml",
+        says=["'churned' is a column of the labels source 'labels'", "slices name the model's input features:", "region"],
+    )  # fmt: skip
+
+
 def test_broken_interpolation(hydraops: Run, churn: Path) -> None:
     edit(churn / "conf" / "config.yaml", "evaluate:\n  slices:", "evaluate:\n  primary_metric: ${evaluate.main_metric}\n  slices:")
     expect_problem(

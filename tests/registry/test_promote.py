@@ -137,12 +137,19 @@ def test_candidates(store: Store, model: str) -> None:
     run_of = {v: client.get_model_version(model, v).run_id for v in children}
     client.set_tag(parent.info.run_id, "hydraops.best_child", run_of[children[0]])
     client.set_terminated(parent.info.run_id)
-    latest = propose_promotion(client, registry_spec(name=model), store.experiment)
-    assert latest.candidate.version == children[-1] and latest.candidate.why == "latest version"
+    latest = propose_promotion(client, registry_spec(name=model), store.experiment)  # the sweep's last job: its best child
+    sweep = parent.info.run_id
+    assert latest.candidate.version == children[0] and latest.candidate.run_id == run_of[children[0]]
+    assert latest.candidate.why == f"best child of sweep {sweep} (the latest version, v{children[-1]}, is one of its jobs)"
+    by_loss_latest = registry_spec(name=model, candidate=CandidateSpec(metric="valid.log_loss"))
+    assert propose_promotion(client, by_loss_latest, store.experiment).candidate.why.startswith(f"best child of sweep {sweep} by valid.log_loss")
     best = propose_promotion(client, registry_spec(name=model, candidate=CandidateSpec(strategy="best_child")), store.experiment)
     assert best.candidate.version == children[0]
     by_loss = CandidateSpec(strategy="best_child", metric="valid.log_loss")
     assert propose_promotion(client, registry_spec(name=model, candidate=by_loss), store.experiment).candidate.version == children[1]
+    single = register(store, {"test.roc_auc": 0.7}, model=model)  # a run after the sweep: the latest again
+    after = propose_promotion(client, registry_spec(name=model), store.experiment).candidate
+    assert (after.version, after.why) == (single, "latest version")
     with pytest.raises(RegistryError, match="version=99: model .* has no such version"):
         propose_promotion(client, registry_spec(name=model), store.experiment, version=99)
     with pytest.raises(RegistryError, match=r"registry.candidate.version: required"):

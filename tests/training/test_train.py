@@ -102,6 +102,11 @@ def test_sweep_makes_a_parent_with_children_and_a_leaderboard(churn: Path, hydra
     assert board["metric"] == "valid.roc_auc" and board["direction"] == "maximize"
     best = max(children, key=lambda r: r.data.metrics["valid.roc_auc"])
     assert parent.data.tags["hydraops.best_child"] == best.info.run_id == board["runs"][0]["run_id"]
+    assert "sweep leaderboard (valid.roc_auc, maximize)" in result.stdout  # printed at the end, best child named
+    assert f"best child: {best.info.run_name} (run {best.info.run_id}), valid.roc_auc {best.data.metrics['valid.roc_auc']:.4f}" in result.stdout
+    promoted = hydraops("promote", "dry_run=true", cwd=churn)  # the default candidate (latest) is the sweep's best child
+    why = f"best child of sweep {parent.info.run_id} (the latest version, v2, is one of its jobs)"
+    assert why in " ".join(promoted.stdout.split()), promoted.stdout + promoted.stderr  # rich wraps the line
 
 
 def test_bad_input_fails_before_a_run_exists(churn: Path, hydraops: Run) -> None:

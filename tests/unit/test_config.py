@@ -67,6 +67,17 @@ def test_duplicate_feature_names_are_found() -> None:
     assert ("features.views", "feature names declared twice: amount_sum_30d") in cross_reference_findings(spec)
 
 
+def test_slices_name_the_models_input_features() -> None:
+    spec = load_spec(CHURN)
+    spec.model.features = ["age", "plan"]
+    spec.evaluate.slices = ["plan", "region", "label_time", "nowhere"]
+    findings = dict(cross_reference_findings(spec))
+    assert findings["evaluate.slices[1]"].startswith("feature 'region' is not in model.features; slices name the model's input features: age, plan")
+    assert findings["evaluate.slices[2]"].startswith("'label_time' is a column of the labels source 'labels'")
+    assert findings["evaluate.slices[3]"].startswith("unknown column 'nowhere'")
+    assert "evaluate.slices[0]" not in findings
+
+
 def test_load_spec_raises_config_error() -> None:
     with pytest.raises(ConfigError) as caught:
         load_spec(CHURN, ["deploy.alias=prod"])

@@ -39,9 +39,10 @@ def check_model(spec: ProjectSpec) -> Iterator[Finding]:
         yield "model.name", f"'{model.name}' needs the schema {entry.spec.__name__}, got {type(model).__name__}"
     if entry.estimators and model.task not in entry.estimators:
         tasks = ", ".join(task.value for task in entry.estimators)
-        yield "model.task", f"model '{model.name}' does not do {model.task.value}; it does: {tasks}"
+        yield "model.task", f"model '{model.name}' does not do {model.task.value}; it does: {tasks} (choose it with task=<one of them>)"
     if model.task != spec.evaluate.task:
-        yield "evaluate.task", f"'{spec.evaluate.task.value}' does not match model.task '{model.task.value}'"
+        yield "evaluate.task", (f"'{spec.evaluate.task.value}' does not match model.task '{model.task.value}'"
+                                f" (task={model.task.value} chooses both)")  # fmt: skip
     names = spec.features.feature_names()
     if spec.features.views:
         for i, feature in enumerate(model.features):
@@ -60,11 +61,26 @@ def check_evaluate(spec: ProjectSpec) -> Iterator[Finding]:
     for i, plot in enumerate(evaluate.plots):
         if plot not in PLOTS[evaluate.task]:
             yield f"evaluate.plots[{i}]", _one_of(plot, PLOTS[evaluate.task], f"{evaluate.task.value} plot")
-    columns = set(spec.features.feature_names()) | set(_label_columns(spec))
-    if columns:
-        for i, column in enumerate(evaluate.slices):
-            if column not in columns:
-                yield f"evaluate.slices[{i}]", _one_of(column, columns, "slice column")
+    yield from _slice_columns(spec)
+
+
+def _slice_columns(spec: ProjectSpec) -> Iterator[Finding]:
+    """``train`` slices each split by the columns the model reads (``model.features``, or every declared feature):
+    a labels column or a feature the model leaves out is not there, and would fail after the run exists."""
+    if not spec.features.views:
+        return
+    inputs = list(spec.model.features) or spec.features.feature_names()
+    labels = _label_columns(spec)
+    for i, column in enumerate(spec.evaluate.slices):
+        if column in inputs:
+            continue
+        if column in labels:
+            why = f"'{column}' is a column of the labels source '{spec.features.labels.source}', which the model does not read"
+        elif column in spec.features.feature_names():
+            why = f"feature '{column}' is not in model.features"
+        else:
+            why = f"unknown column '{column}'"
+        yield f"evaluate.slices[{i}]", f"{why}; slices name the model's input features: {', '.join(sorted(inputs))}"
 
 
 def check_data(spec: ProjectSpec) -> Iterator[Finding]:
@@ -148,7 +164,7 @@ def check_registry(spec: ProjectSpec) -> Iterator[Finding]:
     elif registry.on_pass not in registry.aliases:
         yield "registry.on_pass", _one_of(registry.on_pass, registry.aliases, "alias")
     strategy = registry.candidate.strategy
-    if strategy is CandidateStrategy.best_child and registry.candidate.metric and "." not in registry.candidate.metric:
+    if strategy is not CandidateStrategy.version and registry.candidate.metric and "." not in registry.candidate.metric:
         yield "registry.candidate.metric", f"'{registry.candidate.metric}' needs its split: e.g. valid.{registry.candidate.metric}"
     metrics = spec.evaluate.metrics
     needs_metric = {GateType.metric_threshold, GateType.beats_champion, GateType.no_slice_regression}

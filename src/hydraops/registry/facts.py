@@ -1,8 +1,9 @@
 """What the gates are told about a model version, read from MLflow: its run's metrics and data checks, its
 files (sha256 and flavor checked, size), its approval tag, and its predict latency measured on its input example.
 
-Which version is the candidate comes from ``registry.candidate``: the latest version, the version of the
-best child of the last sweep, or an explicit version.
+Which version is the candidate comes from ``registry.candidate``: the latest version (or, when that version
+is a sweep's job, the version of that sweep's best child), the version of the best child of the last sweep,
+or an explicit version.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from hydraops.config.schemas.lifecycle import CandidateSpec, CandidateStrategy
 from hydraops.errors import RegistryError
 from hydraops.registry.gates import LOWER_IS_BETTER, ModelFacts
 from hydraops.tracking.model_load import VerifiedModel, verified_model
-from hydraops.training.run import DATA_CHECKS_TAG
+from hydraops.training.run import DATA_CHECKS_TAG, PARENT_TAG
 
 #: A version tag that approves it for the manual_approval gate (set it in the MLflow UI or with the client).
 APPROVAL_TAG = "hydraops.approved"
 LATENCY_CALLS = 200
+#: The tag ``hydraops train -m`` puts on a sweep's parent run.
+SWEEP_TAG = "hydraops.sweep"
 
 
 @dataclass(frozen=True)
@@ -49,30 +52,61 @@ def pick_candidate(client, model: str, experiment: str, spec: CandidateSpec, ver
             raise RegistryError(f"version={version}: model '{model}' has no such version; it has {known}")
         return Candidate(str(version), versions[str(version)].run_id, "explicit version")
     if strategy is CandidateStrategy.latest:
-        latest = max(versions, key=int)
-        return Candidate(latest, versions[latest].run_id, "latest version")
-    run_id, why = _best_child(client, experiment, spec.metric)
+        return _latest(client, model, versions, spec.metric)
+    run_id, why = _best_child(client, _last_sweep(client, experiment), spec.metric)
+    return Candidate(_version_of(model, versions, run_id), run_id, why)
+
+
+def _latest(client, model: str, versions: dict, metric: str | None) -> Candidate:  # noqa: ANN001
+    """The latest version; when its run is a job of a sweep, the version of that sweep's best child instead
+    (a sweep's jobs finish in any order: the last one registered is rarely the best)."""
+    latest = max(versions, key=int)
+    run_id = versions[latest].run_id
+    parent = _sweep_of(client, run_id)
+    if parent is None:
+        return Candidate(latest, run_id, "latest version")
+    best, why = _best_child(client, parent, metric)
+    return Candidate(_version_of(model, versions, best), best, f"{why} (the latest version, v{latest}, is one of its jobs)")
+
+
+def _sweep_of(client, run_id: str | None):  # noqa: ANN001, ANN202
+    """The sweep parent run that ``run_id`` is a job of, or None."""
+    parent_id = client.get_run(run_id).data.tags.get(PARENT_TAG) if run_id else None
+    if not parent_id:
+        return None
+    parent = client.get_run(parent_id)
+    return parent if parent.data.tags.get(SWEEP_TAG) == "true" else None
+
+
+def _version_of(model: str, versions: dict, run_id: str) -> str:
+    """The newest version registered from ``run_id``."""
     matching = [v for v in versions.values() if v.run_id == run_id]
     if not matching:
-        raise RegistryError(f"registry.candidate: the best child run {run_id} of the last sweep registered no version of '{model}'")
-    chosen = max(matching, key=lambda v: int(v.version))
-    return Candidate(str(chosen.version), run_id, why)
+        raise RegistryError(f"registry.candidate: the best child run {run_id} of the sweep registered no version of '{model}'")
+    return str(max(matching, key=lambda v: int(v.version)).version)
 
 
-def _best_child(client, experiment: str, metric: str | None) -> tuple[str, str]:  # noqa: ANN001
+def _last_sweep(client, experiment: str):  # noqa: ANN001, ANN202
     found = client.get_experiment_by_name(experiment)
     sweeps = [] if found is None else client.search_runs(
-        [found.experiment_id], "tags.`hydraops.sweep` = 'true'", order_by=["attributes.start_time DESC"], max_results=1
+        [found.experiment_id], f"tags.`{SWEEP_TAG}` = 'true'", order_by=["attributes.start_time DESC"], max_results=1
     )  # fmt: skip
     if not sweeps:
         raise RegistryError(f"registry.candidate.strategy=best_child: no sweep in experiment '{experiment}'; run `hydraops train -m ...` first")
-    parent = sweeps[0]
+    return sweeps[0]
+
+
+def _best_child(client, parent, metric: str | None) -> tuple[str, str]:  # noqa: ANN001
+    """The best child of the sweep ``parent``: the one it tags, or the best by ``metric`` among its finished children."""
     if metric is None:
         best = parent.data.tags.get("hydraops.best_child")
         if best is None:
-            raise RegistryError(f"registry.candidate: the last sweep ({parent.info.run_id}) has no best child: did every job fail?")
+            raise RegistryError(
+                f"registry.candidate: sweep {parent.info.run_id} ({parent.info.status}) has no best child: is it still running,"
+                " or did every job fail? Pass version=N to promote one of its versions"
+            )
         return best, f"best child of sweep {parent.info.run_id}"
-    children = client.search_runs([found.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'", max_results=10_000)
+    children = client.search_runs([parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'", max_results=10_000)
     scored = [r for r in children if r.info.status == "FINISHED" and not math.isnan(r.data.metrics.get(metric, math.nan))]
     if not scored:
         raise RegistryError(f"registry.candidate.metric: no finished child of sweep {parent.info.run_id} has metric '{metric}'")

@@ -48,8 +48,11 @@ class MlflowSweepCallback(Callback):
         if _is_train(config) and PARENT_ENV in os.environ:
             from hydraops.tracking.connection import tracking_failures
 
+            from hydraops.cli.leaderboard import print_leaderboard
+
             with tracking_failures(config.stack.tracking_uri, _bounds(config)[0]):
-                finish_sweep(config, os.environ[PARENT_ENV])
+                board = finish_sweep(config, os.environ[PARENT_ENV])
+            print_leaderboard(board)
             os.environ.pop(PARENT_ENV)
 
 

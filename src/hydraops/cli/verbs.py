@@ -48,6 +48,7 @@ def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
     valid) for optimising sweepers."""
     from hydraops.cli.acting import carry_out
     from hydraops.cli.context import run_context
+    from hydraops.cli.metrics_table import metrics_table
     from hydraops.config.secrets import redact_url
     from hydraops.training.stage import TrainRun
 
@@ -63,6 +64,7 @@ def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
         f"run {result.run_id}: {score}model {result.registered_model} version {result.version} "
         f"(sha256 {result.model_sha256[:12]})\nsee it: mlflow ui --backend-store-uri {redact_url(spec.stack.tracking_uri)}"
     )
+    console().print(metrics_table(result.metrics, spec.evaluate.metrics, spec.evaluate.primary_metric))
     objective = spec.hparams_search.metric if spec.hparams_search else f"valid.{spec.evaluate.primary_metric}"
     return result.metrics.get(objective)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from hydraops.cli.context import PARENT_ENV
 from hydraops.config.compose import CONFIG_NAME, find_conf_dir
 from hydraops.config.schemas import ProjectSpec
 from hydraops.errors import HydraopsError
@@ -78,8 +79,8 @@ def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
         with _scratch_outputs(verb.read_only) as extra, _argv(verb.name, args + extra), _hydra_raises():
             app()
     except BaseException as error:
-        if os.environ.get("HYDRAOPS_PARENT_RUN_ID"):
-            from hydraops.tracking.sweep import fail_open_sweep
+        if os.environ.get(PARENT_ENV):
+            from hydraops.cli.sweep import fail_open_sweep
 
             fail_open_sweep("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
         if not isinstance(error, Exception):

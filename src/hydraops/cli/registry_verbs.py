@@ -16,7 +16,8 @@ def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
 
     version = _integer(options, "version")
     dry_run, approve = _boolean(options, "dry_run"), _boolean(options, "approve")
-    client = _connect(spec)
+    ctx = _context(spec, cfg)
+    client = ctx.tracking.client
     proposal = propose_promotion(client, spec.registry, spec.project, version=version, approve=approve)
     out = console()
     out.print(decision_table(proposal))
@@ -28,7 +29,7 @@ def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         out.print(f"dry run, nothing moved; {verdict}")
         _raise_if_rejected(proposal)
         return
-    entry = apply(client, proposal, experiment_id=_audit_experiment(spec), config_digest=_digest(cfg))
+    entry = apply(client, proposal, experiment_id=_audit_experiment(spec, client), config_digest=ctx.config_digest, actor=ctx.actor)
     if entry.outcome == "rejected":
         _raise_if_rejected(proposal, entry.id)
     out.print(f"[bold green]applied[/] decision {entry.id}: {_moves(entry.moves)}")
@@ -38,14 +39,15 @@ def rollback(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Champion back to the previous version, recorded like a promotion."""
     from hydraops.registry.promote import apply, propose_rollback
 
-    dry_run, client = _boolean(options, "dry_run"), _connect(spec)
+    dry_run, ctx = _boolean(options, "dry_run"), _context(spec, cfg)
+    client = ctx.tracking.client
     proposal = propose_rollback(client, spec.registry)
     out = console()
     out.print(f"rollback {proposal.model}: {proposal.candidate.why}")
     if dry_run:
         out.print(f"dry run, nothing moved; would move: {_moves(proposal.moves)}")
         return
-    entry = apply(client, proposal, experiment_id=_audit_experiment(spec), config_digest=_digest(cfg))
+    entry = apply(client, proposal, experiment_id=_audit_experiment(spec, client), config_digest=ctx.config_digest, actor=ctx.actor)
     out.print(f"[bold green]applied[/] decision {entry.id}: {_moves(entry.moves)}")
 
 
@@ -55,7 +57,7 @@ def show(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
 
     from hydraops.registry.report import model_report
 
-    client = _connect(spec)
+    client = _context(spec, cfg).tracking.client
     primary = spec.evaluate.primary_metric
     report = model_report(client, options.get("name") or spec.registry.name, (f"valid.{primary}", f"test.{primary}"))
     out = console()
@@ -115,31 +117,22 @@ def _moves(moves: dict) -> str:
     return describe_moves(moves)
 
 
-def _connect(spec: ProjectSpec):  # noqa: ANN202 - an MlflowClient
-    """A client of the stack's registry; RegistryError (nothing created) when its SQLite file does not exist."""
-    from mlflow.tracking import MlflowClient
+def _context(spec: ProjectSpec, cfg: DictConfig):  # noqa: ANN202 - a RunContext
+    """The job's context; RegistryError (nothing created) when the registry's SQLite file does not exist."""
+    from hydraops.cli.context import job_context
 
-    from hydraops.registry.promote import missing_store
-    from hydraops.tracking.runs import connect
-
-    missing = missing_store(spec.stack)
+    ctx = job_context(spec, cfg)
+    missing = ctx.tracking.missing_store()
     if missing is not None:
         raise RegistryError(f"no registry yet: {missing} does not exist; run `hydraops train` first")
-    connect(spec.stack)
-    return MlflowClient()
+    return ctx
 
 
-def _audit_experiment(spec: ProjectSpec) -> str:
+def _audit_experiment(spec: ProjectSpec, client) -> str:  # noqa: ANN001
     """The id of the experiment holding the audit log, created on the first decision that is recorded."""
     from hydraops.tracking.runs import ensure_experiment
 
-    return ensure_experiment(f"{spec.project}-registry", spec.stack.artifact_location)
-
-
-def _digest(cfg: DictConfig) -> str:
-    from hydraops.tracking.lineage import config_digest
-
-    return config_digest(cfg)
+    return ensure_experiment(client, f"{spec.project}-registry", spec.stack.artifact_location)
 
 
 def _integer(options: Options, name: str) -> int | None:

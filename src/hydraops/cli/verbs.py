@@ -38,22 +38,11 @@ def plan(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
 def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
     """One tracked training run (a child of the sweep's parent run under ``-m``); returns the sweep's
     objective (``hparams_search.metric``, default the primary metric on valid) for optimising sweepers."""
-    import os
-    from pathlib import Path
-
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf
-
-    from hydraops.config.secrets import Redactor, redact_url
+    from hydraops.cli.context import job_context
+    from hydraops.config.secrets import redact_url
     from hydraops.training.run import train as run
 
-    hydra = HydraConfig.get()
-    output_dir = Path(hydra.runtime.output_dir)
-    redactor = Redactor.of(cfg, {name: os.environ[name] for name in hydra.job.env_copy if name in os.environ})
-    overrides = redactor.command(str(o) for o in OmegaConf.to_container(hydra.overrides.task, resolve=False))
-    hydra_dir = output_dir / hydra.output_subdir if hydra.output_subdir else None
-    result = run(spec, redactor.config(cfg), output_dir=output_dir, overrides=overrides, hydra_dir=hydra_dir,
-                 parent_run_id=os.environ.get("HYDRAOPS_PARENT_RUN_ID"), redactor=redactor)  # fmt: skip
+    result = run(spec, job_context(spec, cfg))
     metric = f"test.{spec.evaluate.primary_metric}"
     score = f"{metric} {result.metrics[metric]:.4f}, " if metric in result.metrics else ""
     print(

@@ -114,6 +114,7 @@ def plan_registry(spec: ProjectSpec) -> list[Action]:
     """The promotion ``hydraops promote`` would carry out: the candidate, each gate, and (when the registry
     already has versions) today's decision about the current candidate, gate by gate."""
     from hydraops.registry.promote import describe_moves, preview
+    from hydraops.tracking.handle import Tracking
 
     registry = spec.registry
     where = redact_url(spec.stack.registry_uri or spec.stack.tracking_uri)
@@ -121,7 +122,7 @@ def plan_registry(spec: ProjectSpec) -> list[Action]:
     details = [f"candidate: {registry.candidate.strategy}; gates: {gates}"]
     details.append(f"on pass: {registry.on_pass}" + (" (the champion it replaces becomes previous)" if registry.on_pass == "champion" else ""))
     try:
-        proposal = preview(spec)
+        proposal = preview(spec, Tracking.of(spec.stack))
     except Exception as error:  # noqa: BLE001 - the plan reports what it could not read, and goes on
         details.append(f"registry not read: {error}".splitlines()[0])
         proposal = None

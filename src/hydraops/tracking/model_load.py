@@ -98,10 +98,15 @@ def verified_model(client, model_uri: str, tags: Mapping[str, str]) -> Iterator[
 
 
 def download_model(client, model_uri: str, destination: str) -> str:  # noqa: ANN001
-    """Copy the model's files to ``destination`` through ``client``'s stores; the local path of the copy. A
-    registry URI is resolved by the client's registry to where the version's files are."""
+    """Copy the model's files to ``destination`` through ``client``'s stores (None: ``model_uri`` is a folder on
+    disk); the local path of the copy. A registry URI is resolved by the client's registry to where the
+    version's files are."""
     import mlflow
 
+    if client is None:
+        if ":/" in model_uri and not model_uri.startswith("file:"):
+            raise ModelIntegrityError(f"model {model_uri}: a store's model needs the stack's client to be fetched")
+        return mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=destination)
     if model_uri.startswith("models:/"):
         name, _, version = model_uri.removeprefix("models:/").partition("/")
         if "@" in name:

@@ -33,13 +33,10 @@ def churn(generated: Path, tmp_path: Path) -> Path:
 
 
 def client_for(project: Path):  # noqa: ANN201
-    """A client of the project's embedded store; MLflow's process-wide URIs point there too (load_model)."""
-    import mlflow
+    """A client of the project's embedded store."""
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{project}/artifacts/mlflow.db"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -58,7 +55,8 @@ def test_train_records_everything(churn: Path, hydraops: Run) -> None:
     assert run.info.status == "FINISHED" and run.info.run_name == "lightgbm debug=fast model.num_leaves=15"
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=churn, text=True).strip()
-    assert tags["git.commit"] == head and tags["git.dirty"] == "false"
+    assert tags["mlflow.source.git.commit"] == head and tags["git.dirty"] == "false"
+    assert tags["mlflow.source.name"] == "hydraops train" and tags["mlflow.source.type"] == "LOCAL" and tags["mlflow.user"]
     assert tags["hydraops.command"].startswith("hydraops train")
     assert tags["version.mlflow"] and tags["version.lightgbm"] and tags["version.hydraops"]
     assert len(tags["hydraops.config_digest"]) == 64 and len(tags["hydraops.training_table_sha256"]) == 64
@@ -84,11 +82,12 @@ def test_model_loads_only_with_its_sha256(churn: Path, hydraops: Run) -> None:
 
     assert hydraops("train", "debug=fast", cwd=churn).returncode == 0
     [run] = runs_of(churn)
-    version = client_for(churn).get_model_version("churn", "1")
-    model = load_model(f"models:/churn/1", version.tags)
+    client = client_for(churn)
+    version = client.get_model_version("churn", "1")
+    model = load_model(client, "models:/churn/1", version.tags)
     assert model is not None
     with pytest.raises(ModelIntegrityError, match="does not match its recorded sha256"):
-        load_model(f"models:/churn/1", {**version.tags, "hydraops.model_sha256": "0" * 64})
+        load_model(client, "models:/churn/1", {**version.tags, "hydraops.model_sha256": "0" * 64})
 
 
 def test_sweep_makes_a_parent_with_children_and_a_leaderboard(churn: Path, hydraops: Run) -> None:

@@ -75,6 +75,15 @@ def test_train_records_everything(churn: Path, hydraops: Run) -> None:
     assert version.run_id == run.info.run_id
     assert version.tags["hydraops.model_sha256"] == tags["hydraops.model_sha256"]
     assert "test.roc_auc" in version.tags and version.tags["hydraops.config_digest"] == tags["hydraops.config_digest"]
+    # The lineage readers give the same records back: the version's run, and the data that run read.
+    from hydraops.tracking.readers import data_lineage, run_of_version, sweep_of
+
+    assert run_of_version(client, "churn", 1) == run.info.run_id and sweep_of(client, run.info.run_id) is None
+    lineage = data_lineage(client, run_of_version(client, "churn", 1))
+    assert lineage.training_table_sha256 == tags["hydraops.training_table_sha256"]
+    assert set(lineage.view_versions) == {"customer_profile", "transaction_activity", "support_activity"}
+    assert lineage.view_versions["customer_profile"] == tags["features.customer_profile.version"]
+    assert lineage.data_sha256["transactions.parquet"] == tags["data.transactions.parquet.sha256"] and "labels.parquet" in lineage.data_sha256
 
 
 def test_model_loads_only_with_its_sha256(churn: Path, hydraops: Run) -> None:
@@ -101,6 +110,13 @@ def test_sweep_makes_a_parent_with_children_and_a_leaderboard(churn: Path, hydra
     assert board["metric"] == "valid.roc_auc" and board["direction"] == "maximize"
     best = max(children, key=lambda r: r.data.metrics["valid.roc_auc"])
     assert parent.data.tags["hydraops.best_child"] == best.info.run_id == board["runs"][0]["run_id"]
+    # The lineage reader tells each job its sweep and whether it won; a parent is its own sweep.
+    from hydraops.tracking.readers import Sweep, sweep_of
+
+    client = client_for(churn)
+    assert [sweep_of(client, c.info.run_id) for c in children] == [Sweep(parent.info.run_id, best.info.run_id)] * 2
+    assert sweep_of(client, parent.info.run_id) == Sweep(parent.info.run_id, best.info.run_id)
+    assert parent.data.tags["mlflow.source.name"] == "hydraops train" and parent.data.tags["hydraops.command"].startswith("hydraops train -m")
 
 
 def test_bad_input_fails_before_a_run_exists(churn: Path, hydraops: Run) -> None:

@@ -94,3 +94,16 @@ def test_every_tag_is_named_in_the_vocabulary_only(module: str) -> None:
         if looks_like_a_tag or (text.startswith(vocabulary) and "." in text and " " not in text[:40]):
             found.append(text)
     assert found == [], f"{module} spells tags; import them from hydraops.tracking.tags"
+
+
+def test_the_vocabulary_reads_back_what_it_names() -> None:
+    from hydraops.tracking import tags
+    from hydraops.tracking.readers import data_lineage_of_tags
+
+    written = {tags.feature_view_version("customer_profile"): "v3", tags.data_file_sha256("labels.parquet"): "ab",
+               tags.TRAINING_TABLE_SHA256: "cd", tags.package_version("mlflow"): "3.1", "features.x": "not a view"}  # fmt: skip
+    assert sorted(filter(tags.is_data_lineage, written)) == sorted(["features.customer_profile.version", "data.labels.parquet.sha256",
+                                                                    "hydraops.training_table_sha256"])  # fmt: skip
+    lineage = data_lineage_of_tags(written)
+    assert (lineage.training_table_sha256, lineage.data_sha256, lineage.view_versions) == ("cd", {"labels.parquet": "ab"},
+                                                                                           {"customer_profile": "v3"})  # fmt: skip

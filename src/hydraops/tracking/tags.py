@@ -101,6 +101,18 @@ def package_version(package: str) -> str:
 
 def is_data_lineage(key: str) -> bool:
     """Whether a run tag records the data a model was trained on (training table, views, source files)."""
-    return key == TRAINING_TABLE_SHA256 or (key.startswith(FEATURE_VIEW_PREFIX) and key.endswith(".version")) or (
-        key.startswith(DATA_FILE_PREFIX) and key.endswith(".sha256")
-    )
+    return key == TRAINING_TABLE_SHA256 or feature_view_of(key) is not None or data_file_of(key) is not None
+
+
+def feature_view_of(key: str) -> str | None:
+    """The view of a ``features.<view>.version`` tag; None for any other tag."""
+    if key.startswith(FEATURE_VIEW_PREFIX) and key.endswith(".version"):
+        return key[len(FEATURE_VIEW_PREFIX) : -len(".version")] or None
+    return None
+
+
+def data_file_of(key: str) -> str | None:
+    """The file name of a ``data.<file>.sha256`` tag; None for any other tag."""
+    if key.startswith(DATA_FILE_PREFIX) and key.endswith(".sha256"):
+        return key[len(DATA_FILE_PREFIX) : -len(".sha256")] or None
+    return None

@@ -61,8 +61,9 @@ def train(spec: ProjectSpec, ctx: RunContext) -> TrainResult:
 
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")  # dataset-source and int-schema hints
     ctx.output_dir.mkdir(parents=True, exist_ok=True)
-    client = ctx.tracking.client  # first: an unreachable store fails in seconds, before any feature is computed
-    prepared = prepare(spec)
+    ctx.tracking.check()  # first: an unreachable store fails in seconds, before any feature is computed
+    prepared = prepare(spec)  # then bad data or config, before the store is created or a run exists
+    client = ctx.tracking.client
     overrides_text, overrides_digest = overrides_record(ctx.overrides)
     tags = {
         **source_tags(ctx.command or "hydraops train", spec.paths.root), **package_versions(), **prepared.lineage,

@@ -39,14 +39,18 @@ def actor() -> str:
 
 
 def job_context(spec: ProjectSpec, cfg: DictConfig) -> RunContext:
-    """The RunContext of the Hydra job running now: its output dir, overrides and ``.hydra`` copies, the
+    """The RunContext of the Hydra job running now (or of the last composition, for a verb called from Python):
+    its output dir, overrides and ``.hydra`` copies, the
     config resolved with its secrets (and those of ``hydra.job.env_copy``) redacted, the sweep's parent run,
     the command and the actor."""
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
+    if not HydraConfig.initialized():  # a verb called from Python on a composed config
+        return context(spec, cfg, Path(spec.paths.root) / "outputs" / "api", ())
     hydra = HydraConfig.get()
-    output_dir = Path(hydra.runtime.output_dir)
+    output = OmegaConf.select(hydra, "runtime.output_dir", default=None)  # unset under the Compose API
+    output_dir = Path(output) if output else Path(spec.paths.root) / "outputs" / "api"
     copied = {name: os.environ[name] for name in hydra.job.env_copy if name in os.environ}
     overrides = [str(o) for o in OmegaConf.to_container(hydra.overrides.task, resolve=False)]
     hydra_dir = output_dir / hydra.output_subdir if hydra.output_subdir else None

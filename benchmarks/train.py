@@ -281,12 +281,13 @@ WRAPPED = {
         ("train", "train"), ("prepare", "prepare"), ("_training_table", "training_table"), ("_log_config", "log_config"), ("_log_inputs", "log_inputs"),
         ("_evaluate_and_log", "evaluate_and_log"), ("_register", "register"),
     ],
-    "hydraops.tracking.runs": [("connect", "connect"), ("ensure_experiment", "ensure_experiment")],
+    "hydraops.tracking.connection": [("check_bounds", "connect")],  # the stores checked (Tracking.check)
+    "hydraops.tracking.runs": [("ensure_experiment", "ensure_experiment")],
     "hydraops.tracking.lineage": [("git_state", "git_state"), ("package_versions", "package_versions")],
     "hydraops.training.evaluate": [("evaluate", "evaluate")],
     "hydraops.training.estimators": [("build_estimator", "build_estimator")],
     "hydraops.training.plots": [("save_plots", "save_plots")],
-    "hydraops.tracking.models": [("log_model", "log_model"), ("model_sha256", "model_sha256")],
+    "hydraops.tracking.models": [("log_model", "log_model")],
 }  # fmt: skip
 
 

@@ -60,15 +60,3 @@ def postgres_mlflow(tmp_path_factory: pytest.TempPathFactory):
     with mlflow_server(artifacts) as url:
         yield url, artifacts
 
-
-@pytest.fixture(autouse=True)
-def _mlflow_uris_restored():
-    """MLflow keeps its tracking and registry URIs process-wide: no test leaves them to the next one."""
-    import sys
-
-    mlflow = sys.modules.get("mlflow")
-    saved = (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) if mlflow else None
-    yield
-    if saved is not None:
-        mlflow.set_tracking_uri(saved[0])
-        mlflow.set_registry_uri(saved[1])

@@ -1,7 +1,8 @@
 """Project templates: ``hydraops init NAME --template churn`` renders ``projects/churn`` with copier.
 
 Copier can only update a project from a template kept in git, so each packaged template is first synced
-into a local git repository under ``$HYDRAOPS_HOME/templates/<name>`` (default ``~/.cache/hydraops``),
+into a local git repository under ``<home>/templates/<name>`` (the CLI's home: ``$HYDRAOPS_HOME``, default
+``~/.cache/hydraops``),
 one commit and tag per template version. The answers file records that repository and tag, and
 ``copier update`` in the project later moves it to a newer template version.
 """
@@ -9,7 +10,6 @@ one commit and tag per template version. The answers file records that repositor
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,7 +27,12 @@ def available_templates() -> list[str]:
     return sorted(path.parent.name for path in root.glob("*/copier.yml"))
 
 
-def create_project(name: str, destination: Path, template: str = "churn") -> Path:
+def default_home() -> Path:
+    """Where hydraops keeps its template repositories unless told: ``~/.cache/hydraops``."""
+    return Path.home() / ".cache" / "hydraops"
+
+
+def create_project(name: str, destination: Path, template: str = "churn", *, home: Path | None = None) -> Path:
     """Render ``template`` into ``destination`` non-interactively, with ``name`` as the project name.
 
     The new project gets its own git repository with an initial commit (unless it is inside one), so
@@ -40,7 +45,7 @@ def create_project(name: str, destination: Path, template: str = "churn") -> Pat
     destination = Path(destination).resolve()
     if destination.exists() and any(destination.iterdir()):
         raise TemplateError(f"destination {destination} exists and is not empty; choose a new directory")
-    repository, ref = template_repository(template)
+    repository, ref = template_repository(template, home or default_home())
     try:
         run_copy(str(repository), str(destination), data={"project_name": name}, defaults=True, vcs_ref=ref, quiet=True)
     except Exception as error:  # copier raises many kinds; all mean the project was not created
@@ -51,12 +56,13 @@ def create_project(name: str, destination: Path, template: str = "churn") -> Pat
     return destination
 
 
-def template_repository(template: str) -> tuple[Path, str]:
-    """The local git repository of ``template`` synced with the packaged files, and the tag of this version."""
+def template_repository(template: str, home: Path) -> tuple[Path, str]:
+    """The local git repository of ``template`` under ``home`` synced with the packaged files, and the tag of
+    this version."""
     from hydraops import __version__
 
     source = packaged_dir("projects") / template
-    repository = Path(os.environ.get("HYDRAOPS_HOME", Path.home() / ".cache" / "hydraops")) / "templates" / template
+    repository = Path(home) / "templates" / template
     repository.mkdir(parents=True, exist_ok=True)
     if not (repository / ".git").is_dir():
         _git(repository, "init", "-q")

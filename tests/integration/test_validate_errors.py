@@ -210,7 +210,7 @@ def test_a_hydra_callback_on_the_command_line_runs_no_code(hydraops: Run, churn:
         hydraops, churn, override,
         key="hydra.callbacks.x._target_", source=f"command-line override '{override}'",
         says=["'sklearn.utils._testing.assert_run_python_script_without_output' is not allowed here",
-              "allowed: hydraops.tracking.sweep.MlflowSweepCallback"],
+              "allowed: hydraops.cli.sweep.MlflowSweepCallback"],
     )  # fmt: skip
     assert not marker.exists()
 

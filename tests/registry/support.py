@@ -15,32 +15,28 @@ MODEL = "churn"
 
 @dataclass(frozen=True)
 class Store:
-    """An MLflow store (SQLite file or server URL) and the folder its artifacts land in; ``client()`` also
-    points MLflow's process-wide URIs there."""
+    """An MLflow store (SQLite file or server URL) and the folder its artifacts land in."""
 
     uri: str
     artifacts: Path
     experiment: str = EXPERIMENT
 
     def client(self):  # noqa: ANN201
-        import mlflow
         from mlflow.tracking import MlflowClient
 
-        mlflow.set_tracking_uri(self.uri)
-        mlflow.set_registry_uri(self.uri)
         return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
     def experiment_id(self, name: str | None = None) -> str:
         from hydraops.tracking.runs import ensure_experiment
 
-        self.client()
         embedded = self.uri.startswith("sqlite:")  # a server puts artifacts in its --artifacts-destination
-        return ensure_experiment(name or self.experiment, str(self.artifacts) if embedded else None)
+        return ensure_experiment(self.client(), name or self.experiment, str(self.artifacts) if embedded else None)
 
     def model_files(self, model: str, version: str) -> list[Path]:
-        """The files of a registered version, where the store keeps them (to tamper with them)."""
-        model_id = self.client().get_model_version(model, version).source.removeprefix("models:/")
-        return [p for p in self.artifacts.rglob("*") if p.is_file() and model_id in p.parts]
+        """The files of a registered version, where the store keeps them (to tamper with them): the
+        ``<run id>/artifacts/model`` folder of the run its source names."""
+        folder = "/".join(self.client().get_model_version(model, version).source.split("/")[-3:]) + "/"
+        return [p for p in self.artifacts.rglob("*") if p.is_file() and folder in p.as_posix()]
 
 
 def register(store: Store, metrics: dict[str, float], *, model: str = MODEL, data_checks: str = "passed",
@@ -48,39 +44,38 @@ def register(store: Store, metrics: dict[str, float], *, model: str = MODEL, dat
     """A run with ``metrics`` (and the data-checks tag train writes), registered as a new version of ``model``;
     returns the version. Its model is a tiny LightGBM logged the way train logs one, shared by the store's
     versions unless ``own_files`` (to tamper with them)."""
-    import mlflow
-
-    from hydraops.tracking.models import FLAVOR_TAG, SHA_TAG
-    from hydraops.training.run import DATA_CHECKS_TAG
+    from hydraops.tracking.tags import DATA_CHECKS, FLAVOR, MODEL_SHA256
 
     client = store.client()
     logged = _log_tiny_model(store) if own_files else _shared_model(store)
-    run = client.create_run(store.experiment_id(), tags={DATA_CHECKS_TAG: data_checks, **(tags or {})})
+    run = client.create_run(store.experiment_id(), tags={DATA_CHECKS: data_checks, **(tags or {})})
     for key, value in metrics.items():
         client.log_metric(run.info.run_id, key, value)
     client.set_terminated(run.info.run_id)
     if not client.search_registered_models(f"name='{model}'"):
         client.create_registered_model(model)
-    tags = {SHA_TAG: logged.sha256, FLAVOR_TAG: logged.flavor}
-    model_id = logged.uri.removeprefix("models:/")
-    version = client.create_model_version(model, logged.uri, run_id=run.info.run_id, tags=tags, model_id=model_id)
-    assert mlflow.get_registry_uri() == store.uri
+    tags = {MODEL_SHA256: logged.sha256, FLAVOR: logged.flavor}
+    version = client.create_model_version(model, logged.uri, run_id=run.info.run_id, tags=tags)
     return str(version.version)
 
 
-_SHARED: dict[str, LoggedModel] = {}
+_SHARED: dict[str, TinyModel] = {}
 
 
-def _shared_model(store: Store) -> LoggedModel:
+def _shared_model(store: Store) -> TinyModel:
     if store.uri not in _SHARED:
         _SHARED[store.uri] = _log_tiny_model(store)
     return _SHARED[store.uri]
 
 
-def _log_tiny_model(store: Store) -> LoggedModel:
+@dataclass(frozen=True)
+class TinyModel(LoggedModel):
+    run_id: str = ""  # the run its files were logged to
+
+
+def _log_tiny_model(store: Store) -> TinyModel:
     """A tiny LightGBM classifier logged with hydraops' log_model."""
     import lightgbm
-    import mlflow
     import numpy as np
     import pandas as pd
     from mlflow.models import infer_signature
@@ -91,9 +86,12 @@ def _log_tiny_model(store: Store) -> LoggedModel:
     x = pd.DataFrame({"age": rng.integers(18, 80, 200).astype(float), "spend": rng.random(200)})
     y = (x["spend"] > 0.5).astype(int)
     estimator = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1, deterministic=True, seed=1).fit(x, y)
-    with mlflow.start_run(experiment_id=store.experiment_id(), run_name="tiny model"):
-        signature = infer_signature(x.head(20), estimator.predict_proba(x.head(20))[:, 1])
-        return log_model(estimator, input_example=x.head(5), signature=signature, pip_requirements=["lightgbm"])
+    client = store.client()
+    run_id = client.create_run(store.experiment_id(), run_name="tiny model").info.run_id
+    signature = infer_signature(x.head(20), estimator.predict_proba(x.head(20))[:, 1])
+    logged = log_model(client, run_id, estimator, input_example=x.head(5), signature=signature, pip_requirements=["lightgbm"])
+    client.set_terminated(run_id)
+    return TinyModel(logged.uri, logged.sha256, logged.flavor, run_id)
 
 
 def registry_spec(*gates: GateSpec, on_pass: str = "champion", candidate: CandidateSpec | None = None, name: str = MODEL) -> RegistrySpec:

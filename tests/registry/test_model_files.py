@@ -63,7 +63,7 @@ def test_a_pickle_hidden_as_a_nested_mlmodel_changes_the_digest(store: Store, mo
     (root / "extra" / "MLmodel").write_bytes(pickle.dumps(Payload(tmp_path / "payload-ran")))
     tags = store.client().get_model_version(model, version).tags
     with pytest.raises(ModelIntegrityError, match="does not match its recorded sha256"):
-        load_model(f"models:/{model}/{version}", tags)
+        load_model(store.client(), f"models:/{model}/{version}", tags)
     assert not (tmp_path / "payload-ran").exists()
 
 
@@ -75,7 +75,7 @@ def test_the_same_model_logged_twice_has_the_same_digest_and_loads_natively(stor
     assert tags[0][SHA_TAG] == tags[1][SHA_TAG] and tags[0][FLAVOR_TAG] == "lightgbm"
     mlmodels = [(model_root(store, model, v) / "MLmodel").read_text() for v in (first, second)]
     assert mlmodels[0] != mlmodels[1], "MLflow's per-logging fields (run id, model id, time) differ"
-    booster = load_model(f"models:/{model}/{first}", tags[0])
+    booster = load_model(store.client(), f"models:/{model}/{first}", tags[0])
     assert type(booster).__name__ == "Booster" and booster.num_trees() == 5
 
 
@@ -123,16 +123,16 @@ def test_an_mlmodel_that_is_not_the_recorded_flavor_is_refused(logged_folder: Pa
     assert old in text, edit
     (folder / "MLmodel").write_text(text.replace(old, new))
     with pytest.raises(ModelIntegrityError, match=message.replace("(", r"\(").replace(".", r"\.")):
-        load_model(str(folder), {SHA_TAG: files_sha256(folder), FLAVOR_TAG: "lightgbm"})
+        load_model(None, str(folder), {SHA_TAG: files_sha256(folder), FLAVOR_TAG: "lightgbm"})
 
 
 def test_a_version_without_a_recorded_flavor_or_with_another_is_refused(logged_folder: Path) -> None:
     digest = files_sha256(logged_folder)
     with pytest.raises(ModelIntegrityError, match=r"recorded flavor \(hydraops.flavor\) is None"):
-        load_model(str(logged_folder), {SHA_TAG: digest})
+        load_model(None, str(logged_folder), {SHA_TAG: digest})
     with pytest.raises(ModelIntegrityError, match="MLmodel flavors has no 'sklearn' section"):
-        load_model(str(logged_folder), {SHA_TAG: digest, FLAVOR_TAG: "sklearn"})
-    assert load_model(str(logged_folder), {SHA_TAG: digest, FLAVOR_TAG: "lightgbm"}).num_trees() == 5
+        load_model(None, str(logged_folder), {SHA_TAG: digest, FLAVOR_TAG: "sklearn"})
+    assert load_model(None, str(logged_folder), {SHA_TAG: digest, FLAVOR_TAG: "lightgbm"}).num_trees() == 5
 
 
 def test_a_symbolic_link_in_the_model_is_refused(logged_folder: Path, tmp_path: Path) -> None:
@@ -143,7 +143,6 @@ def test_a_symbolic_link_in_the_model_is_refused(logged_folder: Path, tmp_path: 
 
 
 def test_scikit_learn_loads_from_skops_with_only_known_packages_trusted(store: Store, tmp_path: Path) -> None:
-    import mlflow
     import numpy as np
     import pandas as pd
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -153,14 +152,15 @@ def test_scikit_learn_loads_from_skops_with_only_known_packages_trusted(store: S
     x = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3})
     y = (x["a"] > 20).astype(int)
     estimator = HistGradientBoostingClassifier(max_iter=3).fit(x, y)  # skops must trust functools.partial & co
-    with mlflow.start_run(experiment_id=store.experiment_id()):
-        logged = log_model(estimator, input_example=x.head(3), signature=None, pip_requirements=["scikit-learn"])
+    client = store.client()
+    run_id = client.create_run(store.experiment_id()).info.run_id
+    logged = log_model(client, run_id, estimator, input_example=x.head(3), signature=None, pip_requirements=["scikit-learn"])
     tags = {SHA_TAG: logged.sha256, FLAVOR_TAG: logged.flavor}
-    with verified_model(logged.uri, tags) as verified:
+    with verified_model(client, logged.uri, tags) as verified:
         assert (verified.load().predict(x) == estimator.predict(x)).all()
         assert verified.input_example().shape == (3, 2)
         folder = Path(shutil.copytree(verified.local, tmp_path / "model"))
     text = (folder / "MLmodel").read_text()
     (folder / "MLmodel").write_text(text.replace("skops_trusted_types:\n", "skops_trusted_types:\n    - builtins.eval\n"))
     with pytest.raises(ModelIntegrityError, match="skops_trusted_types trusts builtins.eval"):
-        load_model(str(folder), {SHA_TAG: files_sha256(folder), FLAVOR_TAG: "sklearn"})
+        load_model(None, str(folder), {SHA_TAG: files_sha256(folder), FLAVOR_TAG: "sklearn"})

@@ -15,7 +15,8 @@ import pytest
 from hydraops.config.schemas import StackSpec
 from hydraops.features.online import SqliteOnlineStoreSpec
 from hydraops.errors import ConfigError, TrackingError
-from hydraops.tracking.connection import HTTP_RETRIES_ENV, HTTP_TIMEOUT_ENV, connect, one_attempt, tracking_failures
+from hydraops.tracking.connection import HTTP_RETRIES_ENV, HTTP_TIMEOUT_ENV, check_store, one_attempt, tracking_failures
+from hydraops.tracking.handle import Tracking
 from tests.conftest import Run, copy_project
 from tests.mlflow_server import free_port
 
@@ -26,6 +27,11 @@ def stack(tmp_path: Path, uri: str, timeout: float = 1.0, retries: int = 2) -> S
         online_store=SqliteOnlineStoreSpec(path=str(tmp_path / "o.db")),
         tracking_timeout=timeout, tracking_retries=retries,
     )  # fmt: skip
+
+
+def connect(spec: StackSpec):  # noqa: ANN201 - an MlflowClient
+    """The stack's client: built only once both stores answered (a fresh handle, so nothing is cached)."""
+    return Tracking.of(spec).client
 
 
 @pytest.fixture
@@ -48,7 +54,7 @@ def _clients_imported() -> None:
 
 @pytest.fixture(autouse=True)
 def _mlflow_http_env_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    """connect() sets MLflow's HTTP settings in the environment: restore them after each test."""
+    """A handle's client sets MLflow's HTTP settings in the environment: restore them after each test."""
     for name in (HTTP_TIMEOUT_ENV, HTTP_RETRIES_ENV, "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"):
         monkeypatch.setenv(name, "unset-by-test")
         monkeypatch.delenv(name)
@@ -77,10 +83,8 @@ def test_dead_and_silent_databases_fail_within_the_timeout(tmp_path: Path, silen
 
 def test_a_database_that_stops_answering_is_given_up_after_the_timeout(tmp_path: Path) -> None:
     """MLflow is handed the PostgreSQL URI with connect_timeout, so a mid-run hang is bounded too."""
-    import mlflow
-
-    connect(stack(tmp_path, "postgresql://postgres@127.0.0.1:5432/test", timeout=3))
-    assert mlflow.get_tracking_uri() == "postgresql://postgres@127.0.0.1:5432/test?connect_timeout=3"
+    client = connect(stack(tmp_path, "postgresql://postgres@127.0.0.1:5432/test", timeout=3))
+    assert client.tracking_uri == "postgresql://postgres@127.0.0.1:5432/test?connect_timeout=3"
 
 
 def test_an_unwritable_sqlite_store_is_refused(tmp_path: Path) -> None:
@@ -88,7 +92,7 @@ def test_an_unwritable_sqlite_store_is_refused(tmp_path: Path) -> None:
     error = fails_within(1.0, stack(tmp_path, f"sqlite:///{tmp_path}/a-file/mlflow.db"))
     assert f"{tmp_path}/a-file is not a writable folder" in str(error)
     fails_within(1.0, stack(tmp_path, f"sqlite:///{tmp_path}"))  # a folder where the file should be
-    connect(stack(tmp_path, f"sqlite:///{tmp_path}/new/folders/mlflow.db"))  # MLflow creates missing folders
+    check_store(f"sqlite:///{tmp_path}/new/folders/mlflow.db", "stack.tracking_uri", 1)  # MLflow creates missing folders
     assert not (tmp_path / "new").exists(), "the check creates nothing"
 
 

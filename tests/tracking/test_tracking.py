@@ -13,7 +13,8 @@ from hydraops.config.schemas import StackSpec
 from hydraops.features.online import SqliteOnlineStoreSpec
 from hydraops.tracking.lineage import git_state, package_versions
 from hydraops.tracking.params import MAX_PARAM_LENGTH, flatten, split_params
-from hydraops.tracking.runs import TrackingError, connect, ensure_experiment, tracked_run
+from hydraops.tracking.handle import Tracking
+from hydraops.tracking.runs import TrackingError, ensure_experiment, tracked_run
 
 
 def test_flatten_nested_config() -> None:
@@ -38,7 +39,7 @@ def test_git_state(tmp_path: Path) -> None:
     subprocess.run(["git", "add", "a.txt"], cwd=tmp_path, check=True)
     subprocess.run([*git, "commit", "-qm", "c"], cwd=tmp_path, check=True)
     state = git_state(tmp_path)
-    assert len(state["git.commit"]) == 40 and state["git.dirty"] == "false"
+    assert len(state["mlflow.source.git.commit"]) == 40 and state["git.dirty"] == "false"
     (tmp_path / "a.txt").write_text("2")
     assert git_state(tmp_path)["git.dirty"] == "true"
 
@@ -57,19 +58,18 @@ def stack(tmp_path: Path, uri: str | None = None) -> StackSpec:
 
 def test_runs_always_end_in_a_final_state(tmp_path: Path) -> None:
     import mlflow
-    from mlflow.tracking import MlflowClient
 
-    connect(stack(tmp_path))
-    experiment = ensure_experiment("demo", str(tmp_path / "artifacts"))
-    assert ensure_experiment("demo", None) == experiment
-    with tracked_run(experiment, "ok", {"a": "1"}) as run:
-        mlflow.log_metric("m", 1.0)
-    with pytest.raises(ValueError), tracked_run(experiment, "boom", {}) as failed:
+    client = Tracking.of(stack(tmp_path)).client
+    experiment = ensure_experiment(client, "demo", str(tmp_path / "artifacts"))
+    assert ensure_experiment(client, "demo", None) == experiment
+    with tracked_run(client, experiment, "ok", {"a": "1"}) as run:
+        client.log_metric(run.info.run_id, "m", 1.0)
+    with pytest.raises(ValueError), tracked_run(client, experiment, "boom", {}) as failed:
         raise ValueError("bad input")
-    with pytest.raises(KeyboardInterrupt), tracked_run(experiment, "stop", {}) as killed:
+    with pytest.raises(KeyboardInterrupt), tracked_run(client, experiment, "stop", {}) as killed:
         raise KeyboardInterrupt
-    client = MlflowClient()
     assert client.get_run(run.info.run_id).info.status == "FINISHED"
+    assert client.get_run(run.info.run_id).data.metrics == {"m": 1.0}
     assert client.get_run(run.info.run_id).data.tags["a"] == "1"
     failed_run = client.get_run(failed.info.run_id)
     assert failed_run.info.status == "FAILED" and failed_run.data.tags["hydraops.error"] == "ValueError: bad input"
@@ -80,8 +80,8 @@ def test_runs_always_end_in_a_final_state(tmp_path: Path) -> None:
 def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     import mlflow
 
-    connect(stack(tmp_path))
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     with pytest.raises(TrackingError, match=r"MLflow tracking server http://127.0.0.1:9 \(stack.tracking_uri\) is unreachable"):
-        connect(stack(tmp_path, "http://127.0.0.1:9"))
-    assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path}/mlflow.db", "a failed connect leaves MLflow where it was"
-    assert mlflow.get_registry_uri() == f"sqlite:///{tmp_path}/mlflow.db"
+        Tracking.of(stack(tmp_path, "http://127.0.0.1:9")).client
+    Tracking.of(stack(tmp_path)).client.search_experiments()
+    assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) == before, "a handle points nothing process-wide"

@@ -33,13 +33,10 @@ def churn(generated: Path, tmp_path: Path) -> Path:
 
 
 def client_for(project: Path):  # noqa: ANN201
-    """A client of the project's embedded store; MLflow's process-wide URIs point there too (load_model)."""
-    import mlflow
+    """A client of the project's embedded store."""
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{project}/artifacts/mlflow.db"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -58,7 +55,8 @@ def test_train_records_everything(churn: Path, hydraops: Run) -> None:
     assert run.info.status == "FINISHED" and run.info.run_name == "lightgbm debug=fast model.num_leaves=15"
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=churn, text=True).strip()
-    assert tags["git.commit"] == head and tags["git.dirty"] == "false"
+    assert tags["mlflow.source.git.commit"] == head and tags["git.dirty"] == "false"
+    assert tags["mlflow.source.name"] == "hydraops train" and tags["mlflow.source.type"] == "LOCAL" and tags["mlflow.user"]
     assert tags["hydraops.command"].startswith("hydraops train")
     assert tags["version.mlflow"] and tags["version.lightgbm"] and tags["version.hydraops"]
     assert len(tags["hydraops.config_digest"]) == 64 and len(tags["hydraops.training_table_sha256"]) == 64
@@ -77,6 +75,15 @@ def test_train_records_everything(churn: Path, hydraops: Run) -> None:
     assert version.run_id == run.info.run_id
     assert version.tags["hydraops.model_sha256"] == tags["hydraops.model_sha256"]
     assert "test.roc_auc" in version.tags and version.tags["hydraops.config_digest"] == tags["hydraops.config_digest"]
+    # The lineage readers give the same records back: the version's run, and the data that run read.
+    from hydraops.tracking.readers import data_lineage, run_of_version, sweep_of
+
+    assert run_of_version(client, "churn", 1) == run.info.run_id and sweep_of(client, run.info.run_id) is None
+    lineage = data_lineage(client, run_of_version(client, "churn", 1))
+    assert lineage.training_table_sha256 == tags["hydraops.training_table_sha256"]
+    assert set(lineage.view_versions) == {"customer_profile", "transaction_activity", "support_activity"}
+    assert lineage.view_versions["customer_profile"] == tags["features.customer_profile.version"]
+    assert lineage.data_sha256["transactions.parquet"] == tags["data.transactions.parquet.sha256"] and "labels.parquet" in lineage.data_sha256
 
 
 def test_model_loads_only_with_its_sha256(churn: Path, hydraops: Run) -> None:
@@ -84,11 +91,12 @@ def test_model_loads_only_with_its_sha256(churn: Path, hydraops: Run) -> None:
 
     assert hydraops("train", "debug=fast", cwd=churn).returncode == 0
     [run] = runs_of(churn)
-    version = client_for(churn).get_model_version("churn", "1")
-    model = load_model(f"models:/churn/1", version.tags)
+    client = client_for(churn)
+    version = client.get_model_version("churn", "1")
+    model = load_model(client, "models:/churn/1", version.tags)
     assert model is not None
     with pytest.raises(ModelIntegrityError, match="does not match its recorded sha256"):
-        load_model(f"models:/churn/1", {**version.tags, "hydraops.model_sha256": "0" * 64})
+        load_model(client, "models:/churn/1", {**version.tags, "hydraops.model_sha256": "0" * 64})
 
 
 def test_sweep_makes_a_parent_with_children_and_a_leaderboard(churn: Path, hydraops: Run) -> None:
@@ -107,6 +115,13 @@ def test_sweep_makes_a_parent_with_children_and_a_leaderboard(churn: Path, hydra
     promoted = hydraops("promote", "dry_run=true", cwd=churn)  # the default candidate (latest) is the sweep's best child
     why = f"best child of sweep {parent.info.run_id} (the latest version, v2, is one of its jobs)"
     assert why in " ".join(promoted.stdout.split()), promoted.stdout + promoted.stderr  # rich wraps the line
+    # The lineage reader tells each job its sweep and whether it won; a parent is its own sweep.
+    from hydraops.tracking.readers import Sweep, sweep_of
+
+    client = client_for(churn)
+    assert [sweep_of(client, c.info.run_id) for c in children] == [Sweep(parent.info.run_id, best.info.run_id)] * 2
+    assert sweep_of(client, parent.info.run_id) == Sweep(parent.info.run_id, best.info.run_id)
+    assert parent.data.tags["mlflow.source.name"] == "hydraops train" and parent.data.tags["hydraops.command"].startswith("hydraops train -m")
 
 
 def test_bad_input_fails_before_a_run_exists(churn: Path, hydraops: Run) -> None:

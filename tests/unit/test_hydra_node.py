@@ -45,7 +45,7 @@ MARKER = "/tmp/hydraops-guard-marker-never-written"
 #: Each override (one composition: every problem is reported at once) → the key it is refused at, and why.
 REFUSED = {
     f"+hydra.callbacks.x={{_target_:sklearn.utils._testing.assert_run_python_script_without_output,source_code:'open(\"{MARKER}\",\"w\")'}}":
-        ("hydra.callbacks.x._target_", "allowed: hydraops.tracking.sweep.MlflowSweepCallback"),
+        ("hydra.callbacks.x._target_", "allowed: hydraops.cli.sweep.MlflowSweepCallback"),
     "+hydra.callbacks.mlflow_sweep.x={_target_:os.system,command:true}": ("hydra.callbacks.mlflow_sweep.x._target_", "nothing may be instantiated here"),
     "+hydra.callbacks.mlflow_sweep._args_=[1]": ("hydra.callbacks.mlflow_sweep._args_", "_args_ is not allowed"),
     "hydra.launcher._target_=subprocess.Popen": ("hydra.launcher._target_", "JoblibLauncher"),

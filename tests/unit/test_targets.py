@@ -30,7 +30,7 @@ def test_estimator_class_names_pass(target: str) -> None:
         ("sklearn._config.Anything", "private module '_config'"),
         ("os.system", "package 'os'"),
         ("sklearnx.Evil", "package 'sklearnx'"),
-        ("hydraops.tracking.sweep.MlflowSweepCallback", "package 'hydraops'"),
+        ("hydraops.cli.sweep.MlflowSweepCallback", "package 'hydraops'"),
         ("sklearn.ensemble.${oc.env:X}", "module name '${oc'"),
         ("LGBMClassifier", "expected an estimator class"),
         (None, "expected an estimator class"),

@@ -190,7 +190,7 @@ def _notes(error: BaseException) -> str:
 
 def main() -> None:
     """Console entry point."""
-    from hydraops.tracking.lineage import COMMAND_ENV
+    from hydraops.cli.context import COMMAND_ENV
 
     os.environ.setdefault(COMMAND_ENV, shlex.join(["hydraops", *sys.argv[1:]]))
     signal.signal(signal.SIGTERM, _terminate)

@@ -19,6 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from hydraops.cli.context import PARENT_ENV
 from hydraops.cli.params import Param, parse_params
 from hydraops.config.compose import CONFIG_NAME, find_conf_dir
 from hydraops.config.schemas import ProjectSpec
@@ -87,8 +88,8 @@ def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
         with _scratch_outputs(verb.read_only) as extra, _argv(verb.name, args + extra), _hydra_raises():
             app()
     except BaseException as error:
-        if os.environ.get("HYDRAOPS_PARENT_RUN_ID"):
-            from hydraops.tracking.sweep import fail_open_sweep
+        if os.environ.get(PARENT_ENV):
+            from hydraops.cli.sweep import fail_open_sweep
 
             fail_open_sweep("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
         if not isinstance(error, Exception):

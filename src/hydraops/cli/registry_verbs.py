@@ -14,11 +14,11 @@ def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """The registry stage for the candidate: with dry_run=true, the plan's gate table (the gates that need the
     model's files are measured at apply); else the decision taken and applied, its table, the aliases moved."""
     from hydraops.cli.acting import carry_out
-    from hydraops.cli.context import run_context
+    from hydraops.cli.context import job_context
 
     registry = {"version": options.get("version"), "approve": options.get("approve", False), "required": True}
     dry_run = options.get("dry_run", False)
-    plan, results = carry_out(run_context(spec, cfg), ["registry"], {"registry": registry}, dry_run=dry_run)
+    plan, results = carry_out(job_context(spec, cfg), ["registry"], {"registry": registry}, dry_run=dry_run)
     out = console()
     if dry_run:
         (action,) = plan.actions
@@ -35,10 +35,10 @@ def promote(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
 def rollback(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Champion back to the previous version, recorded like a promotion."""
     from hydraops.cli.acting import carry_out
-    from hydraops.cli.context import run_context
+    from hydraops.cli.context import job_context
 
     registry = {"rollback": True, "required": True}
-    carry_out(run_context(spec, cfg), ["registry"], {"registry": registry}, dry_run=options.get("dry_run", False))
+    carry_out(job_context(spec, cfg), ["registry"], {"registry": registry}, dry_run=options.get("dry_run", False))
 
 
 def show(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:

@@ -22,20 +22,20 @@ def validate(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
 def plan(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """What ``hydraops apply`` would do, as a rich tree, or as JSON with --json."""
     from hydraops.cli.acting import carry_out
-    from hydraops.cli.context import run_context
+    from hydraops.cli.context import job_context
 
-    carry_out(run_context(spec, cfg), _lifecycle(), dry_run=True, as_json=bool(options.get("json")))
+    carry_out(job_context(spec, cfg), _lifecycle(), dry_run=True, as_json=bool(options.get("json")))
 
 
 def apply(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Every declared stage in lifecycle order; a second run on unchanged inputs only checks and skips."""
     from hydraops.cli.acting import carry_out
-    from hydraops.cli.context import run_context
+    from hydraops.cli.context import job_context
     from hydraops.cli.registry_verbs import raise_if_rejected
     from hydraops.plan.model import Outcome
 
     as_json = bool(options.get("json"))
-    plan_, results = carry_out(run_context(spec, cfg), _lifecycle(), dry_run=options.get("dry_run", False), as_json=as_json, show_plan=True)
+    plan_, results = carry_out(job_context(spec, cfg), _lifecycle(), dry_run=options.get("dry_run", False), as_json=as_json, show_plan=True)
     if results and not as_json:
         changed = [r for r in results if r.outcome is not Outcome.skipped]
         console().print("[bold]nothing changed: every action is up to date[/bold]" if not changed else f"[bold]applied {len(changed)} action(s)[/bold]")
@@ -47,12 +47,12 @@ def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
     needs are current; returns the sweep's objective (``hparams_search.metric``, default the primary metric on
     valid) for optimising sweepers."""
     from hydraops.cli.acting import carry_out
-    from hydraops.cli.context import run_context
+    from hydraops.cli.context import job_context
     from hydraops.cli.metrics_table import metrics_table
     from hydraops.config.secrets import redact_url
     from hydraops.training.stage import TrainRun
 
-    ctx = run_context(spec, cfg)
+    ctx = job_context(spec, cfg)
     _, results = carry_out(ctx, ["features", "train"], {"train": {"always": True}}, dry_run=options.get("dry_run", False))
     trained = [r.value for r in results if isinstance(r.action, TrainRun)]
     if not trained:

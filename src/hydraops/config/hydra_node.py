@@ -28,7 +28,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 Finding = tuple[str, str]
 
-CALLBACKS = frozenset({"hydraops.tracking.sweep.MlflowSweepCallback"})
+CALLBACKS = frozenset({"hydraops.cli.sweep.MlflowSweepCallback"})
 LAUNCHERS = frozenset({
     "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
     "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",

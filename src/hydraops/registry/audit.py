@@ -19,8 +19,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-AUDIT_TAG_PREFIX = "hydraops.audit."
-AUDIT_RUN_TAG = "hydraops.audit_run"
+from hydraops.tracking.tags import AUDIT_OF, AUDIT_PREFIX as AUDIT_TAG_PREFIX, AUDIT_RUN as AUDIT_RUN_TAG
 AUDIT_ARTIFACT = "audit_log.json"
 _SEQ_DIGITS = 5
 
@@ -94,7 +93,7 @@ def half_done(history: list[dict]) -> list[dict]:
 
 
 def _create_audit_run(client, model: str, experiment_id: str) -> str:  # noqa: ANN001
-    run = client.create_run(experiment_id, run_name=f"audit {model}", tags={"hydraops.audit_of": model})
+    run = client.create_run(experiment_id, run_name=f"audit {model}", tags={AUDIT_OF: model})
     client.set_terminated(run.info.run_id, "FINISHED")  # a record, not a job: never left RUNNING
     client.set_registered_model_tag(model, AUDIT_RUN_TAG, run.info.run_id)
     return run.info.run_id

@@ -17,14 +17,10 @@ from pathlib import Path
 from hydraops.config.schemas.lifecycle import CandidateSpec, CandidateStrategy
 from hydraops.errors import RegistryError
 from hydraops.registry.gates import LOWER_IS_BETTER, ModelFacts
+from hydraops.tracking import tags as T
 from hydraops.tracking.model_load import VerifiedModel, verified_model
-from hydraops.training.run import DATA_CHECKS_TAG, PARENT_TAG
 
-#: A version tag that approves it for the manual_approval gate (set it in the MLflow UI or with the client).
-APPROVAL_TAG = "hydraops.approved"
 LATENCY_CALLS = 200
-#: The tag ``hydraops train -m`` puts on a sweep's parent run.
-SWEEP_TAG = "hydraops.sweep"
 
 
 @dataclass(frozen=True)
@@ -71,11 +67,11 @@ def _latest(client, model: str, versions: dict, metric: str | None) -> Candidate
 
 def _sweep_of(client, run_id: str | None):  # noqa: ANN001, ANN202
     """The sweep parent run that ``run_id`` is a job of, or None."""
-    parent_id = client.get_run(run_id).data.tags.get(PARENT_TAG) if run_id else None
+    parent_id = client.get_run(run_id).data.tags.get(T.PARENT_RUN) if run_id else None
     if not parent_id:
         return None
     parent = client.get_run(parent_id)
-    return parent if parent.data.tags.get(SWEEP_TAG) == "true" else None
+    return parent if parent.data.tags.get(T.SWEEP) == "true" else None
 
 
 def _version_of(model: str, versions: dict, run_id: str) -> str:
@@ -89,7 +85,7 @@ def _version_of(model: str, versions: dict, run_id: str) -> str:
 def _last_sweep(client, experiment: str):  # noqa: ANN001, ANN202
     found = client.get_experiment_by_name(experiment)
     sweeps = [] if found is None else client.search_runs(
-        [found.experiment_id], f"tags.`{SWEEP_TAG}` = 'true'", order_by=["attributes.start_time DESC"], max_results=1
+        [found.experiment_id], f"tags.`{T.SWEEP}` = 'true'", order_by=["attributes.start_time DESC"], max_results=1
     )  # fmt: skip
     if not sweeps:
         raise RegistryError(f"registry.candidate.strategy=best_child: no sweep in experiment '{experiment}'; run `hydraops train -m ...` first")
@@ -99,14 +95,14 @@ def _last_sweep(client, experiment: str):  # noqa: ANN001, ANN202
 def _best_child(client, parent, metric: str | None) -> tuple[str, str]:  # noqa: ANN001
     """The best child of the sweep ``parent``: the one it tags, or the best by ``metric`` among its finished children."""
     if metric is None:
-        best = parent.data.tags.get("hydraops.best_child")
+        best = parent.data.tags.get(T.BEST_CHILD)
         if best is None:
             raise RegistryError(
                 f"registry.candidate: sweep {parent.info.run_id} ({parent.info.status}) has no best child: is it still running,"
                 " or did every job fail? Pass version=N to promote one of its versions"
             )
         return best, f"best child of sweep {parent.info.run_id}"
-    children = client.search_runs([parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'", max_results=10_000)
+    children = client.search_runs([found.experiment_id], f"tags.`{T.PARENT_RUN}` = '{parent.info.run_id}'", max_results=10_000)
     scored = [r for r in children if r.info.status == "FINISHED" and not math.isnan(r.data.metrics.get(metric, math.nan))]
     if not scored:
         raise RegistryError(f"registry.candidate.metric: no finished child of sweep {parent.info.run_id} has metric '{metric}'")
@@ -120,10 +116,10 @@ def version_facts(client, model: str, version: str, *, inspect_files: bool, meas
     (raising ModelIntegrityError on a mismatch) to give its size; ``measure_latency`` also loads it and times predict."""
     details = client.get_model_version(model, version)
     run = client.get_run(details.run_id)
-    checks = run.data.tags.get(DATA_CHECKS_TAG)
+    checks = run.data.tags.get(T.DATA_CHECKS)
     size_mb = latency = None
     if inspect_files:
-        with verified_model(f"models:/{model}/{version}", details.tags) as verified:
+        with verified_model(client, f"models:/{model}/{version}", details.tags) as verified:
             size_mb = sum(p.stat().st_size for p in verified.local.rglob("*") if p.is_file()) / 1e6
             if measure_latency:
                 latency = predict_latency_p99_ms(verified, _levels(client, details.run_id))
@@ -133,7 +129,7 @@ def version_facts(client, model: str, version: str, *, inspect_files: bool, meas
         size_mb=size_mb,
         predict_latency_p99_ms=latency,
         data_checks_passed=None if checks is None else checks == "passed",
-        approved=details.tags.get(APPROVAL_TAG, "").lower() == "true",
+        approved=details.tags.get(T.APPROVED, "").lower() == "true",
     )
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hydraops.errors import RegistryConflict
+from hydraops.tracking import tags as T
 
 LOCK_PREFIX = "hydraops-lock."
 LEASE_S = 120.0
@@ -42,14 +43,14 @@ class Holder:
     expires_at: float
 
     def to_tags(self) -> dict[str, str]:
-        return {"hydraops.lock.token": self.token, "hydraops.lock.who": self.who, "hydraops.lock.host": self.host,
-                "hydraops.lock.pid": str(self.pid), "hydraops.lock.expires_at": f"{self.expires_at:.3f}"}  # fmt: skip
+        return {T.LOCK_TOKEN: self.token, T.LOCK_WHO: self.who, T.LOCK_HOST: self.host,
+                T.LOCK_PID: str(self.pid), T.LOCK_EXPIRES_AT: f"{self.expires_at:.3f}"}  # fmt: skip
 
     @classmethod
     def from_tags(cls, tags: dict[str, str]) -> Holder | None:
         try:
-            return cls(tags["hydraops.lock.token"], tags["hydraops.lock.who"], tags["hydraops.lock.host"],
-                       int(tags["hydraops.lock.pid"]), float(tags["hydraops.lock.expires_at"]))  # fmt: skip
+            return cls(tags[T.LOCK_TOKEN], tags[T.LOCK_WHO], tags[T.LOCK_HOST],
+                       int(tags[T.LOCK_PID]), float(tags[T.LOCK_EXPIRES_AT]))  # fmt: skip
         except (KeyError, ValueError):
             return None  # tags not written yet (creation and tags are one call, but be safe) or hand-made
 
@@ -67,9 +68,9 @@ class Holder:
         return f"{self.who} ({where}lease until {until})"
 
 
-def actor() -> str:
-    """Who acts: ``HYDRAOPS_ACTOR`` when set (a CI job's name), else ``user@host``."""
-    return os.environ.get("HYDRAOPS_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
+def default_actor() -> str:
+    """``user@host``: who acts when the caller names no one (the CLI takes ``HYDRAOPS_ACTOR``, a CI job's name)."""
+    return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 def lock_name(model: str) -> str:
@@ -81,20 +82,21 @@ def is_lock(name: str) -> bool:
 
 
 @contextmanager
-def registry_lock(client, model: str, *, wait_s: float = 30.0, lease_s: float = LEASE_S) -> Iterator[Holder]:  # noqa: ANN001
-    """Hold the model's lock for the ``with`` block; ``RegistryConflict`` if another holder keeps it past ``wait_s``."""
-    holder = acquire(client, model, wait_s=wait_s, lease_s=lease_s)
+def registry_lock(client, model: str, *, who: str = "", wait_s: float = 30.0, lease_s: float = LEASE_S) -> Iterator[Holder]:  # noqa: ANN001
+    """Hold the model's lock for the ``with`` block, in the name of ``who`` (default: ``user@host``);
+    ``RegistryConflict`` if another holder keeps it past ``wait_s``."""
+    holder = acquire(client, model, who=who, wait_s=wait_s, lease_s=lease_s)
     try:
         yield holder
     finally:
         release(client, model, holder)
 
 
-def acquire(client, model: str, *, wait_s: float, lease_s: float) -> Holder:  # noqa: ANN001
+def acquire(client, model: str, *, who: str = "", wait_s: float, lease_s: float) -> Holder:  # noqa: ANN001
     from mlflow.exceptions import MlflowException
 
     name = lock_name(model)
-    holder = Holder(uuid.uuid4().hex, actor(), socket.gethostname(), os.getpid(), time.time() + lease_s)
+    holder = Holder(uuid.uuid4().hex, who or default_actor(), socket.gethostname(), os.getpid(), time.time() + lease_s)
     deadline = time.monotonic() + wait_s
     while True:
         try:

@@ -24,10 +24,10 @@ from hydraops.registry import audit
 from hydraops.registry.audit import AuditEntry
 from hydraops.registry.facts import Candidate, pick_candidate, version_facts
 from hydraops.registry.gates import Decision, GateContext, evaluate_gates
-from hydraops.registry.lock import actor, registry_lock
+from hydraops.registry.lock import default_actor, registry_lock
+from hydraops.tracking.tags import PROMOTION_PREFIX as TAG
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
-TAG = "hydraops.promotion."  # version tags of the latest decision about a version: TAG + state, passed, gates...
 
 
 @dataclass(frozen=True)
@@ -103,18 +103,6 @@ def propose_promotion(client, registry: RegistrySpec, experiment: str, *, versio
     return Proposal("promote", registry.name, candidate, registry.on_pass, decision, aliases, moves, resumes, abandoned)
 
 
-def missing_store(stack) -> str | None:  # noqa: ANN001 - a StackSpec
-    """``<file> (stack.<key>)`` when the registry is an embedded SQLite file that does not exist yet (MLflow
-    would create it on first use); None otherwise."""
-    from pathlib import Path
-
-    key = "registry_uri" if stack.registry_uri else "tracking_uri"
-    uri = getattr(stack, key)
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        return f"{uri.removeprefix('sqlite:///')} (stack.{key})"
-    return None
-
-
 def propose_rollback(client, registry: RegistrySpec) -> Proposal:  # noqa: ANN001
     """Champion back to the ``previous`` version; ``previous`` is cleared. No gates: it was champion before.
     A rollback that stopped half-way (and whose aliases nobody moved since) is completed instead."""
@@ -149,20 +137,21 @@ def _half_done_rollback(client, model: str, aliases: dict[str, str]) -> Proposal
     return Proposal("rollback", model, candidate, CHAMPION, Decision(()), aliases, remaining, resumes=entry["id"])
 
 
-def apply(client, proposal: Proposal, *, experiment_id: str, config_digest: str) -> AuditEntry:  # noqa: ANN001
-    """Carry out the proposal: records a rejection, or moves the aliases by compare-and-set.
+def apply(client, proposal: Proposal, *, experiment_id: str, config_digest: str, actor: str = "") -> AuditEntry:  # noqa: ANN001
+    """Carry out the proposal in the name of ``actor`` (default: ``user@host``): records a rejection, or moves
+    the aliases by compare-and-set.
 
     Returns the ``applied`` (or ``rejected``) audit entry; raises RegistryConflict when the aliases changed
     since the decision (nothing moved; the conflict is in the audit log)."""
     entry = AuditEntry(
         id=proposal.resumes or uuid.uuid4().hex[:12], action=proposal.action, model=proposal.model,
-        version=proposal.candidate.version, outcome="pending", who=actor(), when=audit.now(),
+        version=proposal.candidate.version, outcome="pending", who=actor or default_actor(), when=audit.now(),
         config_digest=config_digest, aliases_before=dict(proposal.aliases_before), moves=dict(proposal.moves),
         gates=[asdict(result) for result in proposal.decision.results],
         note=proposal.candidate.why + (f"; completes half-done decision {proposal.resumes}" if proposal.resumes else ""),
     )  # fmt: skip
     record = lambda e: audit.append(client, proposal.model, e, experiment_id=experiment_id)  # noqa: E731
-    with registry_lock(client, proposal.model):
+    with registry_lock(client, proposal.model, who=actor):
         if not proposal.decision.passed:
             _tag_version(client, entry, "rejected", proposal)
             record(rejected := replace(entry, outcome="rejected"))

@@ -1,6 +1,7 @@
 """Reaching the tracking store in bounded time: a short check before MLflow touches it, MLflow's own HTTP
 retries bounded by the stack's config, and a store that dies mid-run reported as a TrackingError naming
-the config key — so a dead server or database fails in seconds, never minutes."""
+the config key — so a dead server or database fails in seconds, never minutes. ``tracking.handle.Tracking``
+runs these checks before it hands out its client; nothing here points MLflow anywhere."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hydraops.config.schemas import StackSpec
 from hydraops.config.secrets import redact_url
 from hydraops.errors import ConfigError, HydraopsError, Problem, TrackingError
 
@@ -20,25 +20,6 @@ HTTP_RETRIES_ENV = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
 HTTP_BACKOFF_ENV = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"
 #: SQLAlchemy schemes whose driver takes ``connect_timeout`` (seconds; PostgreSQL waits at least 2 s).
 _TIMEOUT_SCHEMES = ("postgresql", "mysql")
-
-
-def connect(stack: StackSpec) -> None:
-    """Check that the stack's tracking and registry stores answer within ``stack.tracking_timeout``, bound
-    MLflow's requests to them, then point MLflow there; a TrackingError naming the config key when not."""
-    connect_to(stack.tracking_uri, stack.registry_uri, stack.tracking_timeout, stack.tracking_retries)
-
-
-def connect_to(tracking_uri: str, registry_uri: str | None, timeout: float, retries: int) -> None:
-    """:func:`connect` from the stack's values (the sweep callback has them as a raw config)."""
-    check_bounds(timeout, retries)
-    bound_requests(timeout, retries)
-    check_store(tracking_uri, "stack.tracking_uri", timeout)
-    if registry_uri and registry_uri != tracking_uri:
-        check_store(registry_uri, "stack.registry_uri", timeout)
-    import mlflow
-
-    mlflow.set_tracking_uri(with_connect_timeout(tracking_uri, timeout))
-    mlflow.set_registry_uri(with_connect_timeout(registry_uri or tracking_uri, timeout))
 
 
 def bound_requests(timeout: float, retries: int) -> None:
@@ -201,4 +182,4 @@ def _one_line(error: BaseException) -> str:
     return (" ".join(str(error).split()) or type(error).__name__)[:1000]
 
 
-__all__ = ["answers", "bound_requests", "check_store", "connect", "connect_to", "lost_connection", "one_attempt", "tracking_failures"]
+__all__ = ["answers", "bound_requests", "check_bounds", "check_store", "lost_connection", "one_attempt", "tracking_failures", "with_connect_timeout"]

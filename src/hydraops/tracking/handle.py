@@ -35,17 +35,24 @@ class Tracking:
         naming the config key when not)."""
         from mlflow.tracking import MlflowClient
 
-        from hydraops.tracking.connection import check_bounds, bound_requests, check_store, with_connect_timeout
+        from hydraops.tracking.connection import with_connect_timeout
+
+        self.check()
+        return MlflowClient(
+            tracking_uri=with_connect_timeout(self.tracking_uri, self.timeout),
+            registry_uri=with_connect_timeout(self.registry_uri, self.timeout),
+        )
+
+    def check(self) -> None:
+        """Both stores answer within ``timeout`` (a TrackingError naming the config key when not), and MLflow's
+        requests are bounded by it; creates nothing (an embedded SQLite store is created by the client)."""
+        from hydraops.tracking.connection import bound_requests, check_bounds, check_store
 
         check_bounds(self.timeout, self.retries)
         bound_requests(self.timeout, self.retries)
         check_store(self.tracking_uri, "stack.tracking_uri", self.timeout)
         if self.registry_uri != self.tracking_uri:
             check_store(self.registry_uri, "stack.registry_uri", self.timeout)
-        return MlflowClient(
-            tracking_uri=with_connect_timeout(self.tracking_uri, self.timeout),
-            registry_uri=with_connect_timeout(self.registry_uri, self.timeout),
-        )
 
     def missing_store(self) -> str | None:
         """``<file> (stack.<key>)`` when the registry is an embedded SQLite file that does not exist yet (MLflow

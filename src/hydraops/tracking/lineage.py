@@ -1,14 +1,14 @@
-"""What a run records about where it came from: code (git), environment (packages), command line."""
+"""What a run records about where it came from: code (git), environment (packages), command line, config."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from hydraops.tracking import tags as T
 
 if TYPE_CHECKING:
     from hydraops.config.secrets import Redactor
@@ -18,7 +18,7 @@ KEY_PACKAGES = ("hydraops", "hydra-core", "omegaconf", "mlflow", "scikit-learn",
 
 
 def git_state(directory: Path | str) -> dict[str, str]:
-    """``{"git.commit": sha, "git.dirty": "true"|"false"}``; empty outside a git checkout."""
+    """``{mlflow.source.git.commit: sha, git.dirty: "true"|"false"}``; empty outside a git checkout."""
 
     def git(*args: str) -> str | None:
         try:
@@ -31,7 +31,16 @@ def git_state(directory: Path | str) -> dict[str, str]:
     if commit is None:
         return {}
     dirty = git("status", "--porcelain", "--untracked-files=no")
-    return {"git.commit": commit, "git.dirty": "true" if dirty else "false"}
+    return {T.SOURCE_GIT_COMMIT: commit, T.GIT_DIRTY: "true" if dirty else "false"}
+
+
+def source_tags(command: str, directory: Path | str) -> dict[str, str]:
+    """MLflow's source tags of a run started by ``command`` (its first two words name the source: ``hydraops
+    train``) in the project at ``directory``: the git commit, the source's name and type, the user."""
+    import getpass
+
+    name = " ".join(command.split()[:2]) or "hydraops"
+    return {T.SOURCE_NAME: name, T.SOURCE_TYPE: "LOCAL", T.USER: getpass.getuser(), **git_state(directory)}
 
 
 def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
@@ -39,28 +48,29 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
     versions = {}
     for name in names:
         try:
-            versions[f"version.{name}"] = metadata.version(name)
+            versions[T.package_version(name)] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
     return versions
 
 
-#: Set by the CLI to the command as typed, before Hydra rewrites sys.argv; inherited by launcher workers.
-COMMAND_ENV = "HYDRAOPS_COMMAND"
-
-
-def command_line(redactor: Redactor | None = None) -> str:
-    """The command as typed (program name without its directory), without secrets (URL passwords, secret keys)."""
+def command_line(words: Sequence[str] | str, redactor: Redactor | None = None) -> str:
+    """The command ``words`` (or a typed command line), program name without its directory, without secrets
+    (URL passwords, secret keys)."""
     import shlex
 
     from hydraops.config.secrets import Redactor
 
-    typed = os.environ.get(COMMAND_ENV) or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
-    try:
-        words = shlex.split(typed)
-    except ValueError:
-        return (redactor or Redactor()).text(typed)
-    return shlex.join((redactor or Redactor()).command(words))
+    redactor = redactor or Redactor()
+    if isinstance(words, str):
+        try:
+            words = shlex.split(words)
+        except ValueError:
+            return redactor.text(words)
+    words = list(words)
+    if words:
+        words[0] = Path(words[0]).name
+    return shlex.join(redactor.command(words))
 
 
 def config_yaml(resolved: Mapping[str, Any]) -> str:
@@ -70,15 +80,10 @@ def config_yaml(resolved: Mapping[str, Any]) -> str:
     return OmegaConf.to_yaml(OmegaConf.create(dict(resolved)))
 
 
-def config_digest(config: Mapping[str, Any]) -> str:
-    """sha256 of the config as a run logs it (``hydraops.config_digest`` on runs, versions and decisions): resolved,
-    secrets replaced (:mod:`hydraops.config.secrets`), so it depends on no password or environment value. A
-    DictConfig is resolved and redacted here; a plain mapping is taken as already redacted."""
+def config_digest(resolved: Mapping[str, Any]) -> str:
+    """sha256 of the config as a run logs it (``hydraops.config_digest`` on runs, versions and decisions): a
+    plain mapping, resolved with its secrets replaced (``config.secrets.redacted_config`` makes one), so it
+    depends on no password or environment value."""
     import hashlib
 
-    from omegaconf import DictConfig
-
-    from hydraops.config.secrets import Redactor
-
-    resolved = Redactor.of(config).config(config) if isinstance(config, DictConfig) else config
     return hashlib.sha256(config_yaml(resolved).encode()).hexdigest()

@@ -1,6 +1,6 @@
 """The one way hydraops loads a registered model: verified, then through its recorded flavor, never pickle.
 
-    with verified_model("models:/churn/3", version.tags) as model:
+    with verified_model(tracking.client, "models:/churn/3", version.tags) as model:
         booster_or_estimator = model.load()
         example = model.input_example()
 
@@ -76,11 +76,11 @@ class VerifiedModel:
 
 
 @contextmanager
-def verified_model(model_uri: str, tags: Mapping[str, str]) -> Iterator[VerifiedModel]:
-    """The registered model at ``model_uri``, checked against its ``tags`` (the version's: sha256 and flavor);
-    ModelIntegrityError naming the file or field otherwise. The copy is removed when the block ends."""
-    import mlflow
-
+def verified_model(client, model_uri: str, tags: Mapping[str, str]) -> Iterator[VerifiedModel]:  # noqa: ANN001
+    """The registered model at ``model_uri`` (``models:/name/version``, ``models:/name@alias``, a run's or a
+    store's artifact URI, a folder), fetched through ``client`` (an MlflowClient with explicit URIs) and checked
+    against its ``tags`` (the version's: sha256 and flavor); ModelIntegrityError naming the file or field
+    otherwise. The copy is removed when the block ends."""
     expected, flavor = tags.get(SHA_TAG), tags.get(FLAVOR_TAG)
     if not expected:
         raise ModelIntegrityError(f"model {model_uri} has no recorded sha256 ({SHA_TAG}): refusing to load it")
@@ -88,13 +88,32 @@ def verified_model(model_uri: str, tags: Mapping[str, str]) -> Iterator[Verified
         raise ModelIntegrityError(f"model {model_uri}: recorded flavor ({FLAVOR_TAG}) is {flavor!r}; hydraops loads only "
                                   f"{' or '.join(sorted(MODEL_FILE_FIELD))} models: refusing to load it")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="hydraops-model-") as scratch:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=scratch))
+        local = Path(download_model(client, model_uri, scratch))
         actual, mlmodel = read_model_dir(local)
         if actual != expected:
             raise ModelIntegrityError(
                 f"model {model_uri} does not match its recorded sha256 ({expected[:12]}…, found {actual[:12]}…): refusing to load it"
             )
         yield VerifiedModel(model_uri, local, flavor, mlmodel, _model_file(model_uri, local, flavor, mlmodel))
+
+
+def download_model(client, model_uri: str, destination: str) -> str:  # noqa: ANN001
+    """Copy the model's files to ``destination`` through ``client``'s stores (None: ``model_uri`` is a folder on
+    disk); the local path of the copy. A registry URI is resolved by the client's registry to where the
+    version's files are."""
+    import mlflow
+
+    if client is None:
+        if ":/" in model_uri and not model_uri.startswith("file:"):
+            raise ModelIntegrityError(f"model {model_uri}: a store's model needs the stack's client to be fetched")
+        return mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=destination)
+    if model_uri.startswith("models:/"):
+        name, _, version = model_uri.removeprefix("models:/").partition("/")
+        if "@" in name:
+            name, alias = name.split("@", 1)
+            version = client.get_model_version_by_alias(name, alias).version
+        model_uri = client.get_model_version_download_uri(name, version)
+    return mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=destination, tracking_uri=client.tracking_uri)
 
 
 def _model_file(uri: str, local: Path, flavor: str, mlmodel: dict) -> Path:

@@ -21,10 +21,11 @@ from typing import Any
 
 from hydraops.errors import ModelIntegrityError
 
+from hydraops.tracking.tags import FLAVOR as FLAVOR_TAG
+from hydraops.tracking.tags import MODEL_SHA256 as SHA_TAG
+
+#: The folder of a run's artifacts that holds its model.
 MODEL_NAME = "model"
-SHA_TAG = "hydraops.model_sha256"
-#: The flavor the model was logged with (``lightgbm`` or ``sklearn``): a run tag and a version tag.
-FLAVOR_TAG = "hydraops.flavor"
 
 MLMODEL = "MLmodel"
 REGISTRY_META = "registered_model_meta"
@@ -34,41 +35,54 @@ PER_LOGGING_FIELDS = frozenset({"run_id", "model_uuid", "model_id", "utc_time_cr
 
 @dataclass(frozen=True)
 class LoggedModel:
-    uri: str
+    uri: str  # where the model's files are: ``<the run's artifact uri>/model``
     sha256: str
     flavor: str
 
 
-def log_model(estimator: Any, *, input_example, signature, pip_requirements: list[str]) -> LoggedModel:  # noqa: ANN001
-    """Log the fitted estimator to the active run: a LightGBM booster in its native text format, anything
-    else with skops; tags the run with the model's sha256 and flavor and returns them with its URI."""
+def log_model(client, run_id: str, estimator: Any, *, input_example, signature, pip_requirements: list[str]) -> LoggedModel:  # noqa: ANN001
+    """Save the fitted estimator (a LightGBM booster in its native text format, anything else with skops) to a
+    scratch folder, hash it, upload it as the run's ``model`` artifacts and tag the run with its sha256 and
+    flavor; returns them with the model's artifact URI."""
+    import tempfile
+
     import mlflow
 
     booster = getattr(_final(estimator), "booster_", None)
-    common = {"name": MODEL_NAME, "input_example": input_example, "signature": signature, "pip_requirements": pip_requirements}
-    if booster is not None and _final(estimator) is estimator:
-        # The booster takes prepared features: categoricals as pandas categories with the training levels
-        # (model_inputs.json). A JSON round trip of the example loses that dtype, so MLflow's serving check
-        # cannot pass; hydraops' serving prepares the features before calling the model.
-        info = mlflow.lightgbm.log_model(booster, validate_serving_input=False, serialization_format="skops", **common)
-        flavor = "lightgbm"
-    else:
-        info = mlflow.sklearn.log_model(estimator, serialization_format="skops", skops_trusted_types=_trusted(estimator), **common)
-        flavor = "sklearn"
-    digest = model_sha256(info.model_uri)
-    mlflow.set_tags({SHA_TAG: digest, FLAVOR_TAG: flavor})
-    return LoggedModel(info.model_uri, digest, flavor)
+    common = {"input_example": input_example, "signature": signature, "pip_requirements": pip_requirements}
+    with tempfile.TemporaryDirectory(prefix="hydraops-model-") as scratch:
+        path = Path(scratch) / MODEL_NAME
+        if booster is not None and _final(estimator) is estimator:
+            # The booster takes prepared features: categoricals as pandas categories with the training levels
+            # (model_inputs.json); hydraops' serving prepares the features before calling the model.
+            mlflow.lightgbm.save_model(booster, str(path), serialization_format="skops", **common)
+            flavor = "lightgbm"
+        else:
+            mlflow.sklearn.save_model(estimator, str(path), serialization_format="skops", skops_trusted_types=_trusted(estimator), **common)
+            flavor = "sklearn"
+        digest = files_sha256(path)
+        client.log_artifacts(run_id, str(path), MODEL_NAME)
+    from mlflow.entities import RunTag
+
+    client.log_batch(run_id, tags=[RunTag(SHA_TAG, digest), RunTag(FLAVOR_TAG, flavor)])
+    return LoggedModel(f"{client.get_run(run_id).info.artifact_uri}/{MODEL_NAME}", digest, flavor)
 
 
-def model_sha256(model_uri: str) -> str:
-    """sha256 of the logged model's files (see the module's docstring)."""
-    import mlflow
+def register_model(client, name: str, model: LoggedModel, run_id: str, tags: dict[str, str]) -> str:  # noqa: ANN001
+    """A new version of registered model ``name`` (created when missing) for the run's logged model; its number."""
+    from mlflow.exceptions import MlflowException
 
-    return files_sha256(Path(mlflow.artifacts.download_artifacts(model_uri)))
+    try:
+        client.create_registered_model(name)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":  # registered before, or meanwhile by a parallel job
+            raise
+    version = client.create_model_version(name, model.uri, run_id=run_id, tags=tags)
+    return str(version.version)
 
 
 def files_sha256(local: Path) -> str:
-    """The digest ``model_sha256`` computes, over a model folder already on disk."""
+    """sha256 of a model folder on disk (see the module's docstring)."""
     return read_model_dir(local)[0]
 
 
@@ -130,11 +144,12 @@ def _files(local: Path) -> Iterator[str]:
     return iter(sorted(found))
 
 
-def load_model(model_uri: str, tags: dict[str, str]):  # noqa: ANN201 - a LightGBM Booster or a scikit-learn estimator
-    """The flavor's own model (no pickle), after checking its files against the sha256 and flavor ``tags``."""
+def load_model(client, model_uri: str, tags: dict[str, str]):  # noqa: ANN001, ANN201 - a LightGBM Booster or a scikit-learn estimator
+    """The flavor's own model (no pickle), after checking its files against the sha256 and flavor ``tags``;
+    downloaded through ``client`` (an MlflowClient with explicit URIs)."""
     from hydraops.tracking.model_load import verified_model
 
-    with verified_model(model_uri, tags) as model:
+    with verified_model(client, model_uri, tags) as model:
         return model.load()
 
 

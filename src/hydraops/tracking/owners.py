@@ -8,13 +8,12 @@ import os
 import socket
 from pathlib import Path
 
-OWNER_HOST_TAG = "hydraops.owner.host"
-OWNER_PID_TAG = "hydraops.owner.pid"
-#: The process's start time (Linux: clock ticks since boot, /proc/<pid>/stat), so a reused pid is not
-#: mistaken for the owner; empty where the platform does not say.
-OWNER_STARTED_TAG = "hydraops.owner.started"
-#: Why a run ended as it did (the error, the interruption, the owner found dead).
-ERROR_TAG = "hydraops.error"
+from hydraops.tracking.tags import ERROR as ERROR_TAG
+from hydraops.tracking.tags import OWNER_HOST as OWNER_HOST_TAG
+from hydraops.tracking.tags import OWNER_PID as OWNER_PID_TAG
+# The owner's start time (Linux: clock ticks since boot, /proc/<pid>/stat), so a reused pid is not
+# mistaken for the owner; empty where the platform does not say.
+from hydraops.tracking.tags import OWNER_STARTED as OWNER_STARTED_TAG
 
 
 def owner_tags() -> dict[str, str]:

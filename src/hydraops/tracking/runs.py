@@ -1,5 +1,8 @@
 """MLflow runs that always end in a final state: FINISHED, FAILED (with the error) or KILLED (Ctrl-C,
-SIGTERM) — or, when the process dies or the store goes away first, KILLED by the next command (owners)."""
+SIGTERM) — or, when the process dies or the store goes away first, KILLED by the next command (owners).
+
+Every call goes through the ``client`` passed in (``Tracking.client``): no active run, no process-wide URI.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from hydraops.errors import TrackingError
-from hydraops.tracking.connection import connect, one_attempt
-from hydraops.tracking.owners import ERROR_TAG, owner_tags
+from hydraops.tracking import tags as T
+from hydraops.tracking.connection import one_attempt
+from hydraops.tracking.owners import owner_tags
 
 
-def ensure_experiment(name: str, artifact_location: str | None) -> str:
+def ensure_experiment(client, name: str, artifact_location: str | None) -> str:  # noqa: ANN001 - an MlflowClient
     """The id of experiment ``name``, created (with its artifact location) when missing."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
@@ -28,56 +29,51 @@ def ensure_experiment(name: str, artifact_location: str | None) -> str:
         return experiment.experiment_id
 
 
-def experiment_for_runs(name: str, artifact_location: str | None) -> str:
+def experiment_for_runs(client, name: str, artifact_location: str | None) -> str:  # noqa: ANN001
     """:func:`ensure_experiment` for a command about to open runs in it: first, its runs left RUNNING by
     processes that have exited are marked KILLED (:mod:`hydraops.tracking.owners`), said in one line on stderr."""
     import sys
 
-    from mlflow.tracking import MlflowClient
-
     from hydraops.tracking.owners import end_runs_of_dead_owners, ended_message
 
-    experiment_id = ensure_experiment(name, artifact_location)
-    if ended := end_runs_of_dead_owners(MlflowClient(), experiment_id):
+    experiment_id = ensure_experiment(client, name, artifact_location)
+    if ended := end_runs_of_dead_owners(client, experiment_id):
         print(ended_message(ended), file=sys.stderr)
     return experiment_id
 
 
 @contextmanager
-def tracked_run(experiment_id: str, run_name: str, tags: Mapping[str, str], *, nested: bool = False) -> Iterator:
-    """Start a run owned by this process (:mod:`hydraops.tracking.owners`); leave it FINISHED, FAILED (error
-    recorded as a tag) or KILLED, never RUNNING. When the body fails and the run cannot be ended either (the
-    store is gone), the body's error is the one raised, with a note saying so."""
-    import mlflow
-
-    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags={**owner_tags(), **tags}, nested=nested)
+def tracked_run(client, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator:  # noqa: ANN001
+    """Create a run owned by this process (:mod:`hydraops.tracking.owners`) and yield it (an MLflow ``Run``);
+    leave it FINISHED, FAILED (error recorded as a tag) or KILLED, never RUNNING. When the body fails and the
+    run cannot be ended either (the store is gone), the body's error is the one raised, with a note saying so."""
+    run = client.create_run(experiment_id, run_name=run_name, tags={**owner_tags(), **tags})
+    run_id = run.info.run_id
     try:
         yield run
     except KeyboardInterrupt as error:  # Ctrl-C, and SIGTERM (hydraops.cli raises a KeyboardInterrupt for it)
-        _end_after_failure(run.info.run_id, "KILLED", str(error) or "interrupted (KeyboardInterrupt)", error)
+        _end_after_failure(client, run_id, "KILLED", str(error) or "interrupted (KeyboardInterrupt)", error)
         raise
     except BaseException as error:
-        _end_after_failure(run.info.run_id, "FAILED", f"{type(error).__name__}: {error}"[:8000], error)
+        _end_after_failure(client, run_id, "FAILED", f"{type(error).__name__}: {error}"[:8000], error)
         raise
     else:
         try:
-            mlflow.end_run("FINISHED")
+            client.set_terminated(run_id, "FINISHED")
         except Exception as error:
-            error.add_note(_not_ended(run.info.run_id, "FINISHED", error))
+            error.add_note(_not_ended(run_id, "FINISHED", error))
             raise
 
 
-def _end_after_failure(run_id: str, status: str, reason: str, error: BaseException) -> None:
+def _end_after_failure(client, run_id: str, status: str, reason: str, error: BaseException) -> None:  # noqa: ANN001
     """Record why and end the run, trying each request once; if the store does not answer, note on ``error``
     that the run stays RUNNING until a later command marks it KILLED."""
-    import mlflow
-
     with one_attempt():
         try:
             try:
-                mlflow.set_tag(ERROR_TAG, reason)
+                client.set_tag(run_id, T.ERROR, reason)
             finally:
-                mlflow.end_run(status)  # leaves MLflow without an active run even when the store does not answer
+                client.set_terminated(run_id, status)
         except Exception as cleanup:
             error.add_note(_not_ended(run_id, status, cleanup))
 
@@ -86,4 +82,4 @@ def _not_ended(run_id: str, status: str, error: Exception) -> str:
     return f"the run {run_id} could not be ended {status} ({type(error).__name__}); it stays RUNNING until the next hydraops train marks it KILLED"
 
 
-__all__ = ["TrackingError", "connect", "ensure_experiment", "experiment_for_runs", "tracked_run"]
+__all__ = ["TrackingError", "ensure_experiment", "experiment_for_runs", "tracked_run"]

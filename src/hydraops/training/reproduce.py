@@ -8,16 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hydraops.errors import ConfigError, Problem
-from hydraops.tracking.runs import TrackingError
+from hydraops.errors import ConfigError, Problem, TrackingError
+from hydraops.tracking import tags as T
 
-#: Set while reproducing: the new run is tagged with the run it reproduces.
-REPRODUCES_ENV = "HYDRAOPS_REPRODUCES"
-REPRODUCES_TAG = "hydraops.reproduces"
-#: The command-line overrides a run was started with (secrets redacted), and the sha256 of that file, recorded
-#: as a tag of the run when it starts: ``reproduce`` replays the file only if it still has that digest.
+#: The command-line overrides a run was started with (secrets redacted); the sha256 of that file is recorded
+#: as a tag of the run when it starts (``hydraops.overrides_digest``): ``reproduce`` replays the file only if
+#: it still has that digest.
 OVERRIDES_ARTIFACT = "config/overrides.json"
-OVERRIDES_DIGEST_TAG = "hydraops.overrides_digest"
 
 
 @dataclass(frozen=True)
@@ -42,25 +39,25 @@ def overrides_record(overrides: Sequence[str]) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
-def recorded_overrides(run_id: str) -> list[str]:
+def recorded_overrides(client, run_id: str) -> list[str]:  # noqa: ANN001 - an MlflowClient
     """The command-line overrides the run was started with (its ``config/overrides.json``), once the file is
     shown to be the one the run recorded (its sha256 is the run's ``hydraops.overrides_digest``) and each entry
     to be an override of the task's config: no flag, no ``hydra.*`` setting, no sweep."""
-    import mlflow
+    import tempfile
+
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
     source = f"run {run_id} {OVERRIDES_ARTIFACT}"
     try:
-        recorded = MlflowClient().get_run(run_id).data.tags.get(OVERRIDES_DIGEST_TAG)
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=OVERRIDES_ARTIFACT)
+        recorded = client.get_run(run_id).data.tags.get(T.OVERRIDES_DIGEST)
+        with tempfile.TemporaryDirectory(prefix="hydraops-overrides-") as scratch:
+            text = Path(client.download_artifacts(run_id, OVERRIDES_ARTIFACT, scratch)).read_text()
     except MlflowException as error:
         raise TrackingError(f"run {run_id}: no recorded overrides ({OVERRIDES_ARTIFACT}) to reproduce it from: {error.message}") from error
-    text = Path(path).read_text()
     if recorded is None:
-        raise _refused(source, f"the run has no {OVERRIDES_DIGEST_TAG} tag, so the file cannot be verified; not replayed")
+        raise _refused(source, f"the run has no {T.OVERRIDES_DIGEST} tag, so the file cannot be verified; not replayed")
     if hashlib.sha256(text.encode()).hexdigest() != recorded:
-        raise _refused(source, f"the file does not match the run's {OVERRIDES_DIGEST_TAG} (it changed after the run); not replayed")
+        raise _refused(source, f"the file does not match the run's {T.OVERRIDES_DIGEST} (it changed after the run); not replayed")
     try:
         overrides = json.loads(text)
     except ValueError:
@@ -104,27 +101,24 @@ def _refused(source: str, *messages: str) -> ConfigError:
     return ConfigError([Problem("", source, message) for message in messages])
 
 
-def compare(original_id: str) -> Comparison:
+def compare(client, original_id: str) -> Comparison:  # noqa: ANN001 - an MlflowClient
     """Compare ``original_id`` with its latest reproduction: model sha256, metrics, code, config, data."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient()
     original = client.get_run(original_id)
     found = client.search_runs(
-        [original.info.experiment_id], f"tags.`{REPRODUCES_TAG}` = '{original_id}'", order_by=["start_time DESC"], max_results=1
+        [original.info.experiment_id], f"tags.`{T.REPRODUCES}` = '{original_id}'", order_by=["start_time DESC"], max_results=1
     )
     if not found:
         raise TrackingError(f"run {original_id} has no reproduction yet")
     new = found[0]
     old_tags, new_tags = original.data.tags, new.data.tags
     warnings = []
-    if old_tags.get("git.commit") != new_tags.get("git.commit"):
-        warnings.append(f"different git commit: {old_tags.get('git.commit')} → {new_tags.get('git.commit')}")
-    if new_tags.get("git.dirty") == "true":
+    if old_tags.get(T.SOURCE_GIT_COMMIT) != new_tags.get(T.SOURCE_GIT_COMMIT):
+        warnings.append(f"different git commit: {old_tags.get(T.SOURCE_GIT_COMMIT)} → {new_tags.get(T.SOURCE_GIT_COMMIT)}")
+    if new_tags.get(T.GIT_DIRTY) == "true":
         warnings.append("the working tree has uncommitted changes")
-    if old_tags.get("hydraops.config_digest") != new_tags.get("hydraops.config_digest"):
+    if old_tags.get(T.CONFIG_DIGEST) != new_tags.get(T.CONFIG_DIGEST):
         warnings.append("the resolved config differs (the project's conf/ changed since)")
-    for key in sorted(k for k in old_tags if k.startswith(("data.", "features.", "hydraops.training_table"))):
+    for key in sorted(filter(T.is_data_lineage, old_tags)):
         if old_tags[key] != new_tags.get(key):
             warnings.append(f"different data: {key} {old_tags[key][:12]} → {str(new_tags.get(key))[:12]}")
     old_metrics, new_metrics = original.data.metrics, new.data.metrics
@@ -133,5 +127,5 @@ def compare(original_id: str) -> Comparison:
         for k in sorted(set(old_metrics) | set(new_metrics))
         if old_metrics.get(k) != new_metrics.get(k)
     }
-    identical = old_tags.get("hydraops.model_sha256") == new_tags.get("hydraops.model_sha256") is not None
+    identical = old_tags.get(T.MODEL_SHA256) == new_tags.get(T.MODEL_SHA256) is not None
     return Comparison(original_id, new.info.run_id, identical, not differences, warnings, differences)

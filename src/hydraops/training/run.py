@@ -12,16 +12,15 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydraops.config.schemas import ProjectSpec
 from hydraops.config.secrets import Redactor
-from hydraops.training.reproduce import OVERRIDES_ARTIFACT, OVERRIDES_DIGEST_TAG, REPRODUCES_ENV, REPRODUCES_TAG, overrides_record
+from hydraops.tracking import tags as T
+from hydraops.training.reproduce import OVERRIDES_ARTIFACT, overrides_record
 
-#: Tag linking a child run to its sweep's parent run (MLflow's own nesting tag).
-PARENT_TAG = "mlflow.parentRunId"
-#: "passed", or "failed: N warnings at materialize" when the feature views' checks warned (validation=warn).
-DATA_CHECKS_TAG = "hydraops.data_checks"
+if TYPE_CHECKING:
+    from hydraops.plan.context import RunContext
 
 
 @dataclass(frozen=True)
@@ -48,52 +47,43 @@ class Prepared:
     lineage: dict[str, str]
 
 
-def train(
-    spec: ProjectSpec,
-    resolved: Mapping[str, Any],
-    *,
-    output_dir: Path,
-    overrides: Sequence[str] = (),
-    hydra_dir: Path | None = None,
-    parent_run_id: str | None = None,
-    redactor: Redactor | None = None,
-) -> TrainResult:
-    """Fit the declared model on the feature store's training table, track it in MLflow, register it.
+def train(spec: ProjectSpec, ctx: RunContext) -> TrainResult:
+    """Fit the declared model on the feature store's training table, track it in MLflow through
+    ``ctx.tracking``, register it.
 
-    ``resolved`` and ``overrides`` are logged as given: the caller takes the secrets out (``redactor`` knows them,
-    for the command line and Hydra's files)."""
+    ``ctx.config`` and ``ctx.overrides`` are logged as given: the caller took the secrets out (``ctx.redactor``
+    knows them, for Hydra's files)."""
     import warnings
 
     from hydraops.tracking.connection import tracking_failures
-    from hydraops.tracking.lineage import command_line, config_digest, config_yaml, git_state, package_versions
-    from hydraops.tracking.runs import connect, experiment_for_runs, tracked_run
+    from hydraops.tracking.lineage import config_yaml, package_versions, source_tags
+    from hydraops.tracking.runs import experiment_for_runs, tracked_run
 
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")  # dataset-source and int-schema hints
-    output_dir.mkdir(parents=True, exist_ok=True)
-    connect(spec.stack)  # first: an unreachable store fails in seconds, before any feature is computed
-    prepared = prepare(spec)
-    config_text, digest = config_yaml(resolved), config_digest(resolved)
-    redactor = redactor or Redactor()
-    overrides_text, overrides_digest = overrides_record(overrides)
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    ctx.tracking.check()  # first: an unreachable store fails in seconds, before any feature is computed
+    prepared = prepare(spec)  # then bad data or config, before the store is created or a run exists
+    client = ctx.tracking.client
+    overrides_text, overrides_digest = overrides_record(ctx.overrides)
     tags = {
-        **git_state(spec.paths.root), **package_versions(), **prepared.lineage,
-        "hydraops.command": command_line(redactor), "hydraops.config_digest": digest,
-        "hydraops.model": spec.model.name, OVERRIDES_DIGEST_TAG: overrides_digest,
+        **source_tags(ctx.command or "hydraops train", spec.paths.root), **package_versions(), **prepared.lineage,
+        T.COMMAND: ctx.command, T.CONFIG_DIGEST: ctx.config_digest, T.MODEL: spec.model.name, T.OVERRIDES_DIGEST: overrides_digest,
     }  # fmt: skip
-    if parent_run_id:
-        tags[PARENT_TAG] = parent_run_id
-    if os.environ.get(REPRODUCES_ENV):
-        tags[REPRODUCES_TAG] = os.environ[REPRODUCES_ENV]
-    with tracking_failures(spec.stack.tracking_uri, spec.stack.tracking_timeout):  # the store going away mid-run: a TrackingError naming it
-        experiment_id = experiment_for_runs(spec.project, spec.stack.artifact_location)
-        with tracked_run(experiment_id, run_name(spec, overrides), tags) as run:
-            _log_config(resolved, config_text, overrides_text, hydra_dir, redactor)
-            _log_inputs(spec, prepared)
+    if ctx.parent_run_id:
+        tags[T.PARENT_RUN] = ctx.parent_run_id
+    if ctx.reproduces:
+        tags[T.REPRODUCES] = ctx.reproduces
+    with tracking_failures(ctx.tracking.tracking_uri, ctx.tracking.timeout):  # the store going away mid-run: a TrackingError naming it
+        experiment_id = experiment_for_runs(client, spec.project, spec.stack.artifact_location)
+        with tracked_run(client, experiment_id, run_name(spec, ctx.overrides), tags) as run:
+            run_id = run.info.run_id
+            _log_config(client, run_id, ctx.config, config_yaml(ctx.config), overrides_text, ctx.hydra_dir, ctx.redactor)
+            _log_inputs(client, run_id, spec, prepared)
             x_train, y_train = prepared.parts["train"]
             prepared.estimator.fit(x_train, y_train)
-            metrics, model = _evaluate_and_log(spec, prepared, output_dir)
-            version = _register(spec, model, metrics, digest)
-    return TrainResult(run.info.run_id, experiment_id, model.uri, model.sha256, spec.registry.name, version, metrics)
+            metrics, model = _evaluate_and_log(client, run_id, spec, prepared, ctx.output_dir)
+            version = _register(client, run_id, spec, model, metrics, ctx.config_digest)
+    return TrainResult(run_id, experiment_id, model.uri, model.sha256, spec.registry.name, version, metrics)
 
 
 def prepare(spec: ProjectSpec) -> Prepared:
@@ -112,14 +102,14 @@ def prepare(spec: ProjectSpec) -> Prepared:
         raise TrainingError("train needs labels to learn from: declare features.labels (source, entity, timestamp, target)")
     repo = FeatureRepo.from_spec(spec)
     materialize(repo)  # idempotent: views already up to date are skipped
-    lineage = {f"features.{view}.version": current_manifest(repo.offline_dir, view).version for view in spec.features.views}
+    lineage = {T.feature_view_version(view): current_manifest(repo.offline_dir, view).version for view in spec.features.views}
     for view in spec.features.views:
-        lineage.update({f"data.{Path(p).name}.sha256": d for p, d in current_manifest(repo.offline_dir, view).sources.items()})
-    lineage.update({f"data.{Path(p).name}.sha256": file_digest(p) for p in repo.source_files(labels.source)})
+        lineage.update({T.data_file_sha256(Path(p).name): d for p, d in current_manifest(repo.offline_dir, view).sources.items()})
+    lineage.update({T.data_file_sha256(Path(p).name): file_digest(p) for p in repo.source_files(labels.source)})
     table_path = _training_table(repo, spec, lineage)
-    lineage["hydraops.training_table_sha256"] = file_sha256(table_path)
+    lineage[T.TRAINING_TABLE_SHA256] = file_sha256(table_path)
     warnings = [w for view in spec.features.views for w in current_manifest(repo.offline_dir, view).warnings]
-    lineage[DATA_CHECKS_TAG] = f"failed: {len(warnings)} warnings at materialize" if warnings else "passed"
+    lineage[T.DATA_CHECKS] = f"failed: {len(warnings)} warnings at materialize" if warnings else "passed"
     frame = pd.read_parquet(table_path)
     if spec.debug is not None and spec.debug.max_rows and len(frame) > spec.debug.max_rows:
         frame = frame.sample(n=spec.debug.max_rows, random_state=spec.seed).sort_index()
@@ -153,33 +143,36 @@ def run_name(spec: ProjectSpec, overrides: Sequence[str]) -> str:
     return " ".join([spec.model.name, *shown])[:250]
 
 
-def _log_config(resolved: Mapping[str, Any], config_yaml: str, overrides_text: str, hydra_dir: Path | None, redactor: Redactor) -> None:
-    import mlflow
+def _log_config(client, run_id: str, resolved: Mapping[str, Any], config_yaml: str, overrides_text: str,  # noqa: ANN001
+                hydra_dir: Path | None, redactor: Redactor) -> None:  # fmt: skip
+    from mlflow.entities import Param
 
     from hydraops.tracking.params import OVERFLOW_ARTIFACT, flatten, split_params
 
     short, long = split_params(flatten(resolved))
-    items = list(short.items())
+    items = [Param(key, value) for key, value in short.items()]
     for start in range(0, len(items), 100):
-        mlflow.log_params(dict(items[start : start + 100]))
+        client.log_batch(run_id, params=items[start : start + 100])
     if long:
-        mlflow.log_dict(long, OVERFLOW_ARTIFACT)
-    mlflow.log_text(config_yaml, "config/config.yaml")
-    mlflow.log_text(overrides_text, OVERRIDES_ARTIFACT)
+        client.log_dict(run_id, long, OVERFLOW_ARTIFACT)
+    client.log_text(run_id, config_yaml, "config/config.yaml")
+    client.log_text(run_id, overrides_text, OVERRIDES_ARTIFACT)
     if hydra_dir is not None and hydra_dir.is_dir():  # Hydra's own copies, unresolved: URL passwords, copied env
         for path in sorted(p for p in hydra_dir.iterdir() if p.is_file()):
-            mlflow.log_text(redactor.text(path.read_text()), f"config/.hydra/{path.name}")
+            client.log_text(run_id, redactor.text(path.read_text()), f"config/.hydra/{path.name}")
 
 
-def _log_inputs(spec: ProjectSpec, prepared: Prepared) -> None:
+def _log_inputs(client, run_id: str, spec: ProjectSpec, prepared: Prepared) -> None:  # noqa: ANN001
     """Each split as an MLflow dataset input (name, digest, source, schema, profile; context = the split's name),
     recorded as ``mlflow.data.from_pandas`` records it, with the two costly parts computed cheaply: the digest
     (:func:`_dataset_digest`) and the schema (:func:`_dataset_schema`)."""
     import mlflow
+    from mlflow.entities import DatasetInput, InputTag
     from mlflow.exceptions import MlflowException
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     target = spec.features.labels.target
-    datasets, contexts = [], []
+    datasets = []
     for name, frame in prepared.frames.items():
         if not len(frame):
             continue
@@ -187,11 +180,10 @@ def _log_inputs(spec: ProjectSpec, prepared: Prepared) -> None:
             frame, source=str(prepared.table_path), targets=target, name=f"{spec.project}-{name}", digest=_dataset_digest(frame)
         )
         vars(dataset)["schema"] = _dataset_schema(frame)  # PandasDataset.schema is a cached_property: fill it
-        datasets.append(dataset)
-        contexts.append(name)
+        datasets.append(DatasetInput(dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, name)]))
     for attempt in range(3):
         try:
-            mlflow.log_inputs(datasets, contexts, [None] * len(datasets))  # one store call for every split
+            client.log_inputs(run_id, datasets)  # one store call for every split
             break
         except MlflowException:  # parallel sweep jobs insert the same dataset at once: the loser retries
             if attempt == 2:
@@ -238,8 +230,10 @@ def _dataset_schema(frame: Any) -> Any:
         return None
 
 
-def _evaluate_and_log(spec: ProjectSpec, prepared: Prepared, output_dir: Path):  # noqa: ANN202
-    import mlflow
+def _evaluate_and_log(client, run_id: str, spec: ProjectSpec, prepared: Prepared, output_dir: Path):  # noqa: ANN001, ANN202
+    import time
+
+    from mlflow.entities import Metric
     from mlflow.models import infer_signature
 
     from hydraops.tracking.models import log_model
@@ -248,31 +242,29 @@ def _evaluate_and_log(spec: ProjectSpec, prepared: Prepared, output_dir: Path): 
 
     parts = {name: part for name, part in prepared.parts.items() if len(part[0])}
     evaluation = evaluate(prepared.estimator, parts, spec.evaluate)
-    mlflow.log_metrics(evaluation.metrics)
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(key, float(value), now, 0) for key, value in evaluation.metrics.items()])
     if evaluation.skipped:
-        mlflow.log_dict(evaluation.skipped, "evaluation/skipped_metrics.json")
+        client.log_dict(run_id, evaluation.skipped, "evaluation/skipped_metrics.json")
     plots = save_plots(prepared.estimator, evaluation, parts, spec.evaluate, output_dir / "plots", feature_names=prepared.features)
     for path in plots.values():
-        mlflow.log_artifact(str(path), "plots")
-    mlflow.log_dict({"features": prepared.features, "categories": prepared.levels}, "model_inputs.json")
+        client.log_artifact(run_id, str(path), "plots")
+    client.log_dict(run_id, {"features": prepared.features, "categories": prepared.levels}, "model_inputs.json")
     x_train = prepared.parts["train"][0]
     example = x_train.head(5)
     signature = infer_signature(x_train.head(200), predict_scores(prepared.estimator, x_train.head(200), spec.model.task))
-    model = log_model(prepared.estimator, input_example=example, signature=signature, pip_requirements=_requirements())
+    model = log_model(client, run_id, prepared.estimator, input_example=example, signature=signature, pip_requirements=_requirements())
     return evaluation.metrics, model
 
 
-def _register(spec: ProjectSpec, model, metrics: Mapping[str, float], config_digest: str) -> str:  # noqa: ANN001
-    import mlflow
-
-    from hydraops.tracking.models import SHA_TAG
+def _register(client, run_id: str, spec: ProjectSpec, model, metrics: Mapping[str, float], config_digest: str) -> str:  # noqa: ANN001
+    from hydraops.tracking.models import register_model
 
     key = f"test.{spec.evaluate.primary_metric}"
-    tags = {SHA_TAG: model.sha256, "hydraops.config_digest": config_digest, "hydraops.flavor": model.flavor}
+    tags = {T.MODEL_SHA256: model.sha256, T.CONFIG_DIGEST: config_digest, T.FLAVOR: model.flavor}
     if key in metrics:
         tags[key] = f"{metrics[key]:.6g}"
-    version = mlflow.register_model(model.uri, spec.registry.name, tags=tags)
-    return str(version.version)
+    return register_model(client, spec.registry.name, model, run_id, tags)
 
 
 def _requirements() -> list[str]:
@@ -283,4 +275,4 @@ def _requirements() -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in names]
 
 
-__all__ = ["DATA_CHECKS_TAG", "PARENT_TAG", "TrainResult", "prepare", "run_name", "train"]
+__all__ = ["TrainResult", "prepare", "run_name", "train"]

@@ -15,9 +15,10 @@ from hydraops.config.secrets import redact_url
 from hydraops.errors import RegistryError
 from hydraops.plan.context import RunContext
 from hydraops.plan.model import Action, Effect, Outcome, Result
+from hydraops.tracking import tags as T
 
-#: The version state tags a decision leaves (hydraops.registry.promote writes them).
-_DECISION_STATE, _DECISION_DIGEST = "hydraops.promotion.state", "hydraops.promotion.config_digest"
+#: The version tags of its latest decision (hydraops.registry.promote writes them).
+_DECISION_STATE, _DECISION_DIGEST, _DECISION_GATES = (T.PROMOTION_PREFIX + key for key in ("state", "config_digest", "gates"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,7 +165,7 @@ def _rejected_before(client, model: str, version: str, config_digest: str) -> st
     """Why not to decide again: the version's latest decision rejected it under the same config."""
     tags = client.get_model_version(model, version).tags
     if tags.get(_DECISION_STATE) == "rejected" and tags.get(_DECISION_DIGEST) == config_digest:
-        failed = [row[0] for row in json.loads(tags.get("hydraops.promotion.gates", "[]")) if row[-1] == "fail"]
+        failed = [row[0] for row in json.loads(tags.get(_DECISION_GATES, "[]")) if row[-1] == "fail"]
         return (f"v{version} was rejected under this config (failed {', '.join(failed) or 'a gate'}): nothing new to decide; "
                 f"`hydraops promote version={version}` decides again")  # fmt: skip
     return None

@@ -36,6 +36,8 @@ PARENT_RUN = "mlflow.parentRunId"
 # --- runs: the data a model was trained on -----------------------------------------------------------
 #: sha256 of the training table (point-in-time join of labels and feature views).
 TRAINING_TABLE_SHA256 = "hydraops.training_table_sha256"
+#: sha256 of what a run was trained from: config digest, view versions, label files (``training.stage``).
+INPUTS_DIGEST = "hydraops.inputs_digest"
 #: ``passed``, or ``failed: N warnings at materialize`` when feature checks warned (validation=warn).
 DATA_CHECKS = "hydraops.data_checks"
 #: Prefix of ``features.<view>.version``: the offline store version of each feature view read.

@@ -47,9 +47,10 @@ class Prepared:
     lineage: dict[str, str]
 
 
-def train(spec: ProjectSpec, ctx: RunContext) -> TrainResult:
-    """Fit the declared model on the feature store's training table, track it in MLflow through
-    ``ctx.tracking``, register it.
+def train(spec: ProjectSpec, ctx: RunContext, *, inputs_digest: str | None = None) -> TrainResult:
+    """Fit the declared model on the feature store's training table (its views must be current), track it in
+    MLflow through ``ctx.tracking``, register it. ``inputs_digest`` (``training.stage.inputs_digest``) is
+    tagged on the run, so ``apply`` knows these inputs are trained.
 
     ``ctx.config`` and ``ctx.overrides`` are logged as given: the caller took the secrets out (``ctx.redactor``
     knows them, for Hydra's files)."""
@@ -73,6 +74,8 @@ def train(spec: ProjectSpec, ctx: RunContext) -> TrainResult:
         tags[T.PARENT_RUN] = ctx.parent_run_id
     if ctx.reproduces:
         tags[T.REPRODUCES] = ctx.reproduces
+    if inputs_digest:
+        tags[T.INPUTS_DIGEST] = inputs_digest
     with tracking_failures(ctx.tracking.tracking_uri, ctx.tracking.timeout):  # the store going away mid-run: a TrackingError naming it
         experiment_id = experiment_for_runs(client, spec.project, spec.stack.artifact_location)
         with tracked_run(client, experiment_id, run_name(spec, ctx.overrides), tags) as run:
@@ -90,7 +93,7 @@ def prepare(spec: ProjectSpec) -> Prepared:
     """Training table, split, features and the unfitted estimator; raises before any run exists."""
     import pandas as pd
 
-    from hydraops.features import FeatureRepo, materialize
+    from hydraops.features import FeatureRepo
     from hydraops.digests import file_sha256
     from hydraops.features.repo import file_digest
     from hydraops.features.offline import current_manifest
@@ -101,7 +104,7 @@ def prepare(spec: ProjectSpec) -> Prepared:
     if labels is None:
         raise TrainingError("train needs labels to learn from: declare features.labels (source, entity, timestamp, target)")
     repo = FeatureRepo.from_spec(spec)
-    materialize(repo)  # idempotent: views already up to date are skipped
+    _require_current(repo)
     lineage = {T.feature_view_version(view): current_manifest(repo.offline_dir, view).version for view in spec.features.views}
     for view in spec.features.views:
         lineage.update({T.data_file_sha256(Path(p).name): d for p, d in current_manifest(repo.offline_dir, view).sources.items()})
@@ -121,6 +124,19 @@ def prepare(spec: ProjectSpec) -> Prepared:
     parts = {name: (prepare_features(part[features], levels), part[labels.target]) for name, part in frames.items()}
     estimator = build_estimator(spec.model, categorical=categorical, debug=spec.debug)
     return Prepared(table_path, features, levels, parts, frames, estimator, lineage)
+
+
+def _require_current(repo) -> None:  # noqa: ANN001 - a FeatureRepo
+    """Every view's CURRENT timeline is its declared version (the features stage, planned before, made it so)."""
+    from hydraops.errors import FeatureStoreError
+    from hydraops.features.offline import current_manifest
+
+    for view in repo.features.views:
+        current, version = current_manifest(repo.offline_dir, view), repo.version(view)
+        if current is None or current.version != version:
+            found = f"holds {current.version}" if current else "holds nothing yet"
+            raise FeatureStoreError(f"feature view '{view}': the offline store {found}, not version {version}; "
+                                    "run `hydraops features materialize` (or `hydraops train`, which plans it)", key=f"features.views.{view}")  # fmt: skip
 
 
 def _training_table(repo, spec: ProjectSpec, lineage: Mapping[str, str]) -> Path:  # noqa: ANN001 - FeatureRepo

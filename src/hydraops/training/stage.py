@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from hydraops.config.secrets import redact_url
+from hydraops.errors import FeatureStoreError
 from hydraops.plan.context import RunContext
 from hydraops.plan.model import Action, Effect, Outcome, Result
+from hydraops.tracking import tags as T
 
-#: The run tag holding :func:`inputs_digest`.
-INPUTS_TAG = "hydraops.inputs_digest"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,10 +53,13 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), always: boo
         f"split {split.method.value}: valid {split.valid_fraction:g}, test {split.test_fraction:g}, gap {split.gap}",
         f"metrics: {', '.join(spec.evaluate.metrics)}; slices: {', '.join(spec.evaluate.slices) or 'none'}",
     ) + ((f"debug: at most {spec.debug.max_rows} rows, {spec.debug.max_rounds} rounds",) if spec.debug else ())
-    digest = inputs_digest(spec, ctx.config_digest)
+    try:
+        digest = inputs_digest(spec, ctx.config_digest)
+    except FeatureStoreError as error:  # no data yet: the data and features stages say what is missing
+        digest, notes = "", (f"inputs not readable yet: {error}".splitlines()[0], *notes)
     action = dict(model=model.name, experiment=spec.project, registered_model=spec.registry.name, inputs_digest=digest,
                   tracking=redact_url(spec.stack.tracking_uri))  # fmt: skip
-    done = None if always else _trained(ctx, spec.project, digest)
+    done = None if always or not digest else _trained(ctx, spec.project, digest)
     if done is not None:
         return [TrainRun(effect=Effect.skip, **action, notes=(done, *notes))]
     return [TrainRun(effect=Effect.create, **action, notes=notes)]
@@ -66,7 +69,7 @@ def train_run(action: TrainRun, ctx: RunContext) -> Result:
     """Train, track and register; the Result's value is the TrainResult."""
     from hydraops.training.run import train
 
-    result = train(ctx.spec, ctx, extra_tags={INPUTS_TAG: action.inputs_digest})
+    result = train(ctx.spec, ctx, inputs_digest=action.inputs_digest or None)
     return Result(action, Outcome.done, f"run {result.run_id}: {result.registered_model} version {result.version}", result)
 
 
@@ -89,7 +92,7 @@ def _trained(ctx: RunContext, experiment: str, digest: str) -> str | None:
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return None
-    runs = client.search_runs([found.experiment_id], f"tags.`{INPUTS_TAG}` = '{digest}' and attributes.status = 'FINISHED'",
+    runs = client.search_runs([found.experiment_id], f"tags.`{T.INPUTS_DIGEST}` = '{digest}' and attributes.status = 'FINISHED'",
                               order_by=["attributes.start_time DESC"], max_results=20)  # fmt: skip
     for run in runs:
         versions = client.search_model_versions(f"run_id='{run.info.run_id}'")
@@ -98,4 +101,4 @@ def _trained(ctx: RunContext, experiment: str, digest: str) -> str | None:
     return None
 
 
-__all__ = ["INPUTS_TAG", "TrainRun", "inputs_digest", "plan", "train_run"]
+__all__ = ["TrainRun", "inputs_digest", "plan", "train_run"]

@@ -50,8 +50,8 @@ VERBS: dict[str, tuple[str, Verb]] = {
         reproduce_verb,
     ),
     "features materialize": (
-        "compute every feature view into the offline store, push latest values online [start=DATE end=DATE] [force=true]",
-        HydraVerb("features materialize", feature_verbs.materialize, params=("start", "end", "force")),
+        "compute every feature view into the offline store, push latest values online [start=DATE end=DATE] [force=true] [dry_run=true] [--json]",
+        HydraVerb("features materialize", feature_verbs.materialize, flags=("--json",), params=("start", "end", "force", "dry_run")),
     ),
     "features training-table": (
         "join the labels with every feature, point in time, into parquet [out=PATH]",

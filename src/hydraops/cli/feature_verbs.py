@@ -18,21 +18,41 @@ from hydraops.paths import resolve_under
 
 
 def materialize(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
-    """Every view's timeline into the offline store; latest values into the online store."""
-    from hydraops.features import materialize as run
-    from hydraops.features.online import open_online_store
+    """Every view's timeline into the offline store; latest values into the online store. The features
+    stage is planned with the verb's parameters, printed and left there with ``dry_run=true``, else applied."""
+    import json
 
     from hydraops.cli.registry_verbs import _boolean
+    from hydraops.features.materialize import report
+    from hydraops.features.stage import plan_features
+    from hydraops.plan import Plan, RunContext, apply
+    from hydraops.plan.explain import plan_json, plan_summary, plan_tree
 
     start, end, force = _moment(options, "start"), _moment(options, "end"), _boolean(options, "force")
-    with open_online_store(spec.stack.online_store, spec.project) as store:
-        report = run(FeatureRepo.from_spec(spec), start=start, end=end, online=store, progress=True, force=force)
-    table = Table("view", "version", "status", "timeline rows", "entities", "pushed online", title="features materialize")
-    for view in report.views:
-        table.add_row(escape(view.view), view.version, view.status, f"{view.rows:,}", f"{view.entities:,}", _count(view.pushed))
+    ctx = RunContext.create(spec, cfg)
+    plan = Plan(spec.project, tuple(plan_features(spec, ctx, start=start, end=end, force=force)))
     out = console()
+    if _boolean(options, "dry_run"):
+        if options.get("json"):
+            print(plan_json(plan))
+        else:
+            out.print(plan_tree(plan))
+            out.print(f"[bold]{plan_summary(plan) or 'nothing to do'}[/bold] (dry_run=true: nothing was done)")
+        return
+    if options.get("json"):
+        print(json.dumps([result.to_dict() for result in apply(plan, ctx)], indent=2))
+        return
+    from hydraops.features.materialize import _progress
+
+    with _progress() as shown:
+        task = shown.add_task("materializing features", total=len(plan.actions))
+        results = apply(plan, ctx, on_result=lambda _: shown.advance(task))
+    views = report(FeatureRepo.from_spec(spec), results).views
+    table = Table("view", "version", "status", "timeline rows", "entities", "pushed online", title="features materialize")
+    for view in views:
+        table.add_row(escape(view.view), view.version, view.status, f"{view.rows:,}", f"{view.entities:,}", _count(view.pushed))
     out.print(table)
-    for view in report.views:
+    for view in views:
         for warning in view.warnings:
             out.print(f"[yellow]warning[/yellow] {escape(warning)}")
 

@@ -22,10 +22,10 @@ def validate(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
 
 def plan(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     """Print the plan as a rich tree, or as JSON with --json."""
-    from hydraops.plan import build_plan
+    from hydraops.plan import RunContext, build_plan
     from hydraops.plan.explain import plan_json, plan_summary, plan_tree
 
-    the_plan = build_plan(spec)
+    the_plan = build_plan(spec, RunContext.create(spec, cfg))
     if options.get("json"):
         print(plan_json(the_plan))
         return

@@ -126,8 +126,8 @@ def test_the_plan_is_what_materialize_does(churn: Path, online: tuple[str, str])
     assert effects(plan_is_execution(spec))["materialize transaction_activity"] == "create"  # an earlier start
 
 
-def test_a_damaged_current_timeline_is_planned_as_repaired(churn: Path, online: tuple[str, str]) -> None:
-    spec = load_spec(churn, online[0].split())
+def test_a_damaged_current_timeline_is_planned_as_repaired(churn: Path) -> None:
+    spec = load_spec(churn)
     plan_is_execution(spec, views=["customer_profile"])
     manifest = current_manifest(FeatureRepo.from_spec(spec).offline_dir, "customer_profile")
     folder = FeatureRepo.from_spec(spec).offline_dir / "customer_profile" / "versions" / manifest.folder

@@ -246,8 +246,8 @@ def _where(online: Any, namespace: str) -> str:
 
     if isinstance(online, OnlineStore):
         return type(online).__name__
-    kind = str(getattr(online.type, "value", online.type))
-    return f"{kind}: {online.path if kind == 'sqlite' else redact_url(online.url) if online.url else online.url}"
+    kind, url = getattr(online.type, "value", online.type), getattr(online, "url", None)
+    return f"{kind}: {redact_url(url) if url else getattr(online, 'path', None) or 'in memory'}"
 
 
 def _range(start: Any, end: Any) -> str:

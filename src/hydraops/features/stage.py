@@ -120,7 +120,7 @@ class PushOnline(_FeatureAction):
 # --- planners -------------------------------------------------------------------------------------------
 
 
-def plan_data(spec: ProjectSpec, ctx: RunContext | None = None) -> list[Action]:
+def plan_data(spec: ProjectSpec, ctx: RunContext | None = None, *, earlier: Sequence[Action] = ()) -> list[Action]:
     """One check per declared source: which files it reads now, and what its declared schema is."""
     repo, actions = FeatureRepo.from_spec(spec), []
     for name, source in spec.data.sources.items():
@@ -141,9 +141,11 @@ def plan_data(spec: ProjectSpec, ctx: RunContext | None = None) -> list[Action]:
 
 
 def plan_features(spec: ProjectSpec, ctx: RunContext | None = None, *, start: datetime | None = None,
-                  end: datetime | None = None, force: bool = False, views: Sequence[str] | None = None) -> list[Action]:  # fmt: skip
+                  end: datetime | None = None, force: bool = False, views: Sequence[str] | None = None,
+                  earlier: Sequence[Action] = ()) -> list[Action]:  # fmt: skip
     """What ``features materialize`` does with these parameters: each view materialized or not, then the
-    push of latest values to the declared online store (at ``ctx.now``, else ``end``, else when it runs)."""
+    push of latest values to the declared online store (at ``ctx.now``, else ``end``, else when it runs).
+    ``earlier`` (the actions planned before, by the planner) changes nothing here."""
     if not spec.features.views:
         return []
     now = ctx.now if ctx is not None else None

@@ -269,5 +269,5 @@ def test_materialize_killed_inside_publish_heals_at_the_next_run(
         assert len(online_keys(store, PROFILE)) == left
         assert store.pushed(PROFILE).version == offline.current_manifest(repo.offline_dir, PROFILE).folder
     assert offline.verify(repo.offline_dir, offline.current_manifest(repo.offline_dir, PROFILE)) == []
-    plan = json.loads(hydraops("plan", "--json", cwd=churn).stdout)
-    assert [a["effect"] for a in plan["actions"] if a["stage"] == "features"] == ["skip"] * 4
+    plan = json.loads(hydraops("features", "materialize", "end=2026-01-01", "dry_run=true", "--json", cwd=churn).stdout)
+    assert [a["effect"] for a in plan["actions"]] == ["skip"] * 4

@@ -212,8 +212,8 @@ def test_cli_features_end_to_end(churn: Path, hydraops: Run) -> None:
     result = hydraops("features", "materialize", "end=2026-01-01", cwd=churn)
     assert result.returncode == 0, result.stderr
     assert "materialized" in result.stdout
-    plan = json.loads(hydraops("plan", "--json", cwd=churn).stdout)
-    assert [a["effect"] for a in plan["actions"] if a["stage"] == "features"] == ["skip"] * 4
+    plan = json.loads(hydraops("features", "materialize", "end=2026-01-01", "dry_run=true", "--json", cwd=churn).stdout)
+    assert [a["effect"] for a in plan["actions"]] == ["skip"] * 4, "the same parameters plan nothing more"
 
     table = hydraops("features", "training-table", f"out={churn / 'train.parquet'}", cwd=churn)
     assert table.returncode == 0, table.stderr

@@ -74,8 +74,8 @@ VERBS: dict[str, tuple[str, Verb]] = {
         reproduce_verb,
     ),
     "features materialize": (
-        "compute every feature view into the offline store, push latest values online [start=DATE end=DATE] [force=true]",
-        HydraVerb("features materialize", feature_verbs.materialize, params=MATERIALIZE_PARAMS),
+        "compute every feature view into the offline store, push latest values online [start=DATE end=DATE] [force=true] [dry_run=true] [--json]",
+        HydraVerb("features materialize", feature_verbs.materialize, flags=("--json",), params=(*MATERIALIZE_PARAMS, DRY_RUN)),
     ),
     "features training-table": (
         "join the labels with every feature, point in time, into parquet [out=PATH]",

@@ -17,19 +17,24 @@ from hydraops.paths import resolve_under
 
 
 def materialize(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
-    """Every view's timeline into the offline store; latest values into the online store."""
-    from hydraops.features import materialize as run
-    from hydraops.features.online import open_online_store
+    """Every view's timeline into the offline store; latest values into the online store: the features
+    stage planned with the verb's parameters, shown and left there with ``dry_run=true``, else applied."""
+    from hydraops.cli.acting import carry_out
+    from hydraops.cli.context import job_context
+    from hydraops.features.materialize import report
 
-    start, end, force = options.get("start"), options.get("end"), options.get("force")
-    with open_online_store(spec.stack.online_store, spec.project) as store:
-        report = run(FeatureRepo.from_spec(spec), start=start, end=end, online=store, progress=True, force=force)
+    params = {"start": options.get("start"), "end": options.get("end"), "force": options.get("force", False)}
+    as_json = bool(options.get("json"))
+    _, results = carry_out(job_context(spec, cfg), ["features"], {"features": params}, dry_run=options.get("dry_run", False), as_json=as_json)
+    if not results or as_json:
+        return
+    views = report(FeatureRepo.from_spec(spec), results).views
     table = Table("view", "version", "status", "timeline rows", "entities", "pushed online", title="features materialize")
-    for view in report.views:
+    for view in views:
         table.add_row(escape(view.view), view.version, view.status, f"{view.rows:,}", f"{view.entities:,}", _count(view.pushed))
     out = console()
     out.print(table)
-    for view in report.views:
+    for view in views:
         for warning in view.warnings:
             out.print(f"[yellow]warning[/yellow] {escape(warning)}")
 

@@ -1,16 +1,18 @@
-"""``features materialize``: each view's timeline into the offline store, latest values to the online store."""
+"""``features materialize``: each view's timeline into the offline store, latest values to the online store.
+
+The engine (compute, check and publish one timeline) and :func:`materialize`, the features stage planned
+and applied (:mod:`hydraops.features.stage` decides what to do).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from hydraops.config.schemas import ValidationMode
-from hydraops.errors import DataError, FeatureStoreError
+from hydraops.errors import DataError
 from hydraops.features import offline
-from hydraops.features.push import push, push_needed
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us, view_feature_names
 from hydraops.features.sources import connect, literal, quote, register_source
 from hydraops.features.timeline import aggregation_timeline_sql, row_timeline_sql
@@ -31,6 +33,7 @@ class ViewResult:
 @dataclass(frozen=True)
 class MaterializeReport:
     views: list[ViewResult] = field(default_factory=list)
+    results: list = field(default_factory=list)  # the executed plan: one hydraops.plan.Result per action
 
 
 def materialize(
@@ -43,64 +46,49 @@ def materialize(
     now: datetime | None = None,
     progress: bool = False,
     force: bool = False,
+    ctx=None,  # a RunContext, handed to the handlers (the features stage needs none)
 ) -> MaterializeReport:
-    """Materialize the given views (all by default) whose version or date range is not there yet, or
-    whose current files no longer match their manifest; push to ``online`` what it does not hold yet.
+    """Plan the features stage for the given views (all by default), then apply it: a view is computed
+    when its version or date range is not there yet, or its current files no longer match their manifest;
+    ``online`` gets what it does not hold yet (see :mod:`hydraops.features.stage`).
 
     ``start``/``end`` bound the timeline rows kept (plus, per entity, the last row before ``start`` so
     values inside the range stay exact). Latest values are those at ``now`` (default ``end``, else the
-    current time). ``force`` recomputes every view and pushes it, whatever is there.
+    time of the push). ``force`` recomputes every view and pushes it, whatever is there.
     """
-    if start is not None and end is not None and _us(start) >= _us(end):
-        raise FeatureStoreError(f"start={_iso(start)} is not before end={_iso(end)}: give start < end")
-    names = list(repo.features.views) if views is None else list(views)
-    now = now or end or datetime.now(UTC)
-    results = []
-    bar = _progress() if progress else nullcontext()
-    with bar as shown:
-        task = shown.add_task("materializing", total=len(names)) if shown else None
-        for name in names:
-            if shown:
-                shown.update(task, description=f"view {name}")
-            repo.view(name)  # an unknown name fails here, before anything is written
-            with offline.lock(repo.offline_dir, name):  # one materialization of a view at a time
-                try:
-                    result = _materialize_view(repo, name, start, end, force)
-                    if online is not None:
-                        current = offline.current_manifest(repo.offline_dir, name)
-                        if force or push_needed(current, online.pushed(name), now):
-                            result = replace(result, pushed=push(repo, current, online, now))
-                finally:
-                    offline.clean(repo.offline_dir, name)  # what this run or a crashed one left
-            results.append(result)
-            if shown:
-                shown.advance(task)
-    return MaterializeReport(results)
+    from hydraops.features.stage import plan_views
+    from hydraops.plan import Plan, apply
+
+    actions = plan_views(repo, views=views, start=start, end=end, force=force, online=online, now=now)
+    plan = Plan("features", tuple(actions))
+    if not progress:
+        return report(repo, apply(plan, ctx))
+    with _progress() as shown:
+        task = shown.add_task("materializing features", total=len(actions))
+        return report(repo, apply(plan, ctx, on_result=lambda _: shown.advance(task)))
 
 
-def _materialize_view(repo: FeatureRepo, name: str, start: datetime | None, end: datetime | None, force: bool) -> ViewResult:
-    """The view's CURRENT timeline if it is the one asked for and intact; else a kept folder that is (the
-    pointer moves back to it); else a new one, computed and published."""
-    version = repo.version(name)
-    notes = []
-    try:
-        current = offline.current_manifest(repo.offline_dir, name)
-    except FeatureStoreError as error:
-        current, notes = None, [f"the CURRENT timeline could not be read, so it was recomputed ({error})"]
-    if current and not force and current.version == version and _covers(current, start, end):
-        problems = offline.verify(repo.offline_dir, current)
-        if not problems:
-            return ViewResult(name, version, "up to date", current.rows, current.entities, tuple(current.warnings))
-        notes.append(f"view '{name}': the current timeline did not match its manifest, so it was recomputed ({'; '.join(problems[:3])})")
-    for kept in () if force else offline.previous(repo.offline_dir, name):
-        if kept.version == version and _covers(kept, start, end) and not offline.verify(repo.offline_dir, kept):
-            offline.switch(repo.offline_dir, name, kept.folder)
-            return ViewResult(name, version, "materialized", kept.rows, kept.entities, (*kept.warnings, *notes))
-    result = _compute_view(repo, name, version, start, end)
-    return replace(result, warnings=(*result.warnings, *notes))
+def report(repo: FeatureRepo, results: list) -> MaterializeReport:
+    """Per view: what materializing did (or the CURRENT timeline, when it was up to date) and the rows pushed."""
+    from hydraops.features.stage import MaterializeView, PushOnline
+    from hydraops.plan import Outcome
+
+    pushed = next((r.value for r in results if isinstance(r.action, PushOnline) and r.outcome is Outcome.done), {})
+    views = []
+    for result in results:
+        if isinstance(result.action, MaterializeView):
+            view = result.value if result.outcome is Outcome.done else _up_to_date(repo, result.action.view)
+            views.append(replace(view, pushed=pushed.get(view.view)))
+    return MaterializeReport(views, results)
 
 
-def _compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | None, end: datetime | None) -> ViewResult:
+def _up_to_date(repo: FeatureRepo, name: str) -> ViewResult:
+    current = offline.current_manifest(repo.offline_dir, name)
+    return ViewResult(name, current.version, "up to date", current.rows, current.entities, tuple(current.warnings))
+
+
+def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | None, end: datetime | None) -> ViewResult:
+    """Compute the view's timeline from its sources, check it and publish it as ``version`` (made CURRENT)."""
     view = repo.view(name)
     keys = repo.join_keys(name)
     con = connect()
@@ -124,7 +112,7 @@ def _compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | 
             )
         manifest = offline.Manifest(
             view=name, version=version, join_keys=keys, features=view_feature_names(view), ttl_us=ttl_us(view),
-            tz_aware=info.tz_aware, start=_iso(start), end=_iso(end), rows=rows, entities=entities,
+            tz_aware=info.tz_aware, start=iso(start), end=iso(end), rows=rows, entities=entities,
             created_at=datetime.now(UTC).isoformat(), last_change_us=last_change,
             sources={path: file_digest(path) for s in repo.view_sources(name) for path in repo.source_files(s)},
             warnings=warnings,
@@ -188,8 +176,8 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) ->
     last_change = con.execute("SELECT max(__valid_from) FROM __full").fetchone()[0]
     bounded = "SELECT * FROM __full"
     if start is not None or end is not None:
-        start_us = _us(start) if start else -(2**62)
-        end_us = _us(end) if end else 2**62
+        start_us = us(start) if start else -(2**62)
+        end_us = us(end) if end else 2**62
         bounded = f"""
             SELECT * FROM __full WHERE __valid_from >= {start_us} AND __valid_from < {end_us}
             UNION ALL
@@ -208,24 +196,24 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) ->
     return rows, entities, last_change
 
 
-def _covers(manifest: offline.Manifest, start: datetime | None, end: datetime | None) -> bool:
+def covers(manifest: offline.Manifest, start: datetime | None, end: datetime | None) -> bool:
     """Whether the published timeline already holds every row [start, end) asks for: its bounds are at
     least as wide, or they cut nothing off (an end after the timeline's last change)."""
-    starts_early = manifest.start is None or (start is not None and manifest.start <= _iso(start))
+    starts_early = manifest.start is None or (start is not None and manifest.start <= iso(start))
     ends_late = (
         manifest.end is None
-        or (end is not None and manifest.end >= _iso(end))
-        or (manifest.last_change_us is not None and _us(datetime.fromisoformat(manifest.end)) > manifest.last_change_us)
+        or (end is not None and manifest.end >= iso(end))
+        or (manifest.last_change_us is not None and us(datetime.fromisoformat(manifest.end)) > manifest.last_change_us)
     )
     return starts_early and ends_late
 
 
-def _us(moment: datetime) -> int:
+def us(moment: datetime) -> int:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
     return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 

@@ -13,18 +13,22 @@ from hydraops.features.repo import FeatureRepo, view_feature_names
 from hydraops.features.sources import connect, literal, quote
 
 
-def push_needed(manifest: offline.Manifest | None, pushed, now: datetime) -> bool:  # noqa: ANN001 - Pushed | None
-    """Whether the online rows differ from the timeline of ``manifest`` at ``now``: nothing was pushed,
-    another folder was, or another instant with a timeline change between the two."""
+def push_reason(manifest: offline.Manifest | None, pushed, now: datetime) -> str | None:  # noqa: ANN001 - Pushed | None
+    """Why the online rows differ from the timeline of ``manifest`` at ``now`` (None when they do not):
+    nothing was pushed, another folder was, or another instant with a timeline change between the two."""
     from hydraops.features.online.base import to_micros
 
     if manifest is None:
-        return False
-    if pushed is None or pushed.version != manifest.folder:
-        return True
+        return None
+    if pushed is None:
+        return "nothing pushed yet"
+    if pushed.version != manifest.folder:
+        return f"the online rows are from {pushed.version or 'an unrecorded version'}, not the CURRENT {manifest.folder}"
     if pushed.as_of == now or manifest.last_change_us is None:
-        return False
-    return min(to_micros(pushed.as_of), to_micros(now)) < manifest.last_change_us
+        return None
+    if min(to_micros(pushed.as_of), to_micros(now)) < manifest.last_change_us:
+        return f"latest values changed between {pushed.as_of.isoformat()} (pushed) and {now.isoformat()}"
+    return None
 
 
 def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -> int:  # noqa: ANN001 - OnlineStore

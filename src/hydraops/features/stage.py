@@ -1,0 +1,311 @@
+"""The data and features stages: typed actions, their planners and their handlers.
+
+    plan_data(spec, ctx)        one CheckSource per declared source
+    plan_features(spec, ctx)    one MaterializeView per view, then one PushOnline
+
+Every decision is taken by the planner: recompute a view or not (version, date range, the CURRENT files
+against their manifest, ``force``), switch back to a kept folder, which views to push. It reads manifests,
+source digests and what the online store holds, and writes nothing. The handlers carry out exactly what
+an action says, so ``plan`` shows what ``features materialize`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from hydraops.errors import FeatureStoreError
+from hydraops.features import offline
+from hydraops.features.materialize import ViewResult, compute_view, covers, iso, us
+from hydraops.features.push import push, push_reason
+from hydraops.features.repo import FeatureRepo, view_feature_names
+from hydraops.plan.model import Action, Effect, Outcome, Result
+
+if TYPE_CHECKING:
+    from hydraops.config.schemas import ProjectSpec
+    from hydraops.plan.context import RunContext
+
+
+@dataclass(frozen=True, kw_only=True)
+class _FeatureAction(Action):
+    """Fields declared ``compare=False`` are what the handler works with (the repo, a store), not data."""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        hidden = {f.name for f in dataclasses.fields(self) if not f.compare}
+        return {name: value for name, value in super().data.items() if name not in hidden}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckSource(_FeatureAction):
+    """Read a declared source: its files exist and are readable, its declared columns are there as declared."""
+
+    stage: ClassVar[str] = "data"
+    effect: Effect = Effect.check
+    source: str
+    pattern: str | None = None  # the files it reads: a glob under data.dir
+    query: str | None = None  # or a DuckDB query over other sources
+    repo: FeatureRepo = field(compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"source {self.source}"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.pattern,) if self.pattern is not None else ("duckdb query",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaterializeView(_FeatureAction):
+    """Make ``version`` of the view CURRENT, bounded to [start, end): switch back to the kept folder
+    ``reuse``, or compute and publish a new one. Effect ``check``: the version cannot be computed (why in notes)."""
+
+    stage: ClassVar[str] = "features"
+    view: str
+    version: str
+    start: datetime | None = None
+    end: datetime | None = None
+    replaces: str | None = None  # the CURRENT folder it replaces
+    reuse: str | None = None  # a kept folder that holds exactly this
+    repairs: tuple[str, ...] = ()  # what was wrong with CURRENT, reported as warnings
+    repo: FeatureRepo = field(compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"materialize {self.view}"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.repo.features.views[self.view].source,)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (str(offline.view_dir(self.repo.offline_dir, self.view) / "versions" / f"{self.version or '?'}-*"),)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PushOnline(_FeatureAction):
+    """Replace the online rows of ``views`` with their latest values at ``as_of`` (None: when it runs),
+    read from each view's CURRENT timeline."""
+
+    stage: ClassVar[str] = "features"
+    views: tuple[str, ...]
+    store: str  # where, for people: the backend and its path or (redacted) URL
+    as_of: datetime | None = None
+    repo: FeatureRepo = field(compare=False, repr=False)
+    online: Any = field(compare=False, repr=False)  # an open OnlineStore, or the OnlineStoreSpec to open
+    namespace: str = field(default="", compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return "push latest values online"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.views
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (self.store,)
+
+
+# --- planners -------------------------------------------------------------------------------------------
+
+
+def plan_data(spec: ProjectSpec, ctx: RunContext | None = None, *, earlier: Sequence[Action] = ()) -> list[Action]:
+    """One check per declared source: which files it reads now, and what its declared schema is."""
+    repo, actions = FeatureRepo.from_spec(spec), []
+    for name, source in spec.data.sources.items():
+        columns = f"{len(source.columns)} declared columns" if source.columns else "no declared columns"
+        if source.query is not None:
+            actions.append(CheckSource(source=name, query=source.query, repo=repo, notes=(columns,)))
+            continue
+        pattern = os.path.join(spec.data.dir, source.path or "")
+        files = sorted(glob.glob(pattern))
+        if files:
+            size = sum(os.path.getsize(path) for path in files)
+            found = f"{len(files)} file{'s' if len(files) != 1 else ''}, {size / 1e6:.1f} MB"
+        else:
+            found = "no file matches yet: generate or copy the data first"
+        notes = (found, columns) + ((f"timestamp: {source.timestamp}",) if source.timestamp else ())
+        actions.append(CheckSource(source=name, pattern=pattern, repo=repo, notes=notes))
+    return actions
+
+
+def plan_features(spec: ProjectSpec, ctx: RunContext | None = None, *, start: datetime | None = None,
+                  end: datetime | None = None, force: bool = False, views: Sequence[str] | None = None,
+                  earlier: Sequence[Action] = ()) -> list[Action]:  # fmt: skip
+    """What ``features materialize`` does with these parameters: each view materialized or not, then the
+    push of latest values to the declared online store (at ``ctx.now``, else ``end``, else when it runs).
+    ``earlier`` (the actions planned before, by the planner) changes nothing here."""
+    if not spec.features.views:
+        return []
+    now = ctx.now if ctx is not None else None
+    return plan_views(FeatureRepo.from_spec(spec), views=views, start=start, end=end, force=force,
+                      online=spec.stack.online_store, namespace=spec.project, now=now)  # fmt: skip
+
+
+def plan_views(repo: FeatureRepo, *, views: Sequence[str] | None = None, start: datetime | None = None,
+               end: datetime | None = None, force: bool = False, online: Any = None, namespace: str = "",
+               now: datetime | None = None) -> list[Action]:  # fmt: skip
+    """The actions for ``views`` (all by default); a push to ``online`` (an open store or a store spec)
+    when one is given. An unknown view or ``start >= end`` fails here, before anything is written."""
+    if start is not None and end is not None and us(start) >= us(end):
+        raise FeatureStoreError(f"start={iso(start)} is not before end={iso(end)}: give start < end")
+    names = list(repo.features.views) if views is None else list(views)
+    for name in names:
+        repo.view(name)
+    actions: list[Action] = [_plan_view(repo, name, start, end, force) for name in names]
+    if online is not None and names:
+        actions.append(_plan_push(repo, actions, online, namespace, now or end))
+    return actions
+
+
+def _plan_view(repo: FeatureRepo, name: str, start: datetime | None, end: datetime | None, force: bool) -> MaterializeView:
+    view = repo.view(name)
+    about = f"{len(view_feature_names(view))} features" + (f", ttl {view.ttl}" if view.ttl else "")
+    action = partial(MaterializeView, view=name, start=start, end=end, repo=repo)
+    try:
+        version = repo.version(name)
+    except FeatureStoreError as error:  # no source file yet: materialize fails with this message
+        return action(effect=Effect.check, version="", notes=(str(error), about))
+    repairs: tuple[str, ...] = ()
+    try:
+        current = offline.current_manifest(repo.offline_dir, name)
+    except FeatureStoreError as error:
+        current, repairs = None, (f"view '{name}': the CURRENT timeline could not be read, so it is recomputed ({error})",)
+    if force:
+        why = "force=true: recomputed whatever is there"
+    elif repairs:
+        why = repairs[0]
+    elif current is None:
+        why = f"first version {version}"
+    elif current.version != version:
+        why = f"new version {version} (replaces {current.version}: the definition or the source files changed)"
+    elif not covers(current, start, end):
+        why = f"the range {_range(start, end)} is not covered by the current timeline's {_range(current.start, current.end)}"
+    elif problems := offline.verify(repo.offline_dir, current):
+        repairs = (f"view '{name}': the current timeline did not match its manifest, so it is recomputed ({'; '.join(problems[:3])})",)
+        why = repairs[0]
+    else:
+        return action(effect=Effect.skip, version=version, notes=(f"version {version} is current ({current.rows:,} timeline rows)", about))
+    replaces = current.folder if current else None
+    kept = None if force else _kept(repo, name, version, start, end)
+    notes = (why, *([f"a kept folder holds it: CURRENT switches back to {kept}"] if kept else []), about)
+    return action(effect=Effect.create, version=version, replaces=replaces, reuse=kept, repairs=repairs, notes=notes)
+
+
+def _kept(repo: FeatureRepo, name: str, version: str, start: datetime | None, end: datetime | None) -> str | None:
+    """A kept folder (not CURRENT) holding ``version`` over the range, intact: switching back to it is enough."""
+    for kept in offline.previous(repo.offline_dir, name):
+        if kept.version == version and covers(kept, start, end) and not offline.verify(repo.offline_dir, kept):
+            return kept.folder
+    return None
+
+
+def _plan_push(repo: FeatureRepo, planned: list[Action], online: Any, namespace: str, as_of: datetime | None) -> PushOnline:
+    """The views whose online rows will not be those of their CURRENT timeline at ``as_of``: the views
+    materialized by this plan, and those the store holds another version (or instant) of."""
+    reasons = {a.view: "materialized by this plan" for a in planned if a.effect is Effect.create}
+    rest = [a.view for a in planned if a.effect is Effect.skip]
+    if rest:
+        try:
+            pushed = _read_pushed(online, namespace, rest)
+        except FeatureStoreError as error:
+            pushed, unread = {}, f"the online store was not read ({str(error).splitlines()[0]})"
+            reasons |= dict.fromkeys(rest, unread)
+        at = as_of or datetime.now(UTC)
+        for view in (v for v in rest if v in pushed):
+            if why := push_reason(offline.current_manifest(repo.offline_dir, view), pushed[view], at):
+                reasons[view] = why
+    views = tuple(a.view for a in planned if a.view in reasons)  # in view order
+    notes = tuple(f"{view}: {reasons[view]}" for view in views) or ("the online store holds the current version of every view",)
+    effect = Effect.update if views else Effect.skip
+    return PushOnline(effect=effect, views=views, store=_where(online, namespace), as_of=as_of, repo=repo,
+                      online=online, namespace=namespace, notes=notes)  # fmt: skip
+
+
+def _read_pushed(online: Any, namespace: str, views: list[str]) -> dict:
+    from hydraops.features.online import OnlineStore, read_pushed
+
+    if isinstance(online, OnlineStore):
+        return {view: online.pushed(view) for view in views}
+    return read_pushed(online, namespace, views)
+
+
+def _where(online: Any, namespace: str) -> str:
+    """The store for people: ``sqlite: <path>``, ``redis: <url, password redacted>``, or the open store's class."""
+    from hydraops.config.secrets import redact_url
+    from hydraops.features.online import OnlineStore
+
+    if isinstance(online, OnlineStore):
+        return type(online).__name__
+    kind, url = getattr(online.type, "value", online.type), getattr(online, "url", None)
+    return f"{kind}: {redact_url(url) if url else getattr(online, 'path', None) or 'in memory'}"
+
+
+def _range(start: Any, end: Any) -> str:
+    text = lambda moment: "…" if moment is None else moment if isinstance(moment, str) else iso(moment)  # noqa: E731
+    return f"[{text(start)}, {text(end)})"
+
+
+# --- handlers -------------------------------------------------------------------------------------------
+
+
+def check_source(action: CheckSource, ctx: RunContext | None = None) -> Result:
+    """Open the source in DuckDB: its files exist and are readable, its declared columns have their types."""
+    from hydraops.features.sources import connect, register_source
+
+    info = register_source(connect(), action.repo, action.source)
+    reads = f"{len(action.repo.source_files(action.source))} file(s)" if action.pattern is not None else "its query"
+    return Result(action, Outcome.checked, f"source {action.source}: {reads}, {len(info.columns)} columns as declared", info)
+
+
+def materialize_view(action: MaterializeView, ctx: RunContext | None = None) -> Result:
+    """Switch CURRENT back to the kept folder, or compute and publish the version; leftovers cleaned."""
+    repo, name = action.repo, action.view
+    if action.effect is Effect.check:
+        repo.version(name)  # raises what the plan showed
+        raise FeatureStoreError(f"feature view '{name}' was planned as not computable but now is: plan again")
+    with offline.lock(repo.offline_dir, name):  # one materialization of a view at a time
+        try:
+            if action.reuse:
+                kept = offline.read_manifest(offline.view_dir(repo.offline_dir, name) / "versions" / action.reuse, name)
+                offline.switch(repo.offline_dir, name, kept.folder)
+                result = ViewResult(name, action.version, "materialized", kept.rows, kept.entities, tuple(kept.warnings))
+            else:
+                result = compute_view(repo, name, action.version, action.start, action.end)
+        finally:
+            offline.clean(repo.offline_dir, name)  # what this run or a crashed one left
+    result = replace(result, warnings=(*result.warnings, *action.repairs))
+    summary = f"view {name}: version {action.version}, {result.rows:,} timeline rows" + (" (kept folder)" if action.reuse else "")
+    return Result(action, Outcome.done, summary, result)
+
+
+def push_online(action: PushOnline, ctx: RunContext | None = None) -> Result:
+    """Push each named view's CURRENT timeline; the value is ``{view: rows pushed}``."""
+    from hydraops.features.online import OnlineStore, open_online_store
+
+    repo, now = action.repo, action.as_of or datetime.now(UTC)
+    opened = nullcontext(action.online) if isinstance(action.online, OnlineStore) else open_online_store(action.online, action.namespace)
+    counts = {}
+    with opened as store:
+        for view in action.views:
+            with offline.lock(repo.offline_dir, view):
+                manifest = offline.current_manifest(repo.offline_dir, view)
+                if manifest is None:
+                    raise FeatureStoreError(f"feature view '{view}' has no timeline to push: run `hydraops features materialize`")
+                counts[view] = push(repo, manifest, store, now)
+    return Result(action, Outcome.done, f"{sum(counts.values()):,} rows of {len(counts)} view(s) pushed to {action.store}", counts)
+
+
+__all__ = ["CheckSource", "MaterializeView", "PushOnline", "check_source", "materialize_view", "plan_data",
+           "plan_features", "plan_views", "push_online"]  # fmt: skip

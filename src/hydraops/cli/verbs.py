@@ -37,8 +37,8 @@ def apply(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     as_json = bool(options.get("json"))
     plan_, results = carry_out(job_context(spec, cfg), _lifecycle(), dry_run=options.get("dry_run", False), as_json=as_json, show_plan=True)
     if results and not as_json:
-        changed = [r for r in results if r.outcome is not Outcome.skipped]
-        console().print("[bold]nothing changed: every action is up to date[/bold]" if not changed else f"[bold]applied {len(changed)} action(s)[/bold]")
+        changed = [r for r in results if r.outcome in (Outcome.done, Outcome.rejected)]
+        console().print(f"[bold]{len(changed)} action(s) applied[/bold]" if changed else "[bold]nothing changed: everything is up to date[/bold]")
     raise_if_rejected(results)
 
 

@@ -28,8 +28,8 @@ def changes(plan: dict) -> list[tuple]:
 
 
 def executed(applied: dict) -> list[tuple]:
-    """The actions an apply carried out (not skipped)."""
-    return [_key(result["action"]) for result in applied["results"] if result["outcome"] != "skipped"]
+    """The actions an apply carried out that changed something (not skipped, not a check)."""
+    return [_key(result["action"]) for result in applied["results"] if result["outcome"] not in ("skipped", "checked")]
 
 
 def _key(action: dict) -> tuple:
@@ -44,7 +44,7 @@ def world(project: Path) -> dict:
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     runs = [r.info.run_id for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
     versions = [v.version for v in client.search_model_versions("name='churn'")]
-    aliases = dict(client.get_registered_model("churn").aliases)
+    aliases = {alias: str(version) for alias, version in client.get_registered_model("churn").aliases.items()}
     store = project / "artifacts" / "offline_store"
     current = {p.parent.name: p.read_text() for p in store.glob("*/CURRENT")}
     online = (project / "artifacts" / "online_store.db").stat().st_mtime

@@ -37,7 +37,7 @@ def apply(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     as_json = bool(options.get("json"))
     plan_, results = carry_out(job_context(spec, cfg), _lifecycle(), dry_run=options.get("dry_run", False), as_json=as_json, show_plan=True)
     if results and not as_json:
-        changed = [r for r in results if r.outcome is not Outcome.skipped]
+        changed = [r for r in results if r.outcome not in (Outcome.skipped, Outcome.checked)]
         console().print("[bold]nothing changed: every action is up to date[/bold]" if not changed else f"[bold]applied {len(changed)} action(s)[/bold]")
     raise_if_rejected(results)
 

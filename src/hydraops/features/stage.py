@@ -266,7 +266,7 @@ def check_source(action: CheckSource, ctx: RunContext | None = None) -> Result:
 
     info = register_source(connect(), action.repo, action.source)
     reads = f"{len(action.repo.source_files(action.source))} file(s)" if action.pattern is not None else "its query"
-    return Result(action, Outcome.checked, f"source {action.source}: {reads}, {len(info.columns)} columns as declared", info)
+    return Result(action, Outcome.checked, f"{reads}, {len(info.columns)} columns as declared", info)
 
 
 def materialize_view(action: MaterializeView, ctx: RunContext | None = None) -> Result:
@@ -286,7 +286,7 @@ def materialize_view(action: MaterializeView, ctx: RunContext | None = None) -> 
         finally:
             offline.clean(repo.offline_dir, name)  # what this run or a crashed one left
     result = replace(result, warnings=(*result.warnings, *action.repairs))
-    summary = f"view {name}: version {action.version}, {result.rows:,} timeline rows" + (" (kept folder)" if action.reuse else "")
+    summary = f"version {action.version}, {result.rows:,} timeline rows" + (" (a kept folder made current)" if action.reuse else "")
     return Result(action, Outcome.done, summary, result)
 
 

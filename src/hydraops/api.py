@@ -33,7 +33,7 @@ def train(ctx: RunContext) -> Any:
     """``hydraops train``: the views it needs made current, then one run; its TrainResult."""
     from hydraops.training.stage import TrainRun
 
-    _, results = run_stages(ctx, ["features", "train"], train={"always": True})
+    _, results = run_stages(ctx, ["features", "train"], features={"online": False}, train={"always": True})
     return next(result.value for result in results if isinstance(result.action, TrainRun))
 
 

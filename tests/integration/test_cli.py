@@ -68,7 +68,7 @@ def test_validate_churn(hydraops: Run, churn: Path) -> None:
 
 
 def test_validate_with_overrides(hydraops: Run, churn: Path) -> None:
-    result = hydraops("validate", "model=logistic_regression", "model.C=0.1", "++model.features=[age,plan]", cwd=churn)
+    result = hydraops("validate", "model=logistic_regression", "model.C=0.1", "++model.features=[age,plan,region]", cwd=churn)
     assert result.returncode == 0, result.stderr
     assert "model logistic_regression" in result.stdout
     result = hydraops("plan", "--cfg", "job", "model=sklearn", "+model.estimator.max_depth=5", cwd=churn)

@@ -24,7 +24,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, subpro
     project = copy_project("churn", tmp_path_factory.mktemp("replay") / "churn")
     subprocess.run([sys.executable, "generate_data.py", "--customers", "300"], cwd=project, check=True, capture_output=True)
     config = project / "conf" / "config.yaml"
-    config.write_text(config.read_text() + (
+    text = config.read_text().replace("  - override features: churn", "  - override features: churn\n  - override stack/online_store: redis")
+    config.write_text(text + (
         f"\nstack:\n  online_store:\n    url: redis://:{PASSWORD}@127.0.0.1:6379/0\n    key_prefix: ${{oc.env:CHURN_TOKEN}}\n"
     ))  # fmt: skip
     env = {k: v for k, v in __import__("os").environ.items() if k != "HYDRA_FULL_ERROR"} | {"CHURN_TOKEN": TOKEN}

@@ -55,8 +55,21 @@ def register(store: Store, metrics: dict[str, float], *, model: str = MODEL, dat
     if not client.search_registered_models(f"name='{model}'"):
         client.create_registered_model(model)
     tags = {MODEL_SHA256: logged.sha256, FLAVOR: logged.flavor}
-    version = client.create_model_version(model, logged.uri, run_id=run.info.run_id, tags=tags)
+    client.log_artifacts(run.info.run_id, _files(store, logged), "model")  # a server wants a version's source inside its run
+    version = client.create_model_version(model, f"{run.info.artifact_uri}/model", run_id=run.info.run_id, tags=tags)
     return str(version.version)
+
+
+_FILES: dict[str, str] = {}
+
+
+def _files(store: Store, logged: TinyModel) -> str:
+    """The model's files, downloaded once per model."""
+    import tempfile
+
+    if logged.run_id not in _FILES:
+        _FILES[logged.run_id] = store.client().download_artifacts(logged.run_id, "model", tempfile.mkdtemp(prefix="tiny-model-"))
+    return _FILES[logged.run_id]
 
 
 _SHARED: dict[str, TinyModel] = {}

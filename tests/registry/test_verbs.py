@@ -32,7 +32,7 @@ def test_failing_verbs_create_no_experiment_and_name_what_is_missing(churn: Path
     for verb, options, message in [
         (rollback, {}, "no registered model 'churn' in the registry"),
         (show, {"name": "nosuch"}, "no registered model 'nosuch' in the registry"),
-        (promote, {}, "registered model 'churn' has no versions yet"),
+        (promote, {}, "no registered model 'churn' in the registry: run `hydraops train` first"),
     ]:  # fmt: skip
         with pytest.raises(RegistryError, match=message):
             verb(spec, cfg, options)

@@ -84,6 +84,6 @@ def test_unknown_stage_is_refused() -> None:
 def test_train_stage_on_churn(tmp_path: Path) -> None:
     project = copy_project("churn", tmp_path / "churn")
     (run,) = plan_of(project, ["debug=fast"], stages=["train"]).actions
-    assert run.effect is Effect.create and run.name == "run lightgbm in MLflow experiment churn, register a new version of churn"
+    assert run.effect is Effect.check and run.name == "run lightgbm in MLflow experiment churn, register a new version of churn"
     assert any("debug: at most 20000 rows" in d for d in run.details)
-    assert any("inputs not readable yet" in d for d in run.details)  # no data generated: the data stage says what is missing
+    assert any("inputs not readable yet" in d for d in run.details)  # no data generated: it cannot train, and says why

@@ -99,7 +99,7 @@ def raise_if_rejected(results) -> None:  # noqa: ANN001 - a list of Results
 
     for result in results:
         if result.outcome is Outcome.rejected:
-            raise PromotionRejected(f"{result.summary}; nothing moved")
+            raise PromotionRejected(result.summary)
 
 
 def _moves(moves: dict) -> str:

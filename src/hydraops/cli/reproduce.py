@@ -46,7 +46,7 @@ def reproduce_verb(args: Sequence[str]) -> int:
         spec = validate_config(cfg, Origins.from_hydra())
         output_dir = Path(spec.paths.root) / "outputs" / "reproduce" / f"{datetime.now():%Y-%m-%d_%H-%M-%S}-{run_id[:12]}"
         ctx = context(spec, cfg, output_dir, replayed, reproduces=run_id)
-    carry_out(ctx, ["features", "train"], {"train": {"always": True}})  # the pinned config, as a plan
+    carry_out(ctx, ["features", "train"], {"features": {"online": False}, "train": {"always": True}})  # the pinned config, as a plan
     result = compare(ctx.tracking.client, run_id)
     for warning in result.warnings:
         print(f"warning: {warning}")

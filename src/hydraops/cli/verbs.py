@@ -53,7 +53,9 @@ def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
     from hydraops.training.stage import TrainRun
 
     ctx = job_context(spec, cfg)
-    _, results = carry_out(ctx, ["features", "train"], {"train": {"always": True}}, dry_run=options.get("dry_run", False))
+    if not options.get("dry_run"):
+        ctx.tracking.check()  # an unreachable store fails in seconds, before any feature is computed
+    _, results = carry_out(ctx, ["features", "train"], {"features": {"online": False}, "train": {"always": True}}, dry_run=options.get("dry_run", False))
     trained = [r.value for r in results if isinstance(r.action, TrainRun)]
     if not trained:
         return None

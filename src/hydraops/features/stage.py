@@ -142,15 +142,15 @@ def plan_data(spec: ProjectSpec, ctx: RunContext | None = None, *, earlier: Sequ
 
 def plan_features(spec: ProjectSpec, ctx: RunContext | None = None, *, start: datetime | None = None,
                   end: datetime | None = None, force: bool = False, views: Sequence[str] | None = None,
-                  earlier: Sequence[Action] = ()) -> list[Action]:  # fmt: skip
-    """What ``features materialize`` does with these parameters: each view materialized or not, then the
-    push of latest values to the declared online store (at ``ctx.now``, else ``end``, else when it runs).
-    ``earlier`` (the actions planned before, by the planner) changes nothing here."""
+                  online: bool = True, earlier: Sequence[Action] = ()) -> list[Action]:  # fmt: skip
+    """What ``features materialize`` does with these parameters: each view materialized or not, then (unless
+    ``online=False``: ``train`` needs only the offline store) the push of latest values to the declared online
+    store (at ``ctx.now``, else ``end``, else when it runs). ``earlier`` changes nothing here."""
     if not spec.features.views:
         return []
     now = ctx.now if ctx is not None else None
     return plan_views(FeatureRepo.from_spec(spec), views=views, start=start, end=end, force=force,
-                      online=spec.stack.online_store, namespace=spec.project, now=now)  # fmt: skip
+                      online=spec.stack.online_store if online else None, namespace=spec.project, now=now)  # fmt: skip
 
 
 def plan_views(repo: FeatureRepo, *, views: Sequence[str] | None = None, start: datetime | None = None,

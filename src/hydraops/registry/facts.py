@@ -102,7 +102,7 @@ def _best_child(client, parent, metric: str | None) -> tuple[str, str]:  # noqa:
                 " or did every job fail? Pass version=N to promote one of its versions"
             )
         return best, f"best child of sweep {parent.info.run_id}"
-    children = client.search_runs([found.experiment_id], f"tags.`{T.PARENT_RUN}` = '{parent.info.run_id}'", max_results=10_000)
+    children = client.search_runs([parent.info.experiment_id], f"tags.`{T.PARENT_RUN}` = '{parent.info.run_id}'", max_results=10_000)
     scored = [r for r in children if r.info.status == "FINISHED" and not math.isnan(r.data.metrics.get(metric, math.nan))]
     if not scored:
         raise RegistryError(f"registry.candidate.metric: no finished child of sweep {parent.info.run_id} has metric '{metric}'")

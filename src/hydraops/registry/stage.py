@@ -131,7 +131,8 @@ def promote(action: Promote, ctx: RunContext) -> Result:
     entry = apply(client, proposal, experiment_id=_audit_experiment(ctx), config_digest=ctx.config_digest, actor=ctx.actor)
     if entry.outcome == "rejected":
         failed = ", ".join(result.gate for result in proposal.decision.failures)
-        return Result(action, Outcome.rejected, f"v{candidate.version} rejected (failed {failed}); decision {entry.id}", (proposal, entry))
+        summary = f"{proposal.model} v{candidate.version} not promoted: failed {failed}; nothing moved; recorded as decision {entry.id}"
+        return Result(action, Outcome.rejected, summary, (proposal, entry))
     return Result(action, Outcome.done, f"decision {entry.id}: {describe_moves(entry.moves)}", (proposal, entry))
 
 

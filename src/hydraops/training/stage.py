@@ -59,15 +59,21 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), always: boo
         digest, notes = "", (f"inputs not readable yet: {error}".splitlines()[0], *notes)
     action = dict(model=model.name, experiment=spec.project, registered_model=spec.registry.name, inputs_digest=digest,
                   tracking=redact_url(spec.stack.tracking_uri))  # fmt: skip
-    done = None if always or not digest else _trained(ctx, spec.project, digest)
+    if not digest:  # it cannot train: apply stops here with the same reason
+        return [TrainRun(effect=Effect.check, **action, notes=notes)]
+    done = None if always else _trained(ctx, spec.project, digest)
     if done is not None:
         return [TrainRun(effect=Effect.skip, **action, notes=(done, *notes))]
     return [TrainRun(effect=Effect.create, **action, notes=notes)]
 
 
 def train_run(action: TrainRun, ctx: RunContext) -> Result:
-    """Train, track and register; the Result's value is the TrainResult."""
+    """Train, track and register; the Result's value is the TrainResult. A run planned as a check (its inputs
+    could not be read) fails with the plan's reason."""
     from hydraops.training.run import train
+
+    if action.effect is Effect.check:
+        raise FeatureStoreError(f"cannot train: {action.notes[0]}")
 
     result = train(ctx.spec, ctx, inputs_digest=action.inputs_digest or None)
     return Result(action, Outcome.done, f"run {result.run_id}: {result.registered_model} version {result.version}", result)

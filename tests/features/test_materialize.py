@@ -17,6 +17,7 @@ from hydraops.features import FeatureRepo, get_historical_features, materialize
 from hydraops.features.offline import current_manifest
 from hydraops.features.online import SqliteOnlineStore, get_online_features
 from tests.conftest import Run, generated_churn
+from tests.prepared import Prepared
 
 pytestmark = pytest.mark.slow
 
@@ -39,21 +40,14 @@ def churn(churn_data: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def materialized_once(churn_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """``(where tests use it, a pristine copy)`` of the project with every view materialized, once."""
-    root = tmp_path_factory.mktemp("materialized")
-    project = Path(shutil.copytree(churn_data, root / "churn"))
-    materialize(repo_of(project))
-    return project, Path(shutil.copytree(project, root / "pristine"))
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    return Prepared.build(tmp_path_factory.mktemp("materialized"), CUSTOMERS)
 
 
 @pytest.fixture
-def materialized(materialized_once: tuple[Path, Path]) -> Path:
-    """The project with every view already materialized, restored for each test at the SAME path: a view's
-    version digests its source files' paths, so a copy elsewhere would be recomputed."""
-    project, pristine = materialized_once
-    shutil.rmtree(project)
-    return Path(shutil.copytree(pristine, project))
+def materialized(prepared: Prepared) -> Path:
+    """A private copy of the project with every view already materialized (once for the module)."""
+    return prepared.restore()
 
 
 def repo_of(project: Path, *overrides: str) -> FeatureRepo:

@@ -75,3 +75,16 @@ def _mlflow_uris_restored():
     if saved is not None:
         mlflow.set_tracking_uri(saved[0])
         mlflow.set_registry_uri(saved[1])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.scheduling import FileTimer
+
+    config.pluginmanager.register(FileTimer(), "hydraops-file-timer")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first, for --dist loadfile (tests/scheduling.py)."""
+    from tests.scheduling import longest_files_first
+
+    longest_files_first(config, items)

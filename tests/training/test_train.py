@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, generated_churn
+from tests.conftest import HYDRAOPS, Run, generated_churn
 from tests.prepared import Prepared
 
 pytestmark = pytest.mark.slow
@@ -33,6 +34,17 @@ def churn(prepared: Prepared, tmp_path: Path) -> Path:
 def unmaterialized(tmp_path: Path) -> Path:
     """A generated project in a git repository, nothing materialized: train materializes first."""
     return committed(generated_churn(tmp_path / "churn", CUSTOMERS))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One `hydraops train debug=fast model.num_leaves=15` from nothing materialized, and its output: read,
+    never changed, by the tests that take it."""
+    project = committed(generated_churn(tmp_path_factory.mktemp("trained") / "churn", CUSTOMERS))
+    environment = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}  # as the hydraops fixture
+    result = subprocess.run([HYDRAOPS, "train", "debug=fast", "model.num_leaves=15"], cwd=project,
+                            capture_output=True, text=True, env=environment, timeout=120)  # fmt: skip
+    return project, result
 
 
 def committed(project: Path) -> Path:
@@ -60,9 +72,8 @@ def runs_of(project: Path) -> list:
     return client.search_runs([experiment.experiment_id], order_by=["start_time ASC"])
 
 
-def test_train_records_everything(unmaterialized: Path, hydraops: Run) -> None:
-    churn = unmaterialized
-    result = hydraops("train", "debug=fast", "model.num_leaves=15", cwd=churn)
+def test_train_records_everything(trained: tuple[Path, subprocess.CompletedProcess]) -> None:
+    churn, result = trained
     assert result.returncode == 0, result.stdout + result.stderr
     assert "model churn version 1" in result.stdout and "mlflow ui --backend-store-uri" in result.stdout
     [run] = runs_of(churn)
@@ -91,10 +102,11 @@ def test_train_records_everything(unmaterialized: Path, hydraops: Run) -> None:
     assert "test.roc_auc" in version.tags and version.tags["hydraops.config_digest"] == tags["hydraops.config_digest"]
 
 
-def test_model_loads_only_with_its_sha256(churn: Path, hydraops: Run) -> None:
+def test_model_loads_only_with_its_sha256(trained: tuple[Path, subprocess.CompletedProcess]) -> None:
     from hydraops.tracking.models import ModelIntegrityError, load_model
 
-    assert hydraops("train", "debug=fast", cwd=churn).returncode == 0
+    churn, result = trained
+    assert result.returncode == 0, result.stdout + result.stderr
     [run] = runs_of(churn)
     version = client_for(churn).get_model_version("churn", "1")
     model = load_model(f"models:/churn/1", version.tags)

@@ -244,14 +244,14 @@ def test_cli_features_end_to_end(churn: Path, hydraops: Run) -> None:
     assert described.returncode == 0 and "Subscription plan" in described.stdout
 
 
-def test_cli_reports_data_errors_without_traceback(churn: Path, hydraops: Run) -> None:
-    (churn / "data" / "tickets.parquet").unlink()
-    result = hydraops("features", "materialize", cwd=churn)
+def test_cli_reports_data_errors_without_traceback(materialized: Path, hydraops: Run) -> None:
+    (materialized / "data" / "tickets.parquet").unlink()
+    result = hydraops("features", "materialize", cwd=materialized)
     assert result.returncode == 2
     assert "source 'tickets': no file matches" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_shared_stack_serves_from_real_redis(churn: Path, hydraops: Run) -> None:
+def test_shared_stack_serves_from_real_redis(materialized: Path, hydraops: Run) -> None:
     """stack=shared: the online store is Redis on 127.0.0.1; materialize, read and check skew there."""
     import uuid
 
@@ -264,13 +264,13 @@ def test_shared_stack_serves_from_real_redis(churn: Path, hydraops: Run) -> None
     prefix = f"hydraops-test-{uuid.uuid4().hex[:8]}"
     args = ["stack=shared", f"stack.online_store.key_prefix={prefix}"]
     try:
-        result = hydraops("features", "materialize", "end=2026-01-01", *args, cwd=churn)
+        result = hydraops("features", "materialize", "end=2026-01-01", *args, cwd=materialized)
         assert result.returncode == 0, result.stderr
         assert client.keys(f"{prefix}:*"), "values landed in Redis"
-        online = hydraops("features", "get-online", "entity=1", *args, cwd=churn)
+        online = hydraops("features", "get-online", "entity=1", *args, cwd=materialized)
         assert online.returncode == 0, online.stderr
         assert any(f"'{plan}'" in online.stdout for plan in ("basic", "standard", "premium"))
-        skew = hydraops("features", "check-skew", "sample=30", *args, cwd=churn)
+        skew = hydraops("features", "check-skew", "sample=30", *args, cwd=materialized)
         assert skew.returncode == 0, skew.stdout + skew.stderr
     finally:
         keys = list(client.scan_iter(f"{prefix}:*"))

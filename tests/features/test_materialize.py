@@ -22,8 +22,6 @@ from tests.prepared import Prepared
 pytestmark = pytest.mark.slow
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
-
-
 CUSTOMERS = 300  # enough for every property here: > 300 daily partitions, nulls, failing checks
 
 

@@ -60,3 +60,15 @@ def postgres_mlflow(tmp_path_factory: pytest.TempPathFactory):
     with mlflow_server(artifacts) as url:
         yield url, artifacts
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.scheduling import FileTimer
+
+    config.pluginmanager.register(FileTimer(), "hydraops-file-timer")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first, for --dist loadfile (tests/scheduling.py)."""
+    from tests.scheduling import longest_files_first
+
+    longest_files_first(config, items)

@@ -4,8 +4,7 @@ and every kind of bad input failing clearly with nothing half-written."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,24 +17,35 @@ from hydraops.features import FeatureRepo, get_historical_features, materialize
 from hydraops.features.offline import current_manifest
 from hydraops.features.online import SqliteOnlineStore, get_online_features
 from tests.conftest import Run, generated_churn
+from tests.prepared import Prepared
 
 pytestmark = pytest.mark.slow
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
+CUSTOMERS = 300  # enough for every property here: > 300 daily partitions, nulls, failing checks
 
 
 @pytest.fixture(scope="module")
 def churn_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A churn project with 1,000 customers of generated data, shared read-only by the tests here."""
-    return generated_churn(tmp_path_factory.mktemp("features") / "churn", 1000)
+    """A churn project with generated data, shared read-only by the tests here."""
+    return generated_churn(tmp_path_factory.mktemp("features") / "churn", CUSTOMERS)
 
 
 @pytest.fixture
 def churn(churn_data: Path, tmp_path: Path) -> Path:
-    """A private copy of the generated project, for tests that materialize or break things."""
-    import shutil
-
+    """A private copy of the generated project, nothing materialized, for tests that materialize or break things."""
     return Path(shutil.copytree(churn_data, tmp_path / "churn"))
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    return Prepared.build(tmp_path_factory.mktemp("materialized"), CUSTOMERS)
+
+
+@pytest.fixture
+def materialized(prepared: Prepared) -> Path:
+    """A private copy of the project with every view already materialized (once for the module)."""
+    return prepared.restore()
 
 
 def repo_of(project: Path, *overrides: str) -> FeatureRepo:
@@ -47,7 +57,7 @@ def test_materialize_is_idempotent_and_pushes_online(churn: Path) -> None:
     with SqliteOnlineStore(str(churn / "online.db")) as store:
         first = materialize(repo, online=store, now=END)
         assert [v.status for v in first.views] == ["materialized"] * 3
-        assert first.views[0].rows == 1000 and first.views[0].pushed == 1000
+        assert first.views[0].rows == CUSTOMERS and first.views[0].pushed == CUSTOMERS
         second = materialize(repo, online=store, now=END)
         assert [v.status for v in second.views] == ["up to date"] * 3
         assert all(v.pushed is None for v in second.views)
@@ -59,22 +69,22 @@ def test_materialize_is_idempotent_and_pushes_online(churn: Path) -> None:
     assert len(partitions) > 300, "the timeline is partitioned by date"
 
 
-def test_a_changed_source_makes_a_new_version(churn: Path) -> None:
-    repo = repo_of(churn)
+def test_a_changed_source_makes_a_new_version(materialized: Path) -> None:
+    repo = repo_of(materialized)
     materialize(repo)
     before = current_manifest(repo.offline_dir, "customer_profile").version
-    table = pd.read_parquet(churn / "data" / "customers.parquet")
+    table = pd.read_parquet(materialized / "data" / "customers.parquet")
     table.loc[0, "age"] = 77
-    table.to_parquet(churn / "data" / "customers.parquet")
+    table.to_parquet(materialized / "data" / "customers.parquet")
     report = materialize(repo)
     assert [v.status for v in report.views] == ["materialized", "up to date", "up to date"]
     assert current_manifest(repo.offline_dir, "customer_profile").version != before
 
 
-def test_historical_features_keep_rows_and_order(churn: Path) -> None:
-    repo = repo_of(churn)
+def test_historical_features_keep_rows_and_order(materialized: Path) -> None:
+    repo = repo_of(materialized)
     materialize(repo)
-    labels = pd.read_parquet(churn / "data" / "labels.parquet").sample(frac=1.0, random_state=3)
+    labels = pd.read_parquet(materialized / "data" / "labels.parquet").sample(frac=1.0, random_state=3)
     labels.index = range(100, 100 + len(labels))
     result = get_historical_features(repo, labels, timestamp_column="label_time")
     assert len(result.frame) == len(labels) and list(result.frame.index) == list(labels.index)
@@ -85,16 +95,16 @@ def test_historical_features_keep_rows_and_order(churn: Path) -> None:
     assert list(only.frame.columns) == [*labels.columns, "age", "amount_sum_30d"]
 
 
-def test_naive_entity_timestamps_are_refused(churn: Path) -> None:
-    repo = repo_of(churn)
+def test_naive_entity_timestamps_are_refused(materialized: Path) -> None:
+    repo = repo_of(materialized)
     materialize(repo, views=["customer_profile"])
     entities = pd.DataFrame({"customer_id": [1], "t": [pd.Timestamp("2025-06-01")]})
     with pytest.raises(FeatureStoreError, match="'t' is naive but view 'customer_profile' has timezone-aware"):
         get_historical_features(repo, entities, timestamp_column="t", features=["age"])
 
 
-def test_unknown_feature_and_missing_key(churn: Path) -> None:
-    repo = repo_of(churn)
+def test_unknown_feature_and_missing_key(materialized: Path) -> None:
+    repo = repo_of(materialized)
     materialize(repo, views=["customer_profile"])
     entities = pd.DataFrame({"id": [1], "t": [pd.Timestamp("2025-06-01", tz="UTC")]})
     with pytest.raises(FeatureStoreError, match="unknown feature"):
@@ -131,8 +141,8 @@ def assert_untouched(repo: FeatureRepo, version: str) -> None:
     assert leftovers == [], "no staging folder is left behind"
 
 
-def test_missing_source_file(churn: Path) -> None:
-    repo, version = bad(churn, lambda: (churn / "data" / "transactions.parquet").unlink())
+def test_missing_source_file(materialized: Path) -> None:
+    repo, version = bad(materialized, lambda: (materialized / "data" / "transactions.parquet").unlink())
     with pytest.raises(DataError, match=r"source 'transactions': no file matches .*transactions.parquet \(data.sources.transactions.path\)"):
         materialize(repo, views=["transaction_activity"])
     assert_untouched(repo, version)
@@ -143,27 +153,27 @@ def rewrite(churn: Path, name: str, change) -> None:  # noqa: ANN001
     change(pd.read_parquet(path)).to_parquet(path)
 
 
-def test_missing_timestamp_column(churn: Path) -> None:
-    repo, version = bad(churn, lambda: rewrite(churn, "transactions", lambda t: t.rename(columns={"ts": "event_time"})))
+def test_missing_timestamp_column(materialized: Path) -> None:
+    repo, version = bad(materialized, lambda: rewrite(materialized, "transactions", lambda t: t.rename(columns={"ts": "event_time"})))
     with pytest.raises(DataError, match=r"source 'transactions': timestamp column 'ts' \(data.sources.transactions.timestamp\) is not in the data; available: .*event_time"):
         materialize(repo, views=["transaction_activity"])
     assert_untouched(repo, version)
 
 
-def test_wrong_dtype(churn: Path) -> None:
-    repo, version = bad(churn, lambda: rewrite(churn, "transactions", lambda t: t.assign(amount=t["amount"].astype(str))))
+def test_wrong_dtype(materialized: Path) -> None:
+    repo, version = bad(materialized, lambda: rewrite(materialized, "transactions", lambda t: t.assign(amount=t["amount"].astype(str))))
     with pytest.raises(DataError, match=r"column 'amount' is VARCHAR in the data, declared float64 \(data.sources.transactions.columns.amount.dtype\)"):
         materialize(repo, views=["transaction_activity"])
     assert_untouched(repo, version)
 
 
-def test_null_join_key(churn: Path) -> None:
+def test_null_join_key(materialized: Path) -> None:
     def null_key(table: pd.DataFrame) -> pd.DataFrame:
         table["customer_id"] = table["customer_id"].astype("Int64")
         table.loc[[3, 5], "customer_id"] = pd.NA
         return table
 
-    repo, version = bad(churn, lambda: rewrite(churn, "transactions", null_key))
+    repo, version = bad(materialized, lambda: rewrite(materialized, "transactions", null_key))
     with pytest.raises(DataError, match="feature view 'transaction_activity': 2 row\\(s\\) of source 'transactions' have a null join key 'customer_id'"):
         materialize(repo, views=["transaction_activity"])
     assert_untouched(repo, version)
@@ -182,18 +192,18 @@ def test_expression_naming_an_unknown_column(churn: Path) -> None:
     assert current_manifest(repo.offline_dir, "customer_profile") is None
 
 
-def test_strict_validation_fails_naming_view_column_check_and_values(churn: Path) -> None:
-    repo = repo_of(churn)
+def test_strict_validation_fails_naming_view_column_check_and_values(materialized: Path) -> None:
+    repo = repo_of(materialized)
     materialize(repo, views=["customer_profile"])
     version = current_manifest(repo.offline_dir, "customer_profile").version
-    strict = repo_of(churn, "features.views.customer_profile.features.age.le=30")
+    strict = repo_of(materialized, "features.views.customer_profile.features.age.le=30")
     with pytest.raises(DataError) as caught:
         materialize(strict, views=["customer_profile"])
     message = str(caught.value)
     assert "feature view 'customer_profile' failed validation" in message
     assert "column 'age' failed less_than_or_equal_to(30" in message and "e.g. " in message
     assert current_manifest(strict.offline_dir, "customer_profile").version == version
-    warn = repo_of(churn, "features.views.customer_profile.features.age.le=30", "features.validation=warn")
+    warn = repo_of(materialized, "features.views.customer_profile.features.age.le=30", "features.validation=warn")
     [result] = materialize(warn, views=["customer_profile"]).views
     assert result.status == "materialized" and any("less_than_or_equal_to(30" in w for w in result.warnings)
 
@@ -232,14 +242,14 @@ def test_cli_features_end_to_end(churn: Path, hydraops: Run) -> None:
     assert described.returncode == 0 and "Subscription plan" in described.stdout
 
 
-def test_cli_reports_data_errors_without_traceback(churn: Path, hydraops: Run) -> None:
-    (churn / "data" / "tickets.parquet").unlink()
-    result = hydraops("features", "materialize", cwd=churn)
+def test_cli_reports_data_errors_without_traceback(materialized: Path, hydraops: Run) -> None:
+    (materialized / "data" / "tickets.parquet").unlink()
+    result = hydraops("features", "materialize", cwd=materialized)
     assert result.returncode == 2
     assert "source 'tickets': no file matches" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_shared_stack_serves_from_real_redis(churn: Path, hydraops: Run) -> None:
+def test_shared_stack_serves_from_real_redis(materialized: Path, hydraops: Run) -> None:
     """stack=shared: the online store is Redis on 127.0.0.1; materialize, read and check skew there."""
     import uuid
 
@@ -252,13 +262,13 @@ def test_shared_stack_serves_from_real_redis(churn: Path, hydraops: Run) -> None
     prefix = f"hydraops-test-{uuid.uuid4().hex[:8]}"
     args = ["stack=shared", f"stack.online_store.key_prefix={prefix}"]
     try:
-        result = hydraops("features", "materialize", "end=2026-01-01", *args, cwd=churn)
+        result = hydraops("features", "materialize", "end=2026-01-01", *args, cwd=materialized)
         assert result.returncode == 0, result.stderr
         assert client.keys(f"{prefix}:*"), "values landed in Redis"
-        online = hydraops("features", "get-online", "entity=1", *args, cwd=churn)
+        online = hydraops("features", "get-online", "entity=1", *args, cwd=materialized)
         assert online.returncode == 0, online.stderr
         assert any(f"'{plan}'" in online.stdout for plan in ("basic", "standard", "premium"))
-        skew = hydraops("features", "check-skew", "sample=30", *args, cwd=churn)
+        skew = hydraops("features", "check-skew", "sample=30", *args, cwd=materialized)
         assert skew.returncode == 0, skew.stdout + skew.stderr
     finally:
         keys = list(client.scan_iter(f"{prefix}:*"))
@@ -294,11 +304,11 @@ def test_an_end_after_the_last_change_covers_an_unbounded_request(churn: Path) -
     assert early.views[0].status == "up to date", "a narrower range is inside the published one"
 
 
-def test_rematerializing_gives_the_same_bits(churn: Path) -> None:
+def test_rematerializing_gives_the_same_bits(materialized: Path) -> None:
     """Floating-point aggregates run in event order: the same data gives the same timeline, bit for bit."""
-    first = repo_of(churn)
+    first = repo_of(materialized)
     materialize(first, views=["transaction_activity"])
-    second = FeatureRepo(first.features, first.data, churn / "second_store")
+    second = FeatureRepo(first.features, first.data, materialized / "second_store")
     materialize(second, views=["transaction_activity"])
     def read(repo: FeatureRepo) -> pd.DataFrame:
         version = current_manifest(repo.offline_dir, "transaction_activity").folder

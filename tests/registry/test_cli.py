@@ -1,6 +1,6 @@
 """The registry verbs from the command line, on the churn project's config and its embedded store (versions
 registered with chosen metrics: no training needed). The whole train → promote path runs in
-docs/concepts/registry.md's shell block (tests/test_docs.py)."""
+docs/concepts/registry.md's shell block (tests/test_docs_registry.py)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ server that dies mid-run fails the run in bounded time, reporting the first erro
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import sqlite3
@@ -18,19 +17,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HYDRAOPS, generated_churn
+from tests.conftest import HYDRAOPS
+from tests.prepared import Prepared
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generated_churn(tmp_path_factory.mktemp("endings") / "churn", 600)
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    return Prepared.build(tmp_path_factory.mktemp("endings"), 600)
 
 
 @pytest.fixture
-def churn(generated: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(generated, tmp_path / "churn"))
+def churn(prepared: Prepared, tmp_path: Path) -> Path:
+    """A private copy of the project, features materialized: what is tested here starts after that."""
+    return prepared.restore(tmp_path / "churn")
 
 
 def start_train(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -156,7 +157,7 @@ class Link:
 
 
 def test_a_server_killed_mid_run_fails_in_bounded_time_with_the_first_error(
-    generated: Path, tmp_path: Path, postgres_mlflow: tuple[str, Path]
+    churn: Path, postgres_mlflow: tuple[str, Path]
 ) -> None:
     """Before: retries for 12 min 20 s, then the error of the clean-up call. The run cannot be ended while
     the server is gone; the next command (end_runs_of_dead_owners, what train calls) marks it KILLED."""
@@ -166,7 +167,7 @@ def test_a_server_killed_mid_run_fails_in_bounded_time_with_the_first_error(
 
     server = postgres_mlflow[0]
     link = Link(int(server.rsplit(":", 1)[1]))
-    project, name = Path(shutil.copytree(generated, tmp_path / "churn")), f"churn_{uuid.uuid4().hex[:6]}"
+    project, name = churn, f"churn_{uuid.uuid4().hex[:6]}"
     train = start_train(project, "stack=shared", f"project={name}", "stack.tracking_timeout=2", "stack.tracking_retries=1",
                         env={"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{link.port}"})  # fmt: skip
     client = MlflowClient(tracking_uri=server, registry_uri=server)

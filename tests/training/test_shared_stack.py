@@ -24,7 +24,7 @@ def server(postgres_mlflow: tuple[str, Path]) -> str:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generated_churn(tmp_path_factory.mktemp("shared") / "churn", 1500)
+    return generated_churn(tmp_path_factory.mktemp("shared") / "churn", 600)
 
 
 def test_train_and_sweep_against_the_server(server: str, project: Path, hydraops: Run) -> None:

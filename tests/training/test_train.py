@@ -3,29 +3,52 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, generated_churn
+from tests.conftest import HYDRAOPS, Run, generated_churn
+from tests.prepared import Prepared
 
 pytestmark = pytest.mark.slow
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+CUSTOMERS = 600  # labels for ~4,900 customer-months: every split and slice has both classes
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generated_churn(tmp_path_factory.mktemp("train") / "churn", 1500)
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    return Prepared.build(tmp_path_factory.mktemp("train"), CUSTOMERS)
 
 
 @pytest.fixture
-def churn(generated: Path, tmp_path: Path) -> Path:
-    """A private copy of the generated project, in a git repository with one commit."""
-    project = Path(shutil.copytree(generated, tmp_path / "churn"))
+def churn(prepared: Prepared, tmp_path: Path) -> Path:
+    """A private copy of the generated project, features materialized (once for the module), in a git repository."""
+    return committed(prepared.restore(tmp_path / "churn"))
+
+
+@pytest.fixture
+def unmaterialized(tmp_path: Path) -> Path:
+    """A generated project in a git repository, nothing materialized: train materializes first."""
+    return committed(generated_churn(tmp_path / "churn", CUSTOMERS))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One `hydraops train debug=fast model.num_leaves=15` from nothing materialized, and its output: read,
+    never changed, by the tests that take it."""
+    project = committed(generated_churn(tmp_path_factory.mktemp("trained") / "churn", CUSTOMERS))
+    environment = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}  # as the hydraops fixture
+    result = subprocess.run([HYDRAOPS, "train", "debug=fast", "model.num_leaves=15"], cwd=project,
+                            capture_output=True, text=True, env=environment, timeout=120)  # fmt: skip
+    return project, result
+
+
+def committed(project: Path) -> Path:
+    """``project`` in a git repository with one commit."""
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     subprocess.run(["git", "add", "conf", "generate_data.py"], cwd=project, check=True)
     subprocess.run([*GIT, "commit", "-qm", "project"], cwd=project, check=True)
@@ -46,8 +69,8 @@ def runs_of(project: Path) -> list:
     return client.search_runs([experiment.experiment_id], order_by=["start_time ASC"])
 
 
-def test_train_records_everything(churn: Path, hydraops: Run) -> None:
-    result = hydraops("train", "debug=fast", "model.num_leaves=15", cwd=churn)
+def test_train_records_everything(trained: tuple[Path, subprocess.CompletedProcess]) -> None:
+    churn, result = trained
     assert result.returncode == 0, result.stdout + result.stderr
     assert "model churn version 1" in result.stdout and "mlflow ui --backend-store-uri" in result.stdout
     [run] = runs_of(churn)
@@ -86,10 +109,11 @@ def test_train_records_everything(churn: Path, hydraops: Run) -> None:
     assert lineage.data_sha256["transactions.parquet"] == tags["data.transactions.parquet.sha256"] and "labels.parquet" in lineage.data_sha256
 
 
-def test_model_loads_only_with_its_sha256(churn: Path, hydraops: Run) -> None:
+def test_model_loads_only_with_its_sha256(trained: tuple[Path, subprocess.CompletedProcess]) -> None:
     from hydraops.tracking.models import ModelIntegrityError, load_model
 
-    assert hydraops("train", "debug=fast", cwd=churn).returncode == 0
+    churn, result = trained
+    assert result.returncode == 0, result.stdout + result.stderr
     [run] = runs_of(churn)
     client = client_for(churn)
     version = client.get_model_version("churn", "1")
@@ -155,8 +179,10 @@ def test_reproduce_gives_a_bit_identical_model(churn: Path, hydraops: Run) -> No
     assert "does not reproduce" in changed.stderr
 
 
-def test_parallel_sweep_with_joblib_loses_no_run(churn: Path, hydraops: Run) -> None:
-    """8 jobs on 2 joblib workers against the embedded SQLite store: every run lands, none locked."""
+def test_parallel_sweep_with_joblib_loses_no_run(unmaterialized: Path, hydraops: Run) -> None:
+    """8 jobs on 2 joblib workers against the embedded SQLite store: every run lands, none locked (and the
+    first two jobs materialize the features concurrently)."""
+    churn = unmaterialized
     leaves = ",".join(str(n) for n in (3, 5, 7, 9, 11, 13, 15, 17))
     result = hydraops(
         "train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "debug=fast", f"model.num_leaves={leaves}",

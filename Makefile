@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 CHURN := projects/churn
 
-.PHONY: demo test test-fast bench reference clean
+.PHONY: demo test test-fast lint bench reference clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("hydraops needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -14,22 +14,25 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
 	touch $@
 
-## demo: the churn project end to end on the embedded defaults (data → validate → plan → features → train → promote)
+## demo: the churn project end to end on the embedded defaults (data → validate → plan → apply: features, train, promote)
 demo: $(VENV)/.installed
 	cd $(CHURN) && $(BIN)/python generate_data.py --customers 5000
 	cd $(CHURN) && $(BIN)/hydraops validate
 	cd $(CHURN) && $(BIN)/hydraops plan
-	cd $(CHURN) && $(BIN)/hydraops features materialize end=2026-01-01
+	cd $(CHURN) && $(BIN)/hydraops apply
 	cd $(CHURN) && $(BIN)/hydraops features training-table
-	cd $(CHURN) && $(BIN)/hydraops features get-online entity=1,2,3 at=2026-01-01
 	cd $(CHURN) && $(BIN)/hydraops features check-skew sample=200
-	cd $(CHURN) && $(BIN)/hydraops train
-	cd $(CHURN) && $(BIN)/hydraops promote
 	cd $(CHURN) && $(BIN)/hydraops registry show
+	cd $(CHURN) && $(BIN)/hydraops apply
 
-## test: the whole test suite, as CI runs it
-test: $(VENV)/.installed
+## test: the lint, then the whole test suite, as CI runs it
+test: lint
 	$(BIN)/python -m pytest
+
+## lint: ruff's format check and lint rules (pyproject.toml [tool.ruff]); `ruff check --fix` and `ruff format` repair most
+lint: $(VENV)/.installed
+	$(BIN)/ruff format --check src tests benchmarks projects
+	$(BIN)/ruff check src tests benchmarks projects
 
 ## test-fast: everything but the tests marked slow
 test-fast: $(VENV)/.installed

@@ -150,6 +150,10 @@ class Link:
                     pass
 
     def cut(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(): close() alone leaves it listening
+        except OSError:
+            pass
         self.listener.close()
         for end in self.sockets:
             end.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # reset

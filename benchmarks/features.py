@@ -81,20 +81,18 @@ def generate(tmp: Path, entity_rows: int, feature_rows: int, entities: int, seed
     exact = rng.choice(entity_rows, size=entity_rows // 100, replace=False)  # stamped exactly at an event
     picked = rng.integers(0, feature_rows, exact.size)
     e_id[exact], e_t[exact] = entity_id[picked], ts[picked]
-    pq.write_table(
-        pa.table({"entity_id": pa.array(e_id), "t": pa.array(e_t, type=pa.timestamp("us", tz="UTC"))}), tmp / "entities.parquet"
-    )
+    pq.write_table(pa.table({"entity_id": pa.array(e_id), "t": pa.array(e_t, type=pa.timestamp("us", tz="UTC"))}), tmp / "entities.parquet")
     return {"exact_matches": int(exact.size)}
 
 
 # ------------------------------------------------------------------------------------- contenders
-def join_hydraops(tmp: Path, entity_df, repo):  # noqa: ANN001, ANN201
+def join_hydraops(tmp: Path, entity_df, repo):
     from hydraops.features import get_historical_features
 
     return get_historical_features(repo, entity_df, timestamp_column="t").frame
 
 
-def join_duckdb(tmp: Path, entity_df, repo):  # noqa: ANN001, ANN201, ARG001
+def join_duckdb(tmp: Path, entity_df, repo):
     import duckdb
 
     con = duckdb.connect()
@@ -110,7 +108,7 @@ def join_duckdb(tmp: Path, entity_df, repo):  # noqa: ANN001, ANN201, ARG001
     ).df()
 
 
-def join_pandas(tmp: Path, entity_df, repo):  # noqa: ANN001, ANN201, ARG001
+def join_pandas(tmp: Path, entity_df, repo):
     import numpy as np
     import pandas as pd
 
@@ -126,7 +124,7 @@ def join_pandas(tmp: Path, entity_df, repo):  # noqa: ANN001, ANN201, ARG001
 JOINS = {"hydraops": join_hydraops, "duckdb": join_duckdb, "pandas": join_pandas}
 
 
-def make_repo(tmp: Path):  # noqa: ANN201
+def make_repo(tmp: Path):
     from hydraops.config.schemas import DataSpec, EntitySpec, FeatureSpec, FeaturesSpec, FeatureViewSpec, FileFormat, SourceSpec
     from hydraops.features import FeatureRepo
 
@@ -199,7 +197,7 @@ def spawn(role: str, tmp: Path, result: Path | None = None) -> dict:
     argv = [sys.executable, __file__, "--child", role, "--dir", str(tmp)]
     if result is not None:
         argv += ["--result", str(result)]
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"error: {role} exited {proc.returncode}:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

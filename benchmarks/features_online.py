@@ -102,9 +102,7 @@ def measure(store: OnlineStore, args: argparse.Namespace, now: dt.datetime) -> d
         "write": {"rows": args.rows, "seconds": write_s},
         "read 1 entity": timed(lambda: store.read(VIEW, next(singles)), args.lookups, args.warmup),
         "read 100 entities": timed(lambda: store.read(VIEW, next(batches)), args.batches, args.warmup),
-        "get_online_features 1 entity": timed(
-            lambda: get_online_features(FEATURES, store, next(entities), now=now), args.lookups, args.warmup
-        ),
+        "get_online_features 1 entity": timed(lambda: get_online_features(FEATURES, store, next(entities), now=now), args.lookups, args.warmup),
     }
 
 
@@ -148,9 +146,7 @@ def main() -> None:
     print(f"{'':36}" + "".join(f"{name:>22}" for name in backends))
     print(f"{'write (rows/s)':36}" + "".join(f"{results[b]['write']['rows'] / results[b]['write']['seconds']:>22,.0f}" for b in backends))
     for measurement in ("read 1 entity", "read 100 entities", "get_online_features 1 entity"):
-        cells = "".join(
-            f"{results[b][measurement]['p50_us']:>10.1f} /{results[b][measurement]['p99_us']:>8.1f} µs" for b in backends
-        )
+        cells = "".join(f"{results[b][measurement]['p50_us']:>10.1f} /{results[b][measurement]['p99_us']:>8.1f} µs" for b in backends)
         print(f"{measurement + ' p50 / p99':36}{cells}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +169,9 @@ def main() -> None:
         )
         + "\n"
     )
-    print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; written: {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}")
+    print(
+        f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; written: {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}"
+    )
 
 
 if __name__ == "__main__":

@@ -211,7 +211,7 @@ def hand_written(table: Path, config_file: Path, tracking_uri: str, artifact_loc
         mlflow.log_metrics(metrics)
         mark("evaluate + log metrics")
 
-        def figure(title: str, xlabel: str, ylabel: str, size: tuple[float, float] = (5.0, 4.0)):  # noqa: ANN202
+        def figure(title: str, xlabel: str, ylabel: str, size: tuple[float, float] = (5.0, 4.0)):
             fig = Figure(figsize=size, dpi=100, layout="constrained")
             FigureCanvasAgg(fig)
             ax = fig.add_subplot()
@@ -298,8 +298,8 @@ def instrumented_hydraops(argv: list[str], spans_file: Path) -> int:
 
     spans: list[tuple[str, float, float]] = []
 
-    def wrap(function, name):  # noqa: ANN001, ANN202
-        def timed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def wrap(function, name):
+        def timed(*args, **kwargs):
             start = time.time()
             if name == "train":  # mlflow's import, measured on its own (train would import it right away)
                 import mlflow  # noqa: F401
@@ -314,7 +314,7 @@ def instrumented_hydraops(argv: list[str], spans_file: Path) -> int:
         return timed
 
     class PatchAfterImport(importlib.abc.MetaPathFinder):
-        def find_spec(self, fullname, path, target=None):  # noqa: ANN001, ANN201
+        def find_spec(self, fullname, path, target=None):
             if fullname not in WRAPPED:
                 return None
             sys.meta_path.remove(self)
@@ -324,7 +324,7 @@ def instrumented_hydraops(argv: list[str], spans_file: Path) -> int:
                 sys.meta_path.insert(0, self)
             loader_exec = spec.loader.exec_module
 
-            def exec_module(module):  # noqa: ANN001, ANN202
+            def exec_module(module):
                 loader_exec(module)
                 for attribute, name in WRAPPED[fullname]:
                     setattr(module, attribute, wrap(getattr(module, attribute), name))
@@ -388,7 +388,7 @@ def run_timed(argv: list[str], cwd: Path, log: Path | None = None, check: bool =
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     spawn = time.time()
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     exit_ = time.time()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -484,8 +484,7 @@ def sweep_timeline(base: Path, spawn: float, exit_: float) -> dict:
     sweep's MLflow store)."""
     with sqlite3.connect(base / "artifacts" / "mlflow.db") as con:
         rows = con.execute(
-            "SELECT r.name, r.status, r.start_time, r.end_time FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
-            "WHERE t.key = 'mlflow.parentRunId'"
+            "SELECT r.name, r.status, r.start_time, r.end_time FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid WHERE t.key = 'mlflow.parentRunId'"
         ).fetchall()
         parent_start, parent_end = (t / 1000 for t in con.execute(
             "SELECT r.start_time, r.end_time FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid WHERE t.key = 'hydraops.sweep'"
@@ -605,7 +604,7 @@ def setup(tmp: Path, customers: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- main
-def med(values) -> float:  # noqa: ANN001
+def med(values) -> float:
     return statistics.median(values)
 
 
@@ -617,7 +616,7 @@ def sweep_rounds(tmp: Path, project: Path, rounds: int, full: bool) -> dict[str,
         for launcher in LAUNCHERS:
             sweeps[launcher].append(run_sweep(tmp, project, launcher, f"{kind}{round_}_{launcher}", full=full))
         print(f"sweep ({'all rows' if full else 'debug=fast'}) round {round_ + 1}/{rounds}: " + ", ".join(
-            f"{l} {s[-1]['wall_s']:.1f} s" + (f" FAILED ({s[-1]['error']})" if s[-1]["returncode"] else "") for l, s in sweeps.items()
+            f"{name} {s[-1]['wall_s']:.1f} s" + (f" FAILED ({s[-1]['error']})" if s[-1]["returncode"] else "") for name, s in sweeps.items()
         ), flush=True)  # fmt: skip
     return sweeps
 

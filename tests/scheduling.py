@@ -51,5 +51,5 @@ def _file(item: pytest.Item) -> str:
     return item.nodeid.split("::")[0]
 
 
-def _cache(config: pytest.Config):  # noqa: ANN202
+def _cache(config: pytest.Config):
     return getattr(config, "cache", None)

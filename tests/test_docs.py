@@ -46,9 +46,7 @@ def run_block(page: str, number: int, script: str, tmp_path: Path) -> None:
     env["HYDRAOPS_HOME"] = str(tmp_path / "home")
     work = tmp_path / "work"
     work.mkdir()
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300
-    )
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"{page} block {number} failed:\n{script}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
 

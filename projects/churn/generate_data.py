@@ -60,21 +60,12 @@ DRIFT_TICKET_COUPLING = 0.2  # share of the ticket <-> churn link kept after dri
 
 TS = pa.timestamp("us", tz="UTC")
 SCHEMAS = {
-    "customers": pa.schema(
-        [("customer_id", pa.int64()), ("signup_date", TS), ("plan", pa.string()),
-         ("region", pa.string()), ("age", pa.int64())]
-    ),
+    "customers": pa.schema([("customer_id", pa.int64()), ("signup_date", TS), ("plan", pa.string()), ("region", pa.string()), ("age", pa.int64())]),
     "transactions": pa.schema(
-        [("transaction_id", pa.int64()), ("customer_id", pa.int64()), ("ts", TS),
-         ("created_at", TS), ("amount", pa.float64()), ("channel", pa.string())]
+        [("transaction_id", pa.int64()), ("customer_id", pa.int64()), ("ts", TS), ("created_at", TS), ("amount", pa.float64()), ("channel", pa.string())]
     ),
-    "tickets": pa.schema(
-        [("ticket_id", pa.int64()), ("customer_id", pa.int64()), ("ts", TS),
-         ("category", pa.string()), ("severity", pa.int64())]
-    ),
-    "labels": pa.schema(
-        [("customer_id", pa.int64()), ("label_time", TS), ("churned", pa.int64())]
-    ),
+    "tickets": pa.schema([("ticket_id", pa.int64()), ("customer_id", pa.int64()), ("ts", TS), ("category", pa.string()), ("severity", pa.int64())]),
+    "labels": pa.schema([("customer_id", pa.int64()), ("label_time", TS), ("churned", pa.int64())]),
 }
 
 
@@ -163,8 +154,7 @@ def _customers_and_labels(rng, first_id, n, bounds, drift_at):
 
     # At each month end an active customer may decide to leave within the next 30 days.
     tenure = (label_time[None, :] - signup[:, None]) / MONTH
-    logit = (CHURN_BASE_LOGIT + 1.1 * z + PLAN_CHURN_LOGIT[plan][:, None]
-             + np.exp(-np.clip(tenure, 0, None) / 4) - 0.01 * (age[:, None] - 42))
+    logit = CHURN_BASE_LOGIT + 1.1 * z + PLAN_CHURN_LOGIT[plan][:, None] + np.exp(-np.clip(tenure, 0, None) / 4) - 0.01 * (age[:, None] - 42)
     hit = (tenure >= 0) & (rng.random((n, months)) < 1 / (1 + np.exp(-logit)))
     offset = (rng.uniform(1 / 24, 30, n) * DAY).astype(np.int64)
     churn = np.where(hit.any(1), label_time[hit.argmax(1)] + offset - offset % SEC, NEVER)
@@ -195,12 +185,10 @@ def _transactions(rng, c: _Cohort, first_id: int) -> pa.Table:
     u = rng.random(ts.size)
     channel = (u > mix[:, 0]).astype(np.int8) + (u > mix[:, 0] + mix[:, 1])
     spend = PLAN_AMOUNT[c.plan] * rng.lognormal(0, 0.5, n)
-    amount = (spend[ci] * np.exp(-0.15 * c.z[ci, mi]) * CHANNEL_AMOUNT[channel]
-              * rng.lognormal(-0.18, 0.6, ts.size) * np.where(drifted, DRIFT_AMOUNT, 1.0))
+    amount = spend[ci] * np.exp(-0.15 * c.z[ci, mi]) * CHANNEL_AMOUNT[channel] * rng.lognormal(-0.18, 0.6, ts.size) * np.where(drifted, DRIFT_AMOUNT, 1.0)
     delay = np.clip(rng.lognormal(np.log(300), 1.5, ts.size), 1, 6 * 3600).astype(np.int64)
     ids = np.arange(first_id, first_id + ts.size, dtype=np.int64)
-    return _table("transactions", [ids, c.ids[ci], ts, ts + delay * SEC,
-                                   np.maximum(np.round(amount, 2), 0.5), _strings(CHANNELS, channel)])
+    return _table("transactions", [ids, c.ids[ci], ts, ts + delay * SEC, np.maximum(np.round(amount, 2), 0.5), _strings(CHANNELS, channel)])
 
 
 def _tickets(rng, c: _Cohort, first_id: int) -> pa.Table:
@@ -225,8 +213,7 @@ def _tickets(rng, c: _Cohort, first_id: int) -> pa.Table:
     return _table("tickets", [ids, c.ids[ci], ts, _strings(CATEGORIES, category), severity])
 
 
-def generate(out_dir, customers: int, months: int, seed: int, drift_after=None,
-             fmt: str = "parquet") -> dict[str, int]:
+def generate(out_dir, customers: int, months: int, seed: int, drift_after=None, fmt: str = "parquet") -> dict[str, int]:
     """Write ``customers``/``transactions``/``tickets``/``labels`` files; return row counts."""
     if customers < 1 or months < 1 or seed < 0:
         raise ValueError("customers and months must be >= 1 and seed >= 0")
@@ -269,8 +256,9 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
     parser.add_argument("--months", type=int, default=12, help="months of activity ending 2025-12-31")
-    parser.add_argument("--drift-after", type=_date, default=None, metavar="YYYY-MM-DD",
-                        help="inject drift (spend, channel mix, ticket signal) after this date")
+    parser.add_argument(
+        "--drift-after", type=_date, default=None, metavar="YYYY-MM-DD", help="inject drift (spend, channel mix, ticket signal) after this date"
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--out", default="data", help="output directory (default ./data)")
     parser.add_argument("--format", dest="fmt", choices=["parquet", "csv"], default="parquet")

@@ -42,9 +42,7 @@ class HydraopsError(Exception):
     column: str | None = None  #: the data column
     hint: str | None = None  #: what to do about it, shown as the message's last line
 
-    def __init__(
-        self, message: str = "", *, key: str | None = None, path: str | None = None, column: str | None = None, hint: str | None = None
-    ) -> None:
+    def __init__(self, message: str = "", *, key: str | None = None, path: str | None = None, column: str | None = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.key, self.path, self.column, self.hint = key, path, column, hint
 

@@ -14,9 +14,7 @@ from pathlib import Path
 from hydraops.errors import FeatureStoreError, HydraopsError
 
 
-def resolve_under(
-    root: str | os.PathLike, path: str | os.PathLike, *, what: str, error: type[HydraopsError] = FeatureStoreError
-) -> Path:
+def resolve_under(root: str | os.PathLike, path: str | os.PathLike, *, what: str, error: type[HydraopsError] = FeatureStoreError) -> Path:
     """``root / path`` resolved; ``error`` unless it lies strictly inside ``root`` (resolved too).
 
     An absolute ``path`` is taken as is (``Path`` semantics), so it is refused unless it lies under ``root``.

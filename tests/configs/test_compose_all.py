@@ -17,9 +17,7 @@ CHURN = PROJECTS / "churn"
 
 
 def library_options() -> list[tuple[str, str]]:
-    return sorted(
-        (path.parent.name, path.stem) for path in LIBRARY.glob("*/*.yaml") if path.parent.name in GROUPS
-    )
+    return sorted((path.parent.name, path.stem) for path in LIBRARY.glob("*/*.yaml") if path.parent.name in GROUPS)
 
 
 def project_experiments() -> list[tuple[Path, str]]:

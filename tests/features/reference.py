@@ -14,7 +14,7 @@ import statistics
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -39,7 +39,7 @@ class Reference:
     features: pd.DataFrame
     missing: int = 0
     expired: int = 0
-    chosen: list[Optional[int]] = field(default_factory=list)  # row-level: source position used per entity row
+    chosen: list[int | None] = field(default_factory=list)  # row-level: source position used per entity row
 
 
 def is_null(value: Any) -> bool:
@@ -51,7 +51,7 @@ def _rows(source: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(source.columns, values)) for values in source.itertuples(index=False, name=None)]
 
 
-def _visible(row: dict[str, Any], t: pd.Timestamp, timestamp: str, created: Optional[str]) -> bool:
+def _visible(row: dict[str, Any], t: pd.Timestamp, timestamp: str, created: str | None) -> bool:
     """Event timestamp <= t and, where the source declares one, created timestamp <= t."""
     return row[timestamp] <= t and (created is None or row[created] <= t)
 
@@ -64,7 +64,7 @@ def _rows_of(rows: list[dict[str, Any]], join_keys: list[str], entity_row: dict[
 def _evaluate(source: pd.DataFrame, view: FeatureViewSpec) -> list[dict[str, Any]]:
     """Each feature expression evaluated on each source row (DuckDB SQL, as the engine does), in source order."""
     frame = source.assign(__pos=range(len(source)))
-    selects = ", ".join(f"{spec.expr} AS \"{name}\"" for name, spec in view.features.items())
+    selects = ", ".join(f'{spec.expr} AS "{name}"' for name, spec in view.features.items())
     connection = duckdb.connect()
     connection.register("src", frame)
     result = connection.execute(f"SELECT __pos, {selects} FROM src ORDER BY __pos").fetchall()
@@ -79,7 +79,7 @@ def reference_row_features(
     *,
     join_keys: list[str],
     timestamp: str,
-    created_timestamp: Optional[str] = None,
+    created_timestamp: str | None = None,
     timestamp_column: str = "t",
 ) -> Reference:
     """Row-level view: the features of the visible row of k with the greatest event timestamp, ties
@@ -110,7 +110,7 @@ def reference_row_features(
     return ref
 
 
-def _aggregate(func: AggFunc, values: list[float]) -> Optional[float]:
+def _aggregate(func: AggFunc, values: list[float]) -> float | None:
     if func is AggFunc.sum:
         return math.fsum(values)  # 0 over no rows
     if func is AggFunc.count:
@@ -135,28 +135,21 @@ def reference_aggregations(
     *,
     join_keys: list[str],
     timestamp: str,
-    created_timestamp: Optional[str] = None,
+    created_timestamp: str | None = None,
     timestamp_column: str = "t",
 ) -> Reference:
     """Aggregation view: f over the non-null values of c in the visible rows of k with
     t - w < event timestamp <= t; feature timestamp = greatest event timestamp of the visible rows."""
     rows = _rows(source)
     ttl = parse_duration(view.ttl) if view.ttl else None
-    names = [
-        (f"{a.column}_{func.value}_{window}", a.column, func, parse_duration(window))
-        for a in view.aggregations
-        for func in a.agg
-        for window in a.windows
-    ]
+    names = [(f"{a.column}_{func.value}_{window}", a.column, func, parse_duration(window)) for a in view.aggregations for func in a.agg for window in a.windows]
     for a in view.aggregations:
         assert a.where is None, "the reference does not implement `where`"
     out: dict[str, list[Any]] = {name: [] for name, *_ in names}
     ref = Reference(features=pd.DataFrame())
     for entity_row in _rows(entity_df):
         t = entity_row[timestamp_column]
-        visible = [
-            rows[i] for i in _rows_of(rows, join_keys, entity_row) if _visible(rows[i], t, timestamp, created_timestamp)
-        ]
+        visible = [rows[i] for i in _rows_of(rows, join_keys, entity_row) if _visible(rows[i], t, timestamp, created_timestamp)]
         null_all = False
         if not visible:
             ref.missing += 1
@@ -213,7 +206,7 @@ def run_engine(
     join_keys: list[str],
     path: str,
     timestamp: str = "ts",
-    created_timestamp: Optional[str] = None,
+    created_timestamp: str | None = None,
     timestamp_column: str = "t",
 ):
     """Write the source, materialize the single view ``v`` and return get_historical_features' result."""
@@ -252,9 +245,7 @@ def assert_result(result: Any, ref: Reference, entity_df: pd.DataFrame, view_nam
     for name in ref.features.columns:
         assert name in frame.columns, f"no column {name} in {list(frame.columns)}"
         for i, (got, want) in enumerate(zip(frame[name].tolist(), ref.features[name].tolist())):
-            assert same(got, want), (
-                f"{name}, entity row {i} ({entity_df.iloc[i].to_dict()}): got {got!r}, expected {want!r}"
-            )
+            assert same(got, want), f"{name}, entity row {i} ({entity_df.iloc[i].to_dict()}): got {got!r}, expected {want!r}"
     report = result.report[view_name]
     assert (report.missing, report.expired) == (ref.missing, ref.expired), "missing/expired counts"
 
@@ -274,8 +265,8 @@ class Scenario:
     join_keys: list[str]
     files: dict[str, pd.DataFrame]  # name -> rows, in the order they are written
     path: str
-    created: Optional[str]
-    ttl: Optional[str]
+    created: str | None
+    ttl: str | None
     entity_df: pd.DataFrame
 
     @property
@@ -285,16 +276,11 @@ class Scenario:
 
 def _key_frame(join_keys: list[str], keys: list[tuple]) -> dict[str, pd.Series]:
     """Key columns: int64 for int keys, str for string keys."""
-    return {
-        k: pd.Series([key[j] for key in keys], dtype="int64" if isinstance(keys[0][j], int) else "str")
-        for j, k in enumerate(join_keys)
-    }
+    return {k: pd.Series([key[j] for key in keys], dtype="int64" if isinstance(keys[0][j], int) else "str") for j, k in enumerate(join_keys)}
 
 
 @st.composite
-def scenarios(
-    draw: Any, *, max_t_hour: int, ttls: list[Optional[str]], edges: list[str] = (), event_hours: int = 6
-) -> Scenario:
+def scenarios(draw: Any, *, max_t_hour: int, ttls: list[str | None], edges: list[str] = (), event_hours: int = 6) -> Scenario:
     """Few entities, a small grid of event times (ties), optional created timestamps, several files,
     an entity table with duplicates, unsorted times, keys without source rows, and times exactly at
     (or a microsecond around) an event time plus one of ``edges`` (TTLs, windows)."""

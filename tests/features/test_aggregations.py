@@ -41,28 +41,31 @@ ALL = [AggFunc.sum, AggFunc.count, AggFunc.mean, AggFunc.min, AggFunc.max, AggFu
 
 
 def agg_view(windows: list[str], ttl: str | None = None, funcs: list[AggFunc] = ALL) -> FeatureViewSpec:
-    return FeatureViewSpec(entity="user", source="events", ttl=ttl,
-                           aggregations=[AggregationSpec(column="amount", agg=list(funcs), windows=list(windows))])
+    return FeatureViewSpec(entity="user", source="events", ttl=ttl, aggregations=[AggregationSpec(column="amount", agg=list(funcs), windows=list(windows))])
 
 
 def events(rows: list[tuple], created: bool = False) -> pd.DataFrame:
     """Rows (user_id, ts, amount[, created])."""
-    frame = pd.DataFrame({
-        "user_id": pd.Series([r[0] for r in rows], dtype="int64"),
-        "ts": stamps([r[1] for r in rows]),
-        "amount": pd.Series([r[2] for r in rows], dtype="float64"),
-    })
+    frame = pd.DataFrame(
+        {
+            "user_id": pd.Series([r[0] for r in rows], dtype="int64"),
+            "ts": stamps([r[1] for r in rows]),
+            "amount": pd.Series([r[2] for r in rows], dtype="float64"),
+        }
+    )
     if created:
         frame["created"] = stamps([r[3] for r in rows])
     return frame
 
 
 def entities(rows: list[tuple[int, pd.Timestamp]]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "eid": pd.Series(range(len(rows)), dtype="int64"),
-        "user_id": pd.Series([u for u, _ in rows], dtype="int64"),
-        "t": stamps([t for _, t in rows]),
-    })
+    return pd.DataFrame(
+        {
+            "eid": pd.Series(range(len(rows)), dtype="int64"),
+            "user_id": pd.Series([u for u, _ in rows], dtype="int64"),
+            "t": stamps([t for _, t in rows]),
+        }
+    )
 
 
 def sample_std(xs: list[float]) -> float:
@@ -76,14 +79,14 @@ def values(frame: pd.DataFrame, name: str) -> list:
 
 def check(tmp: Path, files, entity_df, view, *, created=None, expected=None, counts=None):
     """Engine == reference; optionally the reference == hand-computed values {feature: [per entity row]}."""
-    ref = reference_aggregations(in_source_order(files), view, entity_df, join_keys=["user_id"], timestamp="ts",
-                                 created_timestamp=created)
+    ref = reference_aggregations(in_source_order(files), view, entity_df, join_keys=["user_id"], timestamp="ts", created_timestamp=created)
     for name, want in (expected or {}).items():
         assert values(ref.features, name) == want, name
     if counts is not None:
         assert (ref.missing, ref.expired) == counts
-    result = run_engine(tmp, files, view, entity_df, join_keys=["user_id"], path=next(iter(files)) if len(files) == 1
-                        else "e/*.parquet", created_timestamp=created)
+    result = run_engine(
+        tmp, files, view, entity_df, join_keys=["user_id"], path=next(iter(files)) if len(files) == 1 else "e/*.parquet", created_timestamp=created
+    )
     assert_result(result, ref, entity_df)
     return result
 
@@ -97,10 +100,8 @@ def test_feature_names_expand_in_declaration_order():
 
 
 def test_reference_window_edges_and_functions():
-    files = {"e.parquet": events([(1, at(8), 100.0), (1, at(8, 1), 1.0), (1, at(9), 3.0), (1, at(10), None),
-                                  (1, at(10), 5.0), (1, at(10, 1), 1000.0)])}
-    ref = reference_aggregations(in_source_order(files), agg_view(["2h"]), entities([(1, at(10))]),
-                                 join_keys=["user_id"], timestamp="ts")
+    files = {"e.parquet": events([(1, at(8), 100.0), (1, at(8, 1), 1.0), (1, at(9), 3.0), (1, at(10), None), (1, at(10), 5.0), (1, at(10, 1), 1000.0)])}
+    ref = reference_aggregations(in_source_order(files), agg_view(["2h"]), entities([(1, at(10))]), join_keys=["user_id"], timestamp="ts")
     # window (8h, 10h]: 8h excluded, 8h + 1us included, 10h included (null skipped), 10h + 1us in the future
     assert values(ref.features, "amount_sum_2h") == [9.0]
     assert values(ref.features, "amount_count_2h") == [3]
@@ -114,8 +115,7 @@ def test_reference_window_edges_and_functions():
 def test_reference_empty_windows_missing_and_expired():
     files = {"e.parquet": events([(1, at(0), 4.0), (2, at(0), None)])}
     entity_df = entities([(1, at(0)), (1, at(5)), (2, at(1)), (3, at(1)), (1, at(30))])
-    ref = reference_aggregations(in_source_order(files), agg_view(["2h"], ttl="1d"), entity_df,
-                                 join_keys=["user_id"], timestamp="ts")
+    ref = reference_aggregations(in_source_order(files), agg_view(["2h"], ttl="1d"), entity_df, join_keys=["user_id"], timestamp="ts")
     assert values(ref.features, "amount_sum_2h") == [4.0, 0.0, 0.0, None, None]
     assert values(ref.features, "amount_count_2h") == [1, 0, 0, None, None]
     assert values(ref.features, "amount_mean_2h") == [4.0, None, None, None, None]
@@ -130,15 +130,14 @@ TTLS = [None, "2h", "5h", "1d"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(scenarios(max_t_hour=40, ttls=TTLS, edges=WINDOWS + TTLS[1:]),
-       st.lists(st.sampled_from(WINDOWS), min_size=2, max_size=3, unique=True))
+@given(scenarios(max_t_hour=40, ttls=TTLS, edges=WINDOWS + TTLS[1:]), st.lists(st.sampled_from(WINDOWS), min_size=2, max_size=3, unique=True))
 def test_engine_matches_reference_on_random_data(scenario: Scenario, windows: list[str]):
     view = agg_view(windows, scenario.ttl)
-    ref = reference_aggregations(scenario.source, view, scenario.entity_df, join_keys=scenario.join_keys,
-                                 timestamp="ts", created_timestamp=scenario.created)
+    ref = reference_aggregations(scenario.source, view, scenario.entity_df, join_keys=scenario.join_keys, timestamp="ts", created_timestamp=scenario.created)
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_engine(Path(tmp), scenario.files, view, scenario.entity_df, join_keys=scenario.join_keys,
-                            path=scenario.path, created_timestamp=scenario.created)
+        result = run_engine(
+            Path(tmp), scenario.files, view, scenario.entity_df, join_keys=scenario.join_keys, path=scenario.path, created_timestamp=scenario.created
+        )
     assert_result(result, ref, scenario.entity_df)
 
 
@@ -146,33 +145,49 @@ def test_engine_matches_reference_on_random_data(scenario: Scenario, windows: li
 
 
 def test_window_edges_exclude_t_minus_w_and_include_t(tmp_path):
-    files = {"e.parquet": events([(1, at(8), 100.0), (1, at(8, 1), 1.0), (1, at(9), 3.0), (1, at(10), None),
-                                  (1, at(10), 5.0), (1, at(10, 1), 1000.0), (1, at(11), 7.0)])}
+    files = {
+        "e.parquet": events(
+            [(1, at(8), 100.0), (1, at(8, 1), 1.0), (1, at(9), 3.0), (1, at(10), None), (1, at(10), 5.0), (1, at(10, 1), 1000.0), (1, at(11), 7.0)]
+        )
+    }
     entity_df = entities([(1, at(10)), (1, at(10, 1)), (1, at(10, -1)), (1, at(8)), (1, at(11)), (1, at(12, 1))])
-    check(tmp_path, files, entity_df, agg_view(["2h", "1d"]), expected={
-        "amount_sum_2h": [9.0, 1008.0, 104.0, 100.0, 1012.0, 7.0],
-        "amount_count_2h": [3, 3, 3, 1, 3, 1],
-        "amount_sum_1d": [109.0, 1109.0, 104.0, 100.0, 1116.0, 1116.0],
-        "amount_min_2h": [1.0, 3.0, 1.0, 100.0, 5.0, 7.0],
-        "amount_max_2h": [5.0, 1000.0, 100.0, 100.0, 1000.0, 7.0],
-        "amount_mean_2h": [3.0, 336.0, round(104 / 3, 9), 100.0, round(1012 / 3, 9), 7.0],
-        "amount_std_2h": [2.0, round(sample_std([3, 5, 1000]), 9), round(sample_std([100, 1, 3]), 9), None,
-                          round(sample_std([5, 1000, 7]), 9), None],
-    }, counts=(0, 0))
+    check(
+        tmp_path,
+        files,
+        entity_df,
+        agg_view(["2h", "1d"]),
+        expected={
+            "amount_sum_2h": [9.0, 1008.0, 104.0, 100.0, 1012.0, 7.0],
+            "amount_count_2h": [3, 3, 3, 1, 3, 1],
+            "amount_sum_1d": [109.0, 1109.0, 104.0, 100.0, 1116.0, 1116.0],
+            "amount_min_2h": [1.0, 3.0, 1.0, 100.0, 5.0, 7.0],
+            "amount_max_2h": [5.0, 1000.0, 100.0, 100.0, 1000.0, 7.0],
+            "amount_mean_2h": [3.0, 336.0, round(104 / 3, 9), 100.0, round(1012 / 3, 9), 7.0],
+            "amount_std_2h": [2.0, round(sample_std([3, 5, 1000]), 9), round(sample_std([100, 1, 3]), 9), None, round(sample_std([5, 1000, 7]), 9), None],
+        },
+        counts=(0, 0),
+    )
 
 
 def test_long_after_the_last_event_sums_are_zero_means_null_unless_expired(tmp_path):
     files = {"e.parquet": events([(1, at(0), 4.0), (1, at(1), 6.0), (2, at(0), 1.0)])}
     entity_df = entities([(1, at(1)), (1, at(20)), (1, at(25)), (1, at(49)), (1, at(49, 1)), (2, at(100)), (3, at(1))])
-    result = check(tmp_path, files, entity_df, agg_view(["2h", "1d"], ttl="2d"), expected={
-        "amount_sum_2h": [10.0, 0.0, 0.0, 0.0, None, None, None],
-        "amount_count_2h": [2, 0, 0, 0, None, None, None],
-        "amount_mean_2h": [5.0, None, None, None, None, None, None],
-        "amount_sum_1d": [10.0, 10.0, 0.0, 0.0, None, None, None],
-        "amount_count_1d": [2, 2, 0, 0, None, None, None],
-        "amount_min_1d": [4.0, 4.0, None, None, None, None, None],
-        "amount_std_1d": [round(math.sqrt(2), 9), round(math.sqrt(2), 9), None, None, None, None, None],
-    }, counts=(1, 2))
+    result = check(
+        tmp_path,
+        files,
+        entity_df,
+        agg_view(["2h", "1d"], ttl="2d"),
+        expected={
+            "amount_sum_2h": [10.0, 0.0, 0.0, 0.0, None, None, None],
+            "amount_count_2h": [2, 0, 0, 0, None, None, None],
+            "amount_mean_2h": [5.0, None, None, None, None, None, None],
+            "amount_sum_1d": [10.0, 10.0, 0.0, 0.0, None, None, None],
+            "amount_count_1d": [2, 2, 0, 0, None, None, None],
+            "amount_min_1d": [4.0, 4.0, None, None, None, None, None],
+            "amount_std_1d": [round(math.sqrt(2), 9), round(math.sqrt(2), 9), None, None, None, None, None],
+        },
+        counts=(1, 2),
+    )
     # the feature timestamp is the newest visible event at any age: at(49) is 48h after at(1), not expired
     assert result.frame["amount_count_2h"].isna().tolist() == [False, False, False, False, True, True, True]
 
@@ -180,37 +195,64 @@ def test_long_after_the_last_event_sums_are_zero_means_null_unless_expired(tmp_p
 def test_null_amounts_count_for_visibility_not_for_values(tmp_path):
     files = {"e.parquet": events([(1, at(0), None), (1, at(1), None), (1, at(2), 2.0)])}
     entity_df = entities([(1, at(0)), (1, at(1)), (1, at(2)), (1, at(2, -1)), (1, at(5))])
-    check(tmp_path, files, entity_df, agg_view(["1h"], ttl="2h"), expected={
-        "amount_sum_1h": [0.0, 0.0, 2.0, 0.0, None],
-        "amount_count_1h": [0, 0, 1, 0, None],
-        "amount_mean_1h": [None, None, 2.0, None, None],
-        "amount_max_1h": [None, None, 2.0, None, None],
-    }, counts=(0, 1))
+    check(
+        tmp_path,
+        files,
+        entity_df,
+        agg_view(["1h"], ttl="2h"),
+        expected={
+            "amount_sum_1h": [0.0, 0.0, 2.0, 0.0, None],
+            "amount_count_1h": [0, 0, 1, 0, None],
+            "amount_mean_1h": [None, None, 2.0, None, None],
+            "amount_max_1h": [None, None, 2.0, None, None],
+        },
+        counts=(0, 1),
+    )
 
 
 def test_rows_known_after_t_are_not_aggregated(tmp_path):
-    files = {"e.parquet": events([
-        (1, at(0), 1.0, at(0)),
-        (1, at(1), 10.0, at(3)),  # happened at 1, known at 3
-        (2, at(2), 5.0, at(3)),
-        (1, at(2), 100.0, at(1)),  # known before it happened
-    ], created=True)}
+    files = {
+        "e.parquet": events(
+            [
+                (1, at(0), 1.0, at(0)),
+                (1, at(1), 10.0, at(3)),  # happened at 1, known at 3
+                (2, at(2), 5.0, at(3)),
+                (1, at(2), 100.0, at(1)),  # known before it happened
+            ],
+            created=True,
+        )
+    }
     entity_df = entities([(1, at(1)), (1, at(2)), (1, at(3)), (2, at(2)), (2, at(3))])
-    check(tmp_path, files, entity_df, agg_view(["2h", "1d"], ttl="1h"), created="created", expected={
-        "amount_sum_2h": [1.0, 100.0, 100.0, None, 5.0],  # at(3): the row of 1 left the window (1, 3]
-        "amount_count_1d": [1, 2, 3, None, 1],
-        "amount_max_1d": [1.0, 100.0, 100.0, None, 5.0],
-    }, counts=(1, 0))
+    check(
+        tmp_path,
+        files,
+        entity_df,
+        agg_view(["2h", "1d"], ttl="1h"),
+        created="created",
+        expected={
+            "amount_sum_2h": [1.0, 100.0, 100.0, None, 5.0],  # at(3): the row of 1 left the window (1, 3]
+            "amount_count_1d": [1, 2, 3, None, 1],
+            "amount_max_1d": [1.0, 100.0, 100.0, None, 5.0],
+        },
+        counts=(1, 0),
+    )
 
 
 def test_std_needs_two_values_and_is_sample_std(tmp_path):
     files = {"e.parquet": events([(1, at(0), 3.0), (1, at(1), 3.0), (1, at(2), 6.0), (1, at(3), None)])}
     entity_df = entities([(1, at(0)), (1, at(1)), (1, at(2)), (1, at(3)), (1, at(9))])
-    check(tmp_path, files, entity_df, agg_view(["1h", "1d"], funcs=[AggFunc.std, AggFunc.count]), expected={
-        "amount_std_1h": [None, None, None, None, None],
-        "amount_std_1d": [None, 0.0, round(math.sqrt(3), 9), round(math.sqrt(3), 9), round(math.sqrt(3), 9)],
-        "amount_count_1h": [1, 1, 1, 0, 0],
-    }, counts=(0, 0))
+    check(
+        tmp_path,
+        files,
+        entity_df,
+        agg_view(["1h", "1d"], funcs=[AggFunc.std, AggFunc.count]),
+        expected={
+            "amount_std_1h": [None, None, None, None, None],
+            "amount_std_1d": [None, 0.0, round(math.sqrt(3), 9), round(math.sqrt(3), 9), round(math.sqrt(3), 9)],
+            "amount_count_1h": [1, 1, 1, 0, 0],
+        },
+        counts=(0, 0),
+    )
 
 
 def test_several_files_same_values_whatever_the_split(tmp_path):
@@ -231,16 +273,14 @@ def test_two_views_on_one_source_each_report_their_own_counts(tmp_path):
     }
     repo = FeatureRepo(
         features=FeaturesSpec(entities={"user": EntitySpec(join_keys=["user_id"])}, views=views),
-        data=DataSpec(format=FileFormat.parquet, dir=str(tmp_path / "data"),
-                      sources={"events": SourceSpec(path="e.parquet", timestamp="ts")}),
+        data=DataSpec(format=FileFormat.parquet, dir=str(tmp_path / "data"), sources={"events": SourceSpec(path="e.parquet", timestamp="ts")}),
         offline_dir=tmp_path / "offline",
     )
     materialize(repo)
     entity_df = entities([(1, at(1)), (1, at(3)), (2, at(2, 1)), (3, at(1)), (1, at(30))])
     result = get_historical_features(repo, entity_df, timestamp_column="t")
     source = in_source_order(files)
-    for name, view, reference in [("last", views["last"], reference_row_features),
-                                  ("sums", views["sums"], reference_aggregations)]:
+    for name, view, reference in [("last", views["last"], reference_row_features), ("sums", views["sums"], reference_aggregations)]:
         ref = reference(source, view, entity_df, join_keys=["user_id"], timestamp="ts")
         assert_result(result, ref, entity_df, view_name=name)
     assert values(result.frame, "last_amount") == [4.0, None, None, None, None]
@@ -254,7 +294,15 @@ def test_a_null_created_timestamp_means_known_from_the_event_time(tmp_path):
     import pandas as pd
 
     from hydraops.config.schemas import (
-        AggFunc, AggregationSpec, DataSpec, EntitySpec, FeatureSpec, FeaturesSpec, FeatureViewSpec, FileFormat, SourceSpec,
+        AggFunc,
+        AggregationSpec,
+        DataSpec,
+        EntitySpec,
+        FeatureSpec,
+        FeaturesSpec,
+        FeatureViewSpec,
+        FileFormat,
+        SourceSpec,
     )  # fmt: skip
     from hydraops.features import FeatureRepo, get_historical_features, materialize
 
@@ -268,7 +316,9 @@ def test_a_null_created_timestamp_means_known_from_the_event_time(tmp_path):
     events["created"] = events["created"].astype("datetime64[us, UTC]")
     events["ts"] = events["ts"].astype("datetime64[us, UTC]")
     events.to_parquet(tmp_path / "events.parquet")
-    data = DataSpec(format=FileFormat.parquet, dir=str(tmp_path), sources={"events": SourceSpec(path="events.parquet", timestamp="ts", created_timestamp="created")})
+    data = DataSpec(
+        format=FileFormat.parquet, dir=str(tmp_path), sources={"events": SourceSpec(path="events.parquet", timestamp="ts", created_timestamp="created")}
+    )
     features = FeaturesSpec(
         entities={"user": EntitySpec(join_keys=["user_id"])},
         views={

@@ -30,7 +30,7 @@ COLUMNS = {"age", "plan", "tags", "ts", "amount"}
 
 
 @pytest.fixture(scope="module")
-def con():  # noqa: ANN201
+def con():
     connection = connect()
     yield connection
     connection.close()
@@ -55,7 +55,7 @@ def con():  # noqa: ANN201
         "round(ln(amount + 1), 3)",
     ],
 )
-def test_scalar_expressions_over_the_columns_pass(con, expr: str) -> None:  # noqa: ANN001
+def test_scalar_expressions_over_the_columns_pass(con, expr: str) -> None:
     assert expression_problem(con, expr, COLUMNS) is None
 
 
@@ -83,12 +83,12 @@ def test_scalar_expressions_over_the_columns_pass(con, expr: str) -> None:  # no
         ("agex + 1", "refers to 'agex', which is not a column of the source"),
     ],
 )
-def test_statements_subqueries_and_file_functions_are_refused(con, expr: str, problem: str) -> None:  # noqa: ANN001
+def test_statements_subqueries_and_file_functions_are_refused(con, expr: str, problem: str) -> None:
     found = expression_problem(con, expr, COLUMNS)
     assert found is not None and problem in found, found
 
 
-def test_the_allow_list_holds_only_duckdb_scalars_without_side_effects(con) -> None:  # noqa: ANN001
+def test_the_allow_list_holds_only_duckdb_scalars_without_side_effects(con) -> None:
     rows = con.execute(
         "SELECT function_name, bool_or(has_side_effects) FROM duckdb_functions() "
         "WHERE function_type = 'scalar' OR (function_type = 'macro' AND schema_name = 'main') GROUP BY ALL"

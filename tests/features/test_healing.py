@@ -20,8 +20,7 @@ import pytest
 
 from hydraops import load_spec
 from hydraops.errors import FeatureStoreError
-from hydraops.features import FeatureRepo, get_historical_features, materialize
-from hydraops.features import offline
+from hydraops.features import FeatureRepo, get_historical_features, materialize, offline
 from hydraops.features.online import SqliteOnlineStore
 from hydraops.features.skew import check_skew
 from tests.conftest import Run, generated_churn
@@ -238,9 +237,7 @@ def materialized_churn(small_churn: Path, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.mark.parametrize("point", ["before-folder", "after-folder", "after-pointer"])
-def test_materialize_killed_inside_publish_heals_at_the_next_run(
-    materialized_churn: Path, point: str, tmp_path: Path, hydraops: Run
-) -> None:
+def test_materialize_killed_inside_publish_heals_at_the_next_run(materialized_churn: Path, point: str, tmp_path: Path, hydraops: Run) -> None:
     churn = Path(shutil.copytree(materialized_churn, tmp_path / "churn"))
     spec = load_spec(churn)
     repo = FeatureRepo.from_spec(spec)

@@ -126,7 +126,7 @@ def test_date_range_keeps_values_exact_inside_it(churn: Path) -> None:
     assert [v.status for v in materialize(repo, views=["transaction_activity"], start=start, end=end).views] == ["up to date"]
 
 
-def bad(churn: Path, edit) -> tuple[FeatureRepo, str]:  # noqa: ANN001
+def bad(churn: Path, edit) -> tuple[FeatureRepo, str]:
     """Materialize once, break something, and return the repo with the version that was current."""
     repo = repo_of(churn)
     materialize(repo)
@@ -148,14 +148,16 @@ def test_missing_source_file(materialized: Path) -> None:
     assert_untouched(repo, version)
 
 
-def rewrite(churn: Path, name: str, change) -> None:  # noqa: ANN001
+def rewrite(churn: Path, name: str, change) -> None:
     path = churn / "data" / f"{name}.parquet"
     change(pd.read_parquet(path)).to_parquet(path)
 
 
 def test_missing_timestamp_column(materialized: Path) -> None:
     repo, version = bad(materialized, lambda: rewrite(materialized, "transactions", lambda t: t.rename(columns={"ts": "event_time"})))
-    with pytest.raises(DataError, match=r"source 'transactions': timestamp column 'ts' \(data.sources.transactions.timestamp\) is not in the data; available: .*event_time"):
+    with pytest.raises(
+        DataError, match=r"source 'transactions': timestamp column 'ts' \(data.sources.transactions.timestamp\) is not in the data; available: .*event_time"
+    ):
         materialize(repo, views=["transaction_activity"])
     assert_untouched(repo, version)
 
@@ -187,7 +189,10 @@ def test_expression_naming_an_unknown_column(churn: Path) -> None:
     with pytest.raises(DataError, match=r"feature 'age' \(features.views.customer_profile.features.age.expr\) refers to 'age_years'"):
         materialize(repo, views=["customer_profile"])
     repo.features.views["customer_profile"].features["age"].expr = "plan + 1"  # parses, but does not bind
-    with pytest.raises(DataError, match=r"feature 'age' \(features.views.customer_profile.features.age.expr\) `plan \+ 1` does not compile: .*; source 'customers' has: customer_id"):
+    with pytest.raises(
+        DataError,
+        match=r"feature 'age' \(features.views.customer_profile.features.age.expr\) `plan \+ 1` does not compile: .*; source 'customers' has: customer_id",
+    ):
         materialize(repo, views=["customer_profile"])
     assert current_manifest(repo.offline_dir, "customer_profile") is None
 
@@ -310,6 +315,7 @@ def test_rematerializing_gives_the_same_bits(materialized: Path) -> None:
     materialize(first, views=["transaction_activity"])
     second = FeatureRepo(first.features, first.data, materialized / "second_store")
     materialize(second, views=["transaction_activity"])
+
     def read(repo: FeatureRepo) -> pd.DataFrame:
         version = current_manifest(repo.offline_dir, "transaction_activity").folder
         files = sorted((repo.offline_dir / "transaction_activity" / "versions" / version).glob("date=*/*.parquet"))

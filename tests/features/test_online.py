@@ -271,9 +271,7 @@ def spec() -> FeaturesSpec:
                 source="transactions",
                 aggregations=[AggregationSpec(column="amount", agg=[AggFunc.sum, AggFunc.count], windows=["7d"])],
             ),
-            "risk": FeatureViewSpec(
-                entity="merchant", source="merchants", ttl="2h", features={"risk_score": FeatureSpec(expr="risk")}
-            ),
+            "risk": FeatureViewSpec(entity="merchant", source="merchants", ttl="2h", features={"risk_score": FeatureSpec(expr="risk")}),
         },
     )
 

@@ -64,12 +64,20 @@ def entities(rows: list[tuple[int, pd.Timestamp]]) -> pd.DataFrame:
     )
 
 
-def check(tmp: Path, files: dict[str, pd.DataFrame], entity_df: pd.DataFrame, *, path: str, created: str | None,
-          ttl: str | None = None, expected_src: list[int | None] | None = None, counts: tuple[int, int] | None = None):
+def check(
+    tmp: Path,
+    files: dict[str, pd.DataFrame],
+    entity_df: pd.DataFrame,
+    *,
+    path: str,
+    created: str | None,
+    ttl: str | None = None,
+    expected_src: list[int | None] | None = None,
+    counts: tuple[int, int] | None = None,
+):
     """Engine == reference; optionally also == the hand-computed source rows and (missing, expired)."""
     view = row_view(ttl)
-    ref = reference_row_features(in_source_order(files), view, entity_df, join_keys=["user_id"], timestamp="ts",
-                                 created_timestamp=created)
+    ref = reference_row_features(in_source_order(files), view, entity_df, join_keys=["user_id"], timestamp="ts", created_timestamp=created)
     if expected_src is not None:  # the reference itself against the hand computation
         assert [None if is_null(v) else v for v in ref.features["src_id"]] == expected_src
     if counts is not None:
@@ -83,16 +91,19 @@ def check(tmp: Path, files: dict[str, pd.DataFrame], entity_df: pd.DataFrame, *,
 
 
 def _ref(files, entity_df, created=None, ttl=None):
-    return reference_row_features(in_source_order(files), row_view(ttl), entity_df, join_keys=["user_id"],
-                                  timestamp="ts", created_timestamp=created)
+    return reference_row_features(in_source_order(files), row_view(ttl), entity_df, join_keys=["user_id"], timestamp="ts", created_timestamp=created)
 
 
 def test_reference_latest_visible_row_and_exactly_t():
-    files = {"e.parquet": events([
-        {"user_id": 1, "src_id": 0, "ts": at(1)},
-        {"user_id": 1, "src_id": 1, "ts": at(3)},
-        {"user_id": 2, "src_id": 2, "ts": at(2)},
-    ])}
+    files = {
+        "e.parquet": events(
+            [
+                {"user_id": 1, "src_id": 0, "ts": at(1)},
+                {"user_id": 1, "src_id": 1, "ts": at(3)},
+                {"user_id": 2, "src_id": 2, "ts": at(2)},
+            ]
+        )
+    }
     ref = _ref(files, entities([(1, at(0)), (1, at(1)), (1, at(3, -1)), (1, at(3)), (2, at(9)), (7, at(9))]))
     assert ref.chosen == [None, 0, 0, 1, 2, None]
     assert list(ref.features["label"]) == [None, "row0", "row0", "row1", "row2", None]
@@ -101,10 +112,8 @@ def test_reference_latest_visible_row_and_exactly_t():
 
 
 def test_reference_ties_created_then_source_order():
-    a = events([{"user_id": 1, "src_id": 0, "ts": at(2), "created": at(3)},
-                {"user_id": 1, "src_id": 1, "ts": at(2), "created": at(3)}], created=True)
-    b = events([{"user_id": 1, "src_id": 2, "ts": at(2), "created": at(3)},
-                {"user_id": 1, "src_id": 3, "ts": at(2), "created": at(1)}], created=True)
+    a = events([{"user_id": 1, "src_id": 0, "ts": at(2), "created": at(3)}, {"user_id": 1, "src_id": 1, "ts": at(2), "created": at(3)}], created=True)
+    b = events([{"user_id": 1, "src_id": 2, "ts": at(2), "created": at(3)}, {"user_id": 1, "src_id": 3, "ts": at(2), "created": at(1)}], created=True)
     files = {"e/b.parquet": b, "e/a.parquet": a}  # b written first; a comes first in name order
     ref = _ref(files, entities([(1, at(2)), (1, at(3)), (1, at(1))]), created="created")
     assert [None if c is None else int(in_source_order(files)["src_id"][c]) for c in ref.chosen] == [3, 2, None]
@@ -114,10 +123,15 @@ def test_reference_ties_created_then_source_order():
 
 
 def test_reference_ttl_boundary_and_created_after_t():
-    files = {"e.parquet": events([
-        {"user_id": 1, "src_id": 0, "ts": at(0), "created": at(0)},
-        {"user_id": 1, "src_id": 1, "ts": at(1), "created": at(5)},
-    ], created=True)}
+    files = {
+        "e.parquet": events(
+            [
+                {"user_id": 1, "src_id": 0, "ts": at(0), "created": at(0)},
+                {"user_id": 1, "src_id": 1, "ts": at(1), "created": at(5)},
+            ],
+            created=True,
+        )
+    }
     entity_df = entities([(1, at(2)), (1, at(2, 1)), (1, at(5)), (1, at(3, 1)), (1, at(-1))])
     ref = _ref(files, entity_df, created="created", ttl="2h")
     assert [None if is_null(v) else v for v in ref.features["src_id"]] == [0, None, None, None, None]
@@ -132,11 +146,11 @@ def test_reference_ttl_boundary_and_created_after_t():
 def test_engine_matches_reference_on_random_data(scenario: Scenario):
     view = row_view(scenario.ttl)
     source = scenario.source
-    ref = reference_row_features(source, view, scenario.entity_df, join_keys=scenario.join_keys, timestamp="ts",
-                                 created_timestamp=scenario.created)
+    ref = reference_row_features(source, view, scenario.entity_df, join_keys=scenario.join_keys, timestamp="ts", created_timestamp=scenario.created)
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_engine(Path(tmp), scenario.files, view, scenario.entity_df, join_keys=scenario.join_keys,
-                            path=scenario.path, created_timestamp=scenario.created)
+        result = run_engine(
+            Path(tmp), scenario.files, view, scenario.entity_df, join_keys=scenario.join_keys, path=scenario.path, created_timestamp=scenario.created
+        )
     assert_result(result, ref, scenario.entity_df)
     # never a value from the future, nor from another entity: check the source row each value came from
     by_id = source.set_index("src_id")
@@ -156,18 +170,30 @@ def test_engine_matches_reference_on_random_data(scenario: Scenario):
 
 def test_row_stamped_exactly_t_is_visible(tmp_path):
     files = {"e.parquet": events([{"user_id": 1, "src_id": 0, "ts": at(1)}, {"user_id": 1, "src_id": 1, "ts": at(3)}])}
-    check(tmp_path, files, entities([(1, at(3)), (1, at(3, -1)), (1, at(1)), (1, at(1, -1))]), path="e.parquet",
-          created=None, expected_src=[1, 0, 0, None], counts=(1, 0))
+    check(
+        tmp_path,
+        files,
+        entities([(1, at(3)), (1, at(3, -1)), (1, at(1)), (1, at(1, -1))]),
+        path="e.parquet",
+        created=None,
+        expected_src=[1, 0, 0, None],
+        counts=(1, 0),
+    )
 
 
 def test_ties_go_to_greatest_created_then_last_in_source(tmp_path):
-    a = events([{"user_id": 1, "src_id": 0, "ts": at(2), "created": at(3)},
-                {"user_id": 1, "src_id": 1, "ts": at(2), "created": at(3)}], created=True)
-    b = events([{"user_id": 1, "src_id": 2, "ts": at(2), "created": at(3)},
-                {"user_id": 1, "src_id": 3, "ts": at(2), "created": at(1)}], created=True)
+    a = events([{"user_id": 1, "src_id": 0, "ts": at(2), "created": at(3)}, {"user_id": 1, "src_id": 1, "ts": at(2), "created": at(3)}], created=True)
+    b = events([{"user_id": 1, "src_id": 2, "ts": at(2), "created": at(3)}, {"user_id": 1, "src_id": 3, "ts": at(2), "created": at(1)}], created=True)
     files = {"e/b.parquet": b, "e/a.parquet": a}  # b written first; a comes first in name order
-    check(tmp_path, files, entities([(1, at(2)), (1, at(3)), (1, at(9)), (1, at(1))]), path="e/*.parquet",
-          created="created", expected_src=[3, 2, 2, None], counts=(1, 0))
+    check(
+        tmp_path,
+        files,
+        entities([(1, at(2)), (1, at(3)), (1, at(9)), (1, at(1))]),
+        path="e/*.parquet",
+        created="created",
+        expected_src=[3, 2, 2, None],
+        counts=(1, 0),
+    )
 
 
 def test_ties_without_created_go_to_last_in_source(tmp_path):
@@ -177,42 +203,51 @@ def test_ties_without_created_go_to_last_in_source(tmp_path):
         "e/b.parquet": events([{"user_id": 1, "src_id": 4, "ts": at(2)}, {"user_id": 1, "src_id": 5, "ts": at(1)}]),
     }
     # name order a, b, c: the last row stamped 2 is src 0 (first row of c), the last stamped 1 is src 1
-    check(tmp_path, files, entities([(1, at(2)), (1, at(1))]), path="e/*.parquet", created=None,
-          expected_src=[0, 1], counts=(0, 0))
+    check(tmp_path, files, entities([(1, at(2)), (1, at(1))]), path="e/*.parquet", created=None, expected_src=[0, 1], counts=(0, 0))
 
 
 def test_ttl_boundary_exactly_ttl_old_is_valid(tmp_path):
     files = {"e.parquet": events([{"user_id": 1, "src_id": 0, "ts": at(0)}, {"user_id": 2, "src_id": 1, "ts": at(0)}])}
     entity_df = entities([(1, at(2)), (1, at(2, 1)), (2, at(2, -1)), (2, at(0)), (1, at(-1)), (1, at(30))])
-    result = check(tmp_path, files, entity_df, path="e.parquet", created=None, ttl="2h",
-                   expected_src=[0, None, 1, 1, None, None], counts=(1, 2))
+    result = check(tmp_path, files, entity_df, path="e.parquet", created=None, ttl="2h", expected_src=[0, None, 1, 1, None, None], counts=(1, 2))
     assert result.frame["value"].isna().tolist() == [False, True, False, False, True, True]
     assert result.frame["label"].isna().tolist() == [False, True, False, False, True, True]
 
 
 def test_ttl_counts_from_event_time_not_created_time(tmp_path):
     files = {"e.parquet": events([{"user_id": 1, "src_id": 0, "ts": at(0), "created": at(5)}], created=True)}
-    check(tmp_path, files, entities([(1, at(5)), (1, at(4)), (1, at(2))]), path="e.parquet", created="created",
-          ttl="2h", expected_src=[None, None, None], counts=(2, 1))
+    check(
+        tmp_path,
+        files,
+        entities([(1, at(5)), (1, at(4)), (1, at(2))]),
+        path="e.parquet",
+        created="created",
+        ttl="2h",
+        expected_src=[None, None, None],
+        counts=(2, 1),
+    )
 
 
 def test_row_known_after_t_is_invisible(tmp_path):
-    files = {"e.parquet": events([
-        {"user_id": 1, "src_id": 0, "ts": at(0), "created": at(0)},
-        {"user_id": 1, "src_id": 1, "ts": at(1), "created": at(5)},  # happened at 1, known at 5
-        {"user_id": 2, "src_id": 2, "ts": at(1), "created": at(5)},
-        {"user_id": 1, "src_id": 3, "ts": at(2), "created": at(1)},  # known before it happened
-    ], created=True)}
+    files = {
+        "e.parquet": events(
+            [
+                {"user_id": 1, "src_id": 0, "ts": at(0), "created": at(0)},
+                {"user_id": 1, "src_id": 1, "ts": at(1), "created": at(5)},  # happened at 1, known at 5
+                {"user_id": 2, "src_id": 2, "ts": at(1), "created": at(5)},
+                {"user_id": 1, "src_id": 3, "ts": at(2), "created": at(1)},  # known before it happened
+            ],
+            created=True,
+        )
+    }
     entity_df = entities([(1, at(1)), (1, at(2)), (1, at(5, -1)), (1, at(9)), (2, at(5, -1)), (2, at(5))])
-    check(tmp_path, files, entity_df, path="e.parquet", created="created", expected_src=[0, 3, 3, 3, None, 2],
-          counts=(1, 0))
+    check(tmp_path, files, entity_df, path="e.parquet", created="created", expected_src=[0, 3, 3, 3, None, 2], counts=(1, 0))
 
 
 def test_entities_without_rows_are_missing_and_rows_keep_their_order(tmp_path):
     files = {"e.parquet": events([{"user_id": 1, "src_id": 0, "ts": at(1)}, {"user_id": 2, "src_id": 1, "ts": at(2)}])}
     entity_df = entities([(3, at(5)), (2, at(9)), (1, at(9)), (2, at(9)), (1, at(0)), (3, at(1))])
-    result = check(tmp_path, files, entity_df, path="e.parquet", created=None, expected_src=[None, 1, 0, 1, None, None],
-                   counts=(3, 0))
+    result = check(tmp_path, files, entity_df, path="e.parquet", created=None, expected_src=[None, 1, 0, 1, None, None], counts=(3, 0))
     assert list(result.frame["eid"]) == list(range(6))
 
 
@@ -221,8 +256,7 @@ def _tz_case(tmp_path: Path, source_tz: str | None, entity_tz: str | None):
     frame = frame.rename(columns={"ts": "event_ts"})
     frame["event_ts"] = frame["event_ts"].dt.tz_convert(source_tz) if source_tz else frame["event_ts"].dt.tz_localize(None)
     times = stamps([at(5), at(10)])
-    entity_df = pd.DataFrame({"eid": [0, 1], "user_id": [1, 1],
-                              "label_time": times.dt.tz_convert(entity_tz) if entity_tz else times.dt.tz_localize(None)})
+    entity_df = pd.DataFrame({"eid": [0, 1], "user_id": [1, 1], "label_time": times.dt.tz_convert(entity_tz) if entity_tz else times.dt.tz_localize(None)})
     return frame, entity_df
 
 
@@ -231,8 +265,9 @@ def test_mixing_aware_and_naive_timestamps_is_an_error(tmp_path, source_tz, enti
     frame, entity_df = _tz_case(tmp_path, source_tz, entity_tz)
     before = entity_df.copy()
     with pytest.raises(HydraopsError) as error:
-        run_engine(tmp_path, {"e.parquet": frame}, row_view(), entity_df, join_keys=["user_id"], path="e.parquet",
-                   timestamp="event_ts", timestamp_column="label_time")
+        run_engine(
+            tmp_path, {"e.parquet": frame}, row_view(), entity_df, join_keys=["user_id"], path="e.parquet", timestamp="event_ts", timestamp_column="label_time"
+        )
     message = str(error.value)
     # names the offending column: the naive entity column, or (naive source) either side of the comparison
     assert "label_time" in message or (entity_tz is not None and "event_ts" in message), message
@@ -243,7 +278,8 @@ def test_mixing_aware_and_naive_timestamps_is_an_error(tmp_path, source_tz, enti
 def test_aware_timestamps_in_any_zone_are_the_same_instants(tmp_path, source_tz, entity_tz):
     frame, entity_df = _tz_case(tmp_path, source_tz, entity_tz)
     # at(10) is exactly the second row's instant, whatever zone either side is written in
-    result = run_engine(tmp_path, {"e.parquet": frame}, row_view(), entity_df, join_keys=["user_id"], path="e.parquet",
-                        timestamp="event_ts", timestamp_column="label_time")
+    result = run_engine(
+        tmp_path, {"e.parquet": frame}, row_view(), entity_df, join_keys=["user_id"], path="e.parquet", timestamp="event_ts", timestamp_column="label_time"
+    )
     assert result.frame["src_id"].tolist() == [0, 1]
     assert list(result.frame["label_time"]) == list(entity_df["label_time"])

@@ -69,7 +69,7 @@ def set_expr(repo: FeatureRepo, expr: str) -> None:
 # --- item 5: SQL in feature expressions and query sources -----------------------------------------------
 
 
-def test_copy_injection_through_the_python_api_writes_no_file(repo: FeatureRepo, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_copy_injection_through_the_python_api_writes_no_file(repo: FeatureRepo, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     target = tmp_path / "outside.csv"
     set_expr(repo, f"age) FROM customers; COPY (SELECT 1 AS x) TO '{target}'; SELECT (age")
@@ -79,7 +79,7 @@ def test_copy_injection_through_the_python_api_writes_no_file(repo: FeatureRepo,
 
 
 @pytest.mark.parametrize("attack", ["read", "copy"])
-def test_duckdb_itself_refuses_files_past_the_parser(repo: FeatureRepo, tmp_path: Path, monkeypatch, attack: str) -> None:  # noqa: ANN001
+def test_duckdb_itself_refuses_files_past_the_parser(repo: FeatureRepo, tmp_path: Path, monkeypatch, attack: str) -> None:
     """With the parser check switched off, the confined DuckDB connection still refuses the file access."""
     import hydraops.features.expressions as expressions
 
@@ -98,9 +98,7 @@ def test_duckdb_itself_refuses_files_past_the_parser(repo: FeatureRepo, tmp_path
 def test_a_query_source_reads_only_the_declared_source_files(repo: FeatureRepo, tmp_path: Path) -> None:
     """A query source may name other sources, not other files: the secret beside the data folder stays unread."""
     secret = tmp_path / "secret.txt"
-    repo.data.sources["leaky"] = SourceSpec(
-        query=f"SELECT *, (SELECT content FROM read_text('{secret}')) AS leak FROM customers", timestamp="signup"
-    )
+    repo.data.sources["leaky"] = SourceSpec(query=f"SELECT *, (SELECT content FROM read_text('{secret}')) AS leak FROM customers", timestamp="signup")
     repo.features.views["profile"].source = "leaky"
     with pytest.raises(DataError, match=r"source 'leaky' cannot be read: Permission Error: Cannot access file"):
         materialize(repo)
@@ -183,7 +181,7 @@ def test_labels_declared_not_null_fail_the_training_table(repo: FeatureRepo, tmp
     assert out.exists() and any("column 'churned' failed not_nullable" in w for w in table.warnings)
 
 
-def test_data_values_are_printed_as_text_not_markup(churn: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_data_values_are_printed_as_text_not_markup(churn: Path, tmp_path: Path, capsys) -> None:
     """A value like ``[bold red]x[/]`` or a ``[link=…]`` tag comes out literally in get-online and describe."""
     from hydraops import load_spec
     from hydraops.cli import feature_verbs
@@ -215,7 +213,7 @@ def test_a_redis_db_index_out_of_range_names_the_config_key() -> None:
         RedisOnlineStore("redis://127.0.0.1:6379/99")
 
 
-def test_confinement_leaves_the_current_folder_alone(repo: FeatureRepo, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_confinement_leaves_the_current_folder_alone(repo: FeatureRepo, tmp_path: Path, monkeypatch) -> None:
     """Materializing writes only in the offline store: nothing appears in the working folder."""
     work = tmp_path / "work"
     work.mkdir()

@@ -65,7 +65,7 @@ def online(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     client.close()
 
 
-def world(spec) -> tuple[dict, dict]:  # noqa: ANN001 - ProjectSpec
+def world(spec) -> tuple[dict, dict]:
     """Per view: the CURRENT offline folder, and the offline folder its online rows were pushed from."""
     offline_dir = FeatureRepo.from_spec(spec).offline_dir
     folders = {view: (m.folder if (m := current_manifest(offline_dir, view)) else None) for view in VIEWS}
@@ -73,7 +73,7 @@ def world(spec) -> tuple[dict, dict]:  # noqa: ANN001 - ProjectSpec
     return folders, {view: (p.version if p else None) for view, p in pushed.items()}
 
 
-def plan_is_execution(spec, **options) -> Plan:  # noqa: ANN001 - ProjectSpec
+def plan_is_execution(spec, **options) -> Plan:
     """Plan, then do what `features materialize` does, and check that it did exactly what was planned."""
     ctx = RunContext.create(spec, now=NOW)
     planned = Plan(spec.project, tuple(plan_features(spec, ctx, **options)))  # what `hydraops plan` shows

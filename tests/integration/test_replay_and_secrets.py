@@ -36,7 +36,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, subpro
     return project, run.info.run_id, result
 
 
-def _client(project: Path):  # noqa: ANN202
+def _client(project: Path):
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{project}/artifacts/mlflow.db"
@@ -71,7 +71,7 @@ def test_reproduce_refuses_a_tampered_override_file(trained: tuple[Path, str, su
     marker = project / "pwned"
     recorded = _artifacts(project, run_id) / "config" / "overrides.json"
     original = recorded.read_text()
-    attack = f'+hydra.callbacks.x={{_target_:sklearn.utils._testing.assert_run_python_script_without_output,source_code:"open(\'{marker}\',\'w\')"}}'
+    attack = f"+hydra.callbacks.x={{_target_:sklearn.utils._testing.assert_run_python_script_without_output,source_code:\"open('{marker}','w')\"}}"
     recorded.write_text(json.dumps([*json.loads(original), attack], indent=2))
     runs = len(_runs(project))
     try:

@@ -195,7 +195,10 @@ def test_an_estimator_target_must_be_a_public_class(hydraops: Run, churn: Path) 
     target = "sklearn.utils._testing.assert_run_python_script_without_output"
     result = hydraops("validate", "model=sklearn", f"model.estimator._target_={target}", "+model.estimator._args_=[x]", cwd=churn)
     assert result.returncode == 2, result.stderr
-    assert f"model.estimator._target_ (command-line override 'model.estimator._target_={target}'): _target_ '{target}' is not allowed: private module '_testing'" in result.stderr
+    assert (
+        f"model.estimator._target_ (command-line override 'model.estimator._target_={target}'): _target_ '{target}' is not allowed: private module '_testing'"
+        in result.stderr
+    )
     assert "model.estimator._args_ (command-line override '+model.estimator._args_=[x]'): _args_ is not allowed" in result.stderr
     function = hydraops("validate", "model=sklearn", "model.estimator._target_=sklearn.utils.check_array", cwd=churn)
     assert function.returncode == 2 and "'check_array' is not a class name" in function.stderr

@@ -24,12 +24,11 @@ WINDOW_START = pd.Timestamp("2025-01-01", tz="UTC")
 WINDOW_END = pd.Timestamp("2026-01-01", tz="UTC")
 TS = pa.timestamp("us", tz="UTC")
 EXPECTED_SCHEMAS = {
-    "customers": pa.schema([("customer_id", pa.int64()), ("signup_date", TS), ("plan", pa.string()),
-                            ("region", pa.string()), ("age", pa.int64())]),
-    "transactions": pa.schema([("transaction_id", pa.int64()), ("customer_id", pa.int64()), ("ts", TS),
-                               ("created_at", TS), ("amount", pa.float64()), ("channel", pa.string())]),
-    "tickets": pa.schema([("ticket_id", pa.int64()), ("customer_id", pa.int64()), ("ts", TS),
-                          ("category", pa.string()), ("severity", pa.int64())]),
+    "customers": pa.schema([("customer_id", pa.int64()), ("signup_date", TS), ("plan", pa.string()), ("region", pa.string()), ("age", pa.int64())]),
+    "transactions": pa.schema(
+        [("transaction_id", pa.int64()), ("customer_id", pa.int64()), ("ts", TS), ("created_at", TS), ("amount", pa.float64()), ("channel", pa.string())]
+    ),
+    "tickets": pa.schema([("ticket_id", pa.int64()), ("customer_id", pa.int64()), ("ts", TS), ("category", pa.string()), ("severity", pa.int64())]),
     "labels": pa.schema([("customer_id", pa.int64()), ("label_time", TS), ("churned", pa.int64())]),
 }
 
@@ -187,7 +186,10 @@ def test_drift_after_date(base, drifted):
     def ticket_lift(data):
         f = _window_features(data, 30)
         post = f.label_time > DRIFT_TS + pd.Timedelta(days=30)
-        lift = lambda part: part[part.churned == 1].n_tickets.mean() / part[part.churned == 0].n_tickets.mean()
+
+        def lift(part):
+            return part[part.churned == 1].n_tickets.mean() / part[part.churned == 0].n_tickets.mean()
+
         return lift(f[~post]), lift(f[post])
 
     pre_lift, post_lift = ticket_lift(drift)
@@ -198,7 +200,10 @@ def test_drift_after_date(base, drifted):
     # Drift changes only data after the date.
     for name in ("customers", "labels"):
         pd.testing.assert_frame_equal(plain[name], drift[name])
-    early = lambda tx: tx[tx.ts < DRIFT_TS].reset_index(drop=True)
+
+    def early(tx):
+        return tx[tx.ts < DRIFT_TS].reset_index(drop=True)
+
     pd.testing.assert_frame_equal(early(plain["transactions"]), early(drift["transactions"]))
 
 
@@ -219,8 +224,7 @@ def test_csv_format_matches_parquet(tmp_path):
     assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == sorted(f"{t}.csv" for t in TABLES)
     for name in TABLES:
         schema = EXPECTED_SCHEMAS[name]
-        table = pacsv.read_csv(tmp_path / "csv" / f"{name}.csv",
-                               convert_options=pacsv.ConvertOptions(column_types=schema))
+        table = pacsv.read_csv(tmp_path / "csv" / f"{name}.csv", convert_options=pacsv.ConvertOptions(column_types=schema))
         assert table.num_rows == rows[name]
         assert table.equals(pq.read_table(tmp_path / "pq" / f"{name}.parquet").replace_schema_metadata())
     first = (tmp_path / "csv" / "labels.csv").read_text().splitlines()[1]
@@ -229,8 +233,9 @@ def test_csv_format_matches_parquet(tmp_path):
 
 def test_cli_subprocess(tmp_path):
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "generate_data.py", "--customers", "1000", "--out", str(out)],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "generate_data.py", "--customers", "1000", "--out", str(out)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     for name, line in zip(TABLES, lines):

@@ -17,9 +17,7 @@ NAMES = sorted(path.parent.name for path in PROJECTS.glob("*/generate_data.py"))
 @pytest.mark.parametrize("name", NAMES)
 def test_project_end_to_end(name: str, hydraops: Run, tmp_path: Path) -> None:
     project = copy_project(name, tmp_path / name)
-    generate = subprocess.run(
-        [sys.executable, "generate_data.py", "--customers", "1000"], cwd=project, capture_output=True, text=True
-    )
+    generate = subprocess.run([sys.executable, "generate_data.py", "--customers", "1000"], cwd=project, capture_output=True, text=True)
     assert generate.returncode == 0, generate.stderr
     validate = hydraops("validate", cwd=project)
     assert validate.returncode == 0, validate.stderr

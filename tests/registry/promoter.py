@@ -62,12 +62,12 @@ def main() -> int:
     return 1 if entry.outcome == "rejected" else 0
 
 
-def _crash_after(client, moves: int) -> None:  # noqa: ANN001
+def _crash_after(client, moves: int) -> None:
     """Make the process die (os._exit(70)) right after its ``moves``-th alias move (set or delete) returned."""
     done = []
 
-    def counted(call):  # noqa: ANN001, ANN202
-        def move(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def counted(call):
+        def move(*args, **kwargs):
             call(*args, **kwargs)
             done.append(args)
             if len(done) == moves:

@@ -21,7 +21,7 @@ class Store:
     artifacts: Path
     experiment: str = EXPERIMENT
 
-    def client(self):  # noqa: ANN201
+    def client(self):
         from mlflow.tracking import MlflowClient
 
         return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
@@ -120,7 +120,7 @@ class Payload:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (Path.touch, (self.marker,))
 
 

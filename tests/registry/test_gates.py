@@ -82,10 +82,8 @@ contexts = st.builds(GateContext, candidate=model_facts("2"), champion=st.none()
 gates = st.one_of(
     st.builds(GateSpec, type=st.just(GateType.metric_threshold), metric=metric_names, op=st.sampled_from(Op), value=unit),
     st.builds(GateSpec, type=st.just(GateType.beats_champion), metric=metric_names, min_delta=deltas, relative=st.booleans()),
-    st.builds(GateSpec, type=st.just(GateType.no_slice_regression), metric=metric_names, slices=st.just(["region"]),
-              max_drop=st.floats(0, 0.5)),  # fmt: skip
-    st.builds(GateSpec, type=st.sampled_from([GateType.max_model_size_mb, GateType.max_predict_latency_ms]),
-              value=st.floats(0, 500)),  # fmt: skip
+    st.builds(GateSpec, type=st.just(GateType.no_slice_regression), metric=metric_names, slices=st.just(["region"]), max_drop=st.floats(0, 0.5)),  # fmt: skip
+    st.builds(GateSpec, type=st.sampled_from([GateType.max_model_size_mb, GateType.max_predict_latency_ms]), value=st.floats(0, 500)),  # fmt: skip
     st.builds(GateSpec, type=st.sampled_from([GateType.data_checks_passed, GateType.manual_approval])),
 )
 
@@ -134,9 +132,7 @@ def test_beats_champion_a_tie_passes_only_without_a_positive_min_delta(metric: s
 
 
 @given(st.dictionaries(labels, unit, min_size=1), st.data(), st.floats(0, 1), st.sampled_from(["roc_auc", "rmse"]))
-def test_no_slice_regression_passes_when_every_slice_is_at_least_as_good(
-    champion: dict[str, float], data: st.DataObject, max_drop: float, metric: str
-) -> None:
+def test_no_slice_regression_passes_when_every_slice_is_at_least_as_good(champion: dict[str, float], data: st.DataObject, max_drop: float, metric: str) -> None:
     gains = {label: data.draw(st.floats(0, 1), label=label) for label in champion}
     sign = -1 if metric in LOWER_IS_BETTER else 1
     candidate = {label: value + sign * gains[label] for label, value in champion.items()}
@@ -146,9 +142,7 @@ def test_no_slice_regression_passes_when_every_slice_is_at_least_as_good(
 
 
 @given(st.dictionaries(labels, unit, min_size=1), st.data(), st.floats(0, 0.5), st.sampled_from(["roc_auc", "rmse"]))
-def test_no_slice_regression_fails_when_one_slice_drops_too_much(
-    champion: dict[str, float], data: st.DataObject, max_drop: float, metric: str
-) -> None:
+def test_no_slice_regression_fails_when_one_slice_drops_too_much(champion: dict[str, float], data: st.DataObject, max_drop: float, metric: str) -> None:
     victim = data.draw(st.sampled_from(sorted(champion)))
     sign = -1 if metric in LOWER_IS_BETTER else 1
     candidate = dict(champion) | {victim: champion[victim] - sign * (max_drop + 1e-6)}
@@ -173,9 +167,7 @@ def test_a_decision_passes_iff_every_gate_passes(specs: list[GateSpec], context:
 
 
 @given(st.lists(gates, max_size=6), gates, contexts)
-def test_adding_a_gate_never_turns_a_failing_decision_into_a_passing_one(
-    specs: list[GateSpec], extra: GateSpec, context: GateContext
-) -> None:
+def test_adding_a_gate_never_turns_a_failing_decision_into_a_passing_one(specs: list[GateSpec], extra: GateSpec, context: GateContext) -> None:
     before = evaluate_gates(specs, context)
     after = evaluate_gates([*specs, extra], context)
     assert after.passed == (before.passed and after.results[-1].passed)

@@ -28,7 +28,7 @@ def model() -> str:
     return f"m_{uuid.uuid4().hex[:8]}"
 
 
-def promote(store: Store, spec, **kwargs):  # noqa: ANN001, ANN201
+def promote(store: Store, spec, **kwargs):
     client = store.client()
     proposal = propose_promotion(client, spec, store.experiment, **kwargs)
     return proposal, apply(client, proposal, experiment_id=store.experiment_id("churn-registry"), config_digest="d" * 64)

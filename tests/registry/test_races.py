@@ -30,12 +30,12 @@ def finish(process: subprocess.Popen) -> tuple[int, dict]:
     return process.returncode, (json.loads(results[-1]) if results else {"stdout": out[-2000:], "stderr": err[-2000:]})
 
 
-def assert_every_alias_passed_its_gates(client, model: str) -> None:  # noqa: ANN001
+def assert_every_alias_passed_its_gates(client, model: str) -> None:
     for alias, version in aliases_of(client, model).items():
         assert client.get_model_version(model, version).tags.get(TAG + "passed") == "true", (alias, version)
 
 
-def seed_champion(client, model: str, version: str) -> None:  # noqa: ANN001
+def seed_champion(client, model: str, version: str) -> None:
     """A champion promoted earlier (its gates passed then)."""
     client.set_registered_model_alias(model, "champion", version)
     client.set_model_version_tag(model, version, TAG + "passed", "true")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from hydraops.config.schemas import StackSpec
-from hydraops.features.online import SqliteOnlineStoreSpec
 from hydraops.errors import ConfigError, TrackingError
+from hydraops.features.online import SqliteOnlineStoreSpec
 from hydraops.tracking.connection import HTTP_RETRIES_ENV, HTTP_TIMEOUT_ENV, check_store, one_attempt, tracking_failures
 from hydraops.tracking.handle import Tracking
 from tests.conftest import Run, copy_project
@@ -29,7 +29,7 @@ def stack(tmp_path: Path, uri: str, timeout: float = 1.0, retries: int = 2) -> S
     )  # fmt: skip
 
 
-def connect(spec: StackSpec):  # noqa: ANN201 - an MlflowClient
+def connect(spec: StackSpec):
     """The stack's client: built only once both stores answered (a fresh handle, so nothing is cached)."""
     return Tracking.of(spec).client
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from hydraops.config.schemas import StackSpec
 from hydraops.features.online import SqliteOnlineStoreSpec
+from hydraops.tracking.handle import Tracking
 from hydraops.tracking.lineage import git_state, package_versions
 from hydraops.tracking.params import MAX_PARAM_LENGTH, flatten, split_params
-from hydraops.tracking.handle import Tracking
 from hydraops.tracking.runs import TrackingError, ensure_experiment, tracked_run
 
 
@@ -82,6 +82,6 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
 
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     with pytest.raises(TrackingError, match=r"MLflow tracking server http://127.0.0.1:9 \(stack.tracking_uri\) is unreachable"):
-        Tracking.of(stack(tmp_path, "http://127.0.0.1:9")).client
+        _ = Tracking.of(stack(tmp_path, "http://127.0.0.1:9")).client
     Tracking.of(stack(tmp_path)).client.search_experiments()
     assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) == before, "a handle points nothing process-wide"

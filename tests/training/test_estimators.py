@@ -9,14 +9,10 @@ import pytest
 from hydraops.config.names import MODELS, ModelEntry
 from hydraops.config.schemas import (
     DebugSpec,
-    HistGradientBoostingSpec,
-    LightGBMSpec,
     LinearRegressionSpec,
-    LogisticRegressionSpec,
     ModelSpec,
     PreprocessSpec,
     RandomForestSpec,
-    SklearnEstimatorSpec,
     Task,
 )
 from hydraops.training.estimators import build_estimator, category_levels, prepare_features
@@ -119,9 +115,7 @@ def test_sklearn_models_get_the_declared_preprocessing():
     assert (name, selected) == ("categorical", ["plan"])
     assert categorical.named_steps["impute"].strategy == "most_frequent"
     assert categorical.named_steps["encode"].handle_unknown == "ignore"
-    plain = build_estimator(
-        spec("random_forest", preprocess=PreprocessSpec(impute="none", scale=False, one_hot=False)), categorical=[]
-    )
+    plain = build_estimator(spec("random_forest", preprocess=PreprocessSpec(impute="none", scale=False, one_hot=False)), categorical=[])
     assert plain.named_steps["preprocess"].remainder == "passthrough" and plain.named_steps["preprocess"].transformers == []
     mean = build_estimator(spec("linear_regression", REG, preprocess=PreprocessSpec(impute="mean")), categorical=[])
     assert mean.named_steps["preprocess"].remainder.named_steps["impute"].strategy == "mean"
@@ -188,14 +182,18 @@ def test_unsupported_task_names_model_task():
 
 def test_unknown_parameter_names_the_key_and_lists_valid_ones():
     model = spec("sklearn", estimator={"_target_": SKLEARN_TARGETS[CLS], "n_trees": 10})
-    with pytest.raises(TrainingError, match=r"model\.estimator\.n_trees: ExtraTreesClassifier takes no parameter 'n_trees'; valid parameters: .*bootstrap.*n_estimators"):
+    with pytest.raises(
+        TrainingError, match=r"model\.estimator\.n_trees: ExtraTreesClassifier takes no parameter 'n_trees'; valid parameters: .*bootstrap.*n_estimators"
+    ):
         build_estimator(model, categorical=[])
 
 
 def test_a_renamed_parameter_names_the_spec_field(monkeypatch):
     # as if a scikit-learn release dropped a keyword: LinearRegression takes neither alpha nor random_state
     monkeypatch.setitem(MODELS, "linear_regression", ModelEntry(LinearRegressionSpec, {REG: "sklearn.linear_model:LinearRegression"}))
-    with pytest.raises(TrainingError, match=r"model\.alpha: LinearRegression takes no parameter 'alpha'; valid parameters: copy_X, fit_intercept, n_jobs, positive"):
+    with pytest.raises(
+        TrainingError, match=r"model\.alpha: LinearRegression takes no parameter 'alpha'; valid parameters: copy_X, fit_intercept, n_jobs, positive"
+    ):
         build_estimator(spec("linear_regression", REG), categorical=[])
 
 

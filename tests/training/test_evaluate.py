@@ -22,7 +22,7 @@ from hydraops.training.evaluate import EvaluationError, evaluate
 from hydraops.training.plots import feature_importance, save_plots
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (only to prove no figure is left open)
+import matplotlib.pyplot as plt
 
 NUMERIC = ["x1", "x2", "x3"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -9,7 +9,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -63,7 +62,7 @@ def running_run_in_store(project: Path, process: subprocess.Popen, query: str = 
     pytest.fail("no run appeared within 240 s")
 
 
-def store_client(project: Path):  # noqa: ANN201
+def store_client(project: Path):
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{project}/artifacts/mlflow.db"
@@ -97,7 +96,7 @@ def test_sigterm_mid_sweep_ends_the_parent_and_the_open_child_killed(churn: Path
     assert len(client.search_runs([parent.info.experiment_id])) == 2, "the second job never started"
 
 
-def test_a_sigkilled_run_is_marked_killed_by_the_next_train(churn: Path, hydraops) -> None:  # noqa: ANN001
+def test_a_sigkilled_run_is_marked_killed_by_the_next_train(churn: Path, hydraops) -> None:
     train = start_train(churn)
     run_id = running_run_in_store(churn, train)
     train.kill()
@@ -160,9 +159,7 @@ class Link:
             end.close()
 
 
-def test_a_server_killed_mid_run_fails_in_bounded_time_with_the_first_error(
-    churn: Path, postgres_mlflow: tuple[str, Path]
-) -> None:
+def test_a_server_killed_mid_run_fails_in_bounded_time_with_the_first_error(churn: Path, postgres_mlflow: tuple[str, Path]) -> None:
     """Before: retries for 12 min 20 s, then the error of the clean-up call. The run cannot be ended while
     the server is gone; the next command (end_runs_of_dead_owners, what train calls) marks it KILLED."""
     from mlflow.tracking import MlflowClient

@@ -5,8 +5,6 @@ The server is started with the command docs/how-to/shared-stack.md gives, on a d
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 

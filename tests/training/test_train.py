@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -55,7 +54,7 @@ def committed(project: Path) -> Path:
     return project
 
 
-def client_for(project: Path):  # noqa: ANN201
+def client_for(project: Path):
     """A client of the project's embedded store."""
     from mlflow.tracking import MlflowClient
 
@@ -91,7 +90,11 @@ def test_train_records_everything(trained: tuple[Path, subprocess.CompletedProce
         a.path for d in ("config", "plots") for a in client.list_artifacts(run.info.run_id, d)
     }
     assert {"config/config.yaml", "config/overrides.json", "config/.hydra", "plots/roc.png", "model_inputs.json"} <= artifacts
-    assert json.loads(client.download_artifacts(run.info.run_id, "config/overrides.json").read_text() if False else Path(client.download_artifacts(run.info.run_id, "config/overrides.json")).read_text()) == ["debug=fast", "model.num_leaves=15"]
+    assert json.loads(
+        client.download_artifacts(run.info.run_id, "config/overrides.json").read_text()
+        if False
+        else Path(client.download_artifacts(run.info.run_id, "config/overrides.json")).read_text()
+    ) == ["debug=fast", "model.num_leaves=15"]
     contexts = sorted(i.tags[0].value for i in run.inputs.dataset_inputs)
     assert contexts == ["test", "train", "valid"]
     version = client.get_model_version("churn", "1")

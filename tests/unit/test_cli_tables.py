@@ -21,7 +21,7 @@ METRICS = {
 }  # fmt: skip
 
 
-def text(*renderables, width: int = 160) -> str:  # noqa: ANN002
+def text(*renderables, width: int = 160) -> str:
     out = Console(record=True, width=width, color_system=None)
     for renderable in renderables:
         out.print(renderable)

@@ -123,9 +123,7 @@ def test_each_online_store_option_brings_the_schema_beside_its_backend(overrides
         (["stack.online_store.type=redis"], "stack.online_store.type", "needs the schema RedisOnlineStoreSpec"),
     ],
 )
-def test_an_online_store_without_what_its_backend_needs_is_a_config_error(
-    overrides: list[str], key: str, expected: str
-) -> None:
+def test_an_online_store_without_what_its_backend_needs_is_a_config_error(overrides: list[str], key: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_spec(CHURN, overrides)
     (problem,) = caught.value.problems

@@ -27,8 +27,7 @@ def test_the_committed_reference_is_current(reference: str) -> None:
     assert DEFAULT_OUTPUT == COMMITTED
     assert COMMITTED.is_file(), "docs/reference/config.md is missing: run `python -m hydraops.config.reference`"
     assert COMMITTED.read_text() == reference, (
-        "docs/reference/config.md is out of date with the schemas or conf/: "
-        "run `python -m hydraops.config.reference` and commit the result"
+        "docs/reference/config.md is out of date with the schemas or conf/: run `python -m hydraops.config.reference` and commit the result"
     )
 
 

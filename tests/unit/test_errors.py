@@ -11,7 +11,7 @@ import pytest
 
 import hydraops.errors
 from hydraops import load_spec
-from hydraops.errors import DataError, FeatureStoreError, HydraopsError, TrainingError, UsageError
+from hydraops.errors import DataError, FeatureStoreError, TrainingError, UsageError
 from tests.conftest import copy_project
 
 
@@ -22,35 +22,33 @@ def churn(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def repo(churn: Path):  # noqa: ANN201 - a FeatureRepo
+def repo(churn: Path):
     from hydraops.features import FeatureRepo
 
     return FeatureRepo.from_spec(load_spec(churn))
 
 
-def test_an_unknown_view_names_its_key(repo) -> None:  # noqa: ANN001
+def test_an_unknown_view_names_its_key(repo) -> None:
     with pytest.raises(FeatureStoreError) as caught:
         repo.view("nosuch")
     assert caught.value.key == "features.views.nosuch" and "declared views: customer_profile" in str(caught.value)
 
 
-def test_a_source_without_files_names_its_key_and_the_pattern(repo, churn: Path) -> None:  # noqa: ANN001
+def test_a_source_without_files_names_its_key_and_the_pattern(repo, churn: Path) -> None:
     with pytest.raises(DataError) as caught:
         repo.source_files("transactions")
     assert caught.value.key == "data.sources.transactions.path"
     assert caught.value.path == str(churn / "data" / "transactions.parquet") and caught.value.column is None
 
 
-def test_a_missing_column_names_its_key_and_column(repo, churn: Path) -> None:  # noqa: ANN001
+def test_a_missing_column_names_its_key_and_column(repo, churn: Path) -> None:
     import duckdb
     import pandas as pd
 
     from hydraops.features.sources import register_source
 
     (churn / "data").mkdir(exist_ok=True)
-    pd.DataFrame({"transaction_id": [1], "customer_id": [1], "event_time": pd.to_datetime(["2025-01-01"])}).to_parquet(
-        churn / "data" / "transactions.parquet"
-    )
+    pd.DataFrame({"transaction_id": [1], "customer_id": [1], "event_time": pd.to_datetime(["2025-01-01"])}).to_parquet(churn / "data" / "transactions.parquet")
     try:
         with pytest.raises(DataError) as caught:
             register_source(duckdb.connect(), repo, "transactions")

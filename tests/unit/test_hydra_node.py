@@ -149,7 +149,7 @@ def test_config_error_survives_pickling() -> None:
     assert error.problems == [Problem("a.b", "conf/x.yaml", "bad")] and str(error).endswith("a.b (conf/x.yaml): bad")
 
 
-def _task_of(verb):  # noqa: ANN001, ANN202
+def _task_of(verb):
     from hydraops.cli.hydra_app import VerbTask
 
     return VerbTask(verb, {})

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from hydraops.config.schemas import ProjectSpec
-    from hydraops.config.secrets import Redactor
     from hydraops.plan.context import RunContext
 
 #: The command as typed, set by ``hydraops.cli.main`` before Hydra rewrites sys.argv; inherited by workers.
@@ -71,4 +70,3 @@ def context(spec: ProjectSpec, cfg: DictConfig, output_dir: Path, overrides: Seq
         spec, Tracking.of(spec.stack), output_dir, tuple(redactor.command(overrides)), resolved, config_digest(resolved),
         command=command_line(command or typed_command(), redactor), actor=actor(), redactor=redactor, **values,
     )  # fmt: skip
-

@@ -125,13 +125,20 @@ def verify(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
             continue
         problems = [f"feature view '{name}': {problem}" for problem in check(repo.offline_dir, manifest)]
         failures += problems
-        online = "nothing pushed" if pushed[name] is None else "current" if pushed[name].version == manifest.folder else "[yellow]behind: run `hydraops features materialize`[/yellow]"
+        online = (
+            "nothing pushed"
+            if pushed[name] is None
+            else "current"
+            if pushed[name].version == manifest.folder
+            else "[yellow]behind: run `hydraops features materialize`[/yellow]"
+        )
         status = f"[red]{len(problems)} problem(s)[/red]" if problems else "[green]intact[/green]"
         table.add_row(name, escape(manifest.folder), str(len(manifest.files)), status, online)
     console().print(table)
     if failures:
         raise FeatureStoreError(
-            f"the offline store does not match its manifests ({len(failures)} problem(s)):\n  " + "\n  ".join(failures)
+            f"the offline store does not match its manifests ({len(failures)} problem(s)):\n  "
+            + "\n  ".join(failures)
             + "\n`hydraops features materialize` rebuilds damaged views (force=true rebuilds every view)"
         )
 
@@ -174,7 +181,15 @@ def describe(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
             for func in aggregation.agg:
                 for window in aggregation.windows:
                     definition = f"{func.value}({aggregation.column}) over (t - {window}, t]"
-                    cells = [f"{aggregation.column}_{func.value}_{window}", definition, "-", "-", view.owner or "-", ", ".join(view.tags), aggregation.description]
+                    cells = [
+                        f"{aggregation.column}_{func.value}_{window}",
+                        definition,
+                        "-",
+                        "-",
+                        view.owner or "-",
+                        ", ".join(view.tags),
+                        aggregation.description,
+                    ]
                     table.add_row(*map(escape, cells))
         out.print(table)
 

@@ -1,6 +1,6 @@
 """What ``hydraops train -m`` prints at its end: the sweep's leaderboard and its best child.
 
-    print_leaderboard(finish_sweep(config, parent_id))   # the dict finish_sweep logs as leaderboard.json
+print_leaderboard(finish_sweep(config, parent_id))   # the dict finish_sweep logs as leaderboard.json
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def best_child_line(board: Mapping[str, Any]) -> str:
     )
 
 
-def print_leaderboard(board: Mapping[str, Any], out=None) -> None:  # noqa: ANN001 - a rich Console
+def print_leaderboard(board: Mapping[str, Any], out=None) -> None:
     """Print the leaderboard table and the best-child line (to ``out``, default the verbs' console)."""
     if out is None:
         from hydraops.cli.output import console

@@ -78,7 +78,7 @@ def show(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         out.print(f"[bold yellow]half-done[/]: {half.describe()}; run `hydraops {half.entry['action']}` again to complete it")
 
 
-def decision_table(proposal):  # noqa: ANN001, ANN201 - a rich Table
+def decision_table(proposal):
     """The gate table: gate, value, threshold, pass/fail, reason."""
     from rich.table import Table
 
@@ -86,14 +86,14 @@ def decision_table(proposal):  # noqa: ANN001, ANN201 - a rich Table
     title = (f"{proposal.action} {proposal.model} v{proposal.candidate.version} → {proposal.target} "
              f"({proposal.candidate.why}); champion: {'v' + champion if champion else 'none'}")  # fmt: skip
     table = Table("gate", "value", "threshold", "result", "reason", title=title)
-    for result, (gate, value, threshold, verdict) in zip(proposal.decision.results, proposal.decision.table_rows()):
+    for result, (gate, value, threshold, _) in zip(proposal.decision.results, proposal.decision.table_rows()):
         table.add_row(gate, value, threshold, "[green]pass[/]" if result.passed else "[red]fail[/]", result.reason)
     if not proposal.decision.results:
         table.add_row("(no gates)", "-", "-", "[green]pass[/]", "no gates declared" if proposal.moves else "nothing to decide")
     return table
 
 
-def raise_if_rejected(results) -> None:  # noqa: ANN001 - a list of Results
+def raise_if_rejected(results) -> None:
     """PromotionRejected (exit 1) when a gate rejected a promotion in ``results``: nothing moved."""
     from hydraops.plan.model import Outcome
 
@@ -108,7 +108,7 @@ def _moves(moves: dict) -> str:
     return describe_moves(moves)
 
 
-def _connect(spec: ProjectSpec):  # noqa: ANN202 - an MlflowClient
+def _connect(spec: ProjectSpec):
     """A client of the stack's registry; RegistryError (nothing created) when its SQLite file does not exist."""
     from hydraops.tracking.handle import Tracking
 
@@ -117,4 +117,3 @@ def _connect(spec: ProjectSpec):  # noqa: ANN202 - an MlflowClient
     if missing is not None:
         raise RegistryError(f"no registry yet: {missing} does not exist; run `hydraops train` first")
     return tracking.client
-

@@ -19,6 +19,7 @@ _USAGE = "usage: hydraops reproduce RUN_ID [-cd PATH/conf] [key=VALUE ...] (the 
 def reproduce_verb(args: Sequence[str]) -> int:
     """Train again with the run's overrides (and ``key=VALUE`` given again for redacted secrets), then report
     whether model and metrics match."""
+    from hydraops.cli.acting import carry_out
     from hydraops.cli.context import context
     from hydraops.config.compose import composing, load_spec
     from hydraops.config.origins import Origins
@@ -26,7 +27,6 @@ def reproduce_verb(args: Sequence[str]) -> int:
     from hydraops.errors import ConfigError, Problem
     from hydraops.tracking.handle import Tracking
     from hydraops.training.reproduce import compare, recorded_overrides, redacted_overrides
-    from hydraops.cli.acting import carry_out
 
     if not args or args[0].startswith("-") or "=" in args[0]:
         raise UsageError(_USAGE, key="RUN_ID")

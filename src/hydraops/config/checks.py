@@ -212,10 +212,13 @@ def check_online_store(spec: ProjectSpec) -> Iterator[Finding]:
     store = spec.stack.online_store
     schema = ONLINE_STORES[store.type]
     if type(store) is not schema:
-        yield "stack.online_store.type", (
-            f"'{store.type.value}' needs the schema {schema.__name__}, got {type(store).__name__}: "
-            f"choose the store with stack/online_store={store.type.value} (or `- online_store: {store.type.value}` "
-            "in the stack's defaults)"
+        yield (
+            "stack.online_store.type",
+            (
+                f"'{store.type.value}' needs the schema {schema.__name__}, got {type(store).__name__}: "
+                f"choose the store with stack/online_store={store.type.value} (or `- online_store: {store.type.value}` "
+                "in the stack's defaults)"
+            ),
         )
 
 
@@ -245,8 +248,17 @@ def check_feature_sql(spec: ProjectSpec) -> Iterator[Finding]:
 
 
 CHECKS = (
-    check_names, check_model, check_evaluate, check_data, check_features, check_split, check_registry, check_deploy,
-    check_monitor, check_feature_sql, check_online_store,
+    check_names,
+    check_model,
+    check_evaluate,
+    check_data,
+    check_features,
+    check_split,
+    check_registry,
+    check_deploy,
+    check_monitor,
+    check_feature_sql,
+    check_online_store,
 )
 
 

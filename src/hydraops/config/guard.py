@@ -92,9 +92,7 @@ def _hydra_sweep_findings(cfg: DictConfig) -> list[Finding]:
     overrides = [str(o) for o in cfg.hydra.overrides.hydra]
     parsed = OverridesParser.create().parse_overrides(overrides) if overrides else []
     return [
-        (override.get_key_element().lstrip("+~"), "a sweep may not vary Hydra's own settings (hydra.*)")
-        for override in parsed
-        if override.is_sweep_override()
+        (override.get_key_element().lstrip("+~"), "a sweep may not vary Hydra's own settings (hydra.*)") for override in parsed if override.is_sweep_override()
     ]
 
 
@@ -102,5 +100,5 @@ def _source(origins: Any, key: str) -> str:
     """Which file or command-line override set ``key`` (``config`` when that cannot be told)."""
     try:
         return origins.of(key)
-    except Exception:  # the defaults list of a sweep's main config, say: the key is still named
+    except Exception:  # noqa: BLE001 - the defaults list of a sweep's main config, say: the key is still named
         return "config"

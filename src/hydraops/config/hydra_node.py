@@ -38,8 +38,7 @@ SWEEPERS = frozenset({
     "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",
 })  # fmt: skip
 SAMPLERS = frozenset(
-    f"optuna.samplers.{name}"
-    for name in ("TPESampler", "RandomSampler", "GridSampler", "CmaEsSampler", "NSGAIISampler", "MOTPESampler", "QMCSampler")
+    f"optuna.samplers.{name}" for name in ("TPESampler", "RandomSampler", "GridSampler", "CmaEsSampler", "NSGAIISampler", "MOTPESampler", "QMCSampler")
 )
 HANDLERS: dict[str, frozenset[str]] = {
     "logging.StreamHandler": frozenset({"stream"}),
@@ -218,9 +217,12 @@ def _log_file_findings(filename: Any, key: str) -> Iterator[Finding]:
     prefix = "${hydra.runtime.output_dir}/"
     rest = _LOG_FILE_NAMES.sub("x", filename[len(prefix) :]) if isinstance(filename, str) and filename.startswith(prefix) else None
     if rest is None or not rest or "${" in rest or ".." in PurePosixPath(rest).parts or rest.startswith("/"):
-        yield key, (
-            f"log file '{filename}' is not allowed; expected {prefix}NAME (a file in the job's output directory; "
-            "NAME may use ${hydra.job.name}, ${hydra.job.id}, ${hydra.job.num}, no '..')"
+        yield (
+            key,
+            (
+                f"log file '{filename}' is not allowed; expected {prefix}NAME (a file in the job's output directory; "
+                "NAME may use ${hydra.job.name}, ${hydra.job.id}, ${hydra.job.num}, no '..')"
+            ),
         )
 
 
@@ -228,8 +230,9 @@ def _env_findings(job: Mapping[str, Any]) -> Iterator[Finding]:
     copied = set(job.get("env_copy") or [])
     for name, _ in _items(job.get("env_set")):
         if name not in copied and not ENV_NAMES.fullmatch(str(name)):
-            yield f"hydra.job.env_set.{name}", (
-                f"setting '{name}' is not allowed; allowed: *_NUM_THREADS (OMP, MKL, OPENBLAS, NUMEXPR, VECLIB_MAXIMUM), CUDA_VISIBLE_DEVICES"
+            yield (
+                f"hydra.job.env_set.{name}",
+                (f"setting '{name}' is not allowed; allowed: *_NUM_THREADS (OMP, MKL, OPENBLAS, NUMEXPR, VECLIB_MAXIMUM), CUDA_VISIBLE_DEVICES"),
             )
     if not _JOB_NAME.fullmatch(str(job.get("name"))):
         yield "hydra.job.name", f"'{job.get('name')}' is not allowed: letters, digits, '_', '-' and '.' (it names the log file)"

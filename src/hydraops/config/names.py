@@ -34,9 +34,7 @@ MODELS: dict[str, ModelEntry] = {
         LightGBMSpec,
         {Task.classification: "lightgbm:LGBMClassifier", Task.regression: "lightgbm:LGBMRegressor"},
     ),
-    "logistic_regression": ModelEntry(
-        LogisticRegressionSpec, {Task.classification: "sklearn.linear_model:LogisticRegression"}
-    ),
+    "logistic_regression": ModelEntry(LogisticRegressionSpec, {Task.classification: "sklearn.linear_model:LogisticRegression"}),
     "linear_regression": ModelEntry(LinearRegressionSpec, {Task.regression: "sklearn.linear_model:Ridge"}),
     "random_forest": ModelEntry(
         RandomForestSpec,

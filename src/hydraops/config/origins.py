@@ -60,9 +60,7 @@ class Layer:
 class Origins:
     """Maps key paths to their source, computed only when a problem needs naming."""
 
-    def __init__(
-        self, config_name: str, overrides: Sequence[str], search_dirs: Sequence[Path], groups: Iterable[str] = ()
-    ) -> None:
+    def __init__(self, config_name: str, overrides: Sequence[str], search_dirs: Sequence[Path], groups: Iterable[str] = ()) -> None:
         self.config_name = config_name
         self.overrides = list(overrides)
         self.search_dirs = list(search_dirs)

@@ -1,7 +1,7 @@
 """The config reference, generated from the schemas and the config library into ``docs/reference/config.md``.
 
-    python -m hydraops.config.reference            # (re)write docs/reference/config.md
-    python -m hydraops.config.reference --check    # exit 1 if it is out of date
+python -m hydraops.config.reference            # (re)write docs/reference/config.md
+python -m hydraops.config.reference --check    # exit 1 if it is out of date
 """
 
 from __future__ import annotations

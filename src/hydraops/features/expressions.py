@@ -28,12 +28,12 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EMPTY_CLAUSES = ("where_clause", "having", "qualify", "sample", "group_expressions", "group_sets", "modifiers")
 
 
-def parse(con, sql: str) -> dict:  # noqa: ANN001 - duckdb connection
+def parse(con, sql: str) -> dict:
     """DuckDB's parse tree of ``sql`` as JSON (parsed, not bound nor run)."""
     return json.loads(con.execute("SELECT json_serialize_sql(?::VARCHAR)", [sql]).fetchone()[0])
 
 
-def expression_problem(con, expr: str, columns: Collection[str] | None = None) -> str | None:  # noqa: ANN001
+def expression_problem(con, expr: str, columns: Collection[str] | None = None) -> str | None:
     """Why ``expr`` is not one scalar expression over ``columns`` (any column when None), or None if it is."""
     tree = parse(con, f"SELECT ({expr}) FROM {_PLACEHOLDER}")
     if tree.get("error"):
@@ -56,7 +56,7 @@ def expression_problem(con, expr: str, columns: Collection[str] | None = None) -
     return _node_problem(node["select_list"][0], None if columns is None else set(columns), set())
 
 
-def query_problem(con, query: str) -> str | None:  # noqa: ANN001
+def query_problem(con, query: str) -> str | None:
     """Why ``query`` is not exactly one SELECT statement, or None."""
     tree = parse(con, query)
     if tree.get("error") or len(tree.get("statements", ())) != 1:

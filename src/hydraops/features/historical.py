@@ -29,9 +29,7 @@ class HistoricalFeatures:
     report: dict[str, ViewJoinReport]
 
 
-def get_historical_features(
-    repo: FeatureRepo, entity_df, *, timestamp_column: str, features: Sequence[str] | None = None
-) -> HistoricalFeatures:
+def get_historical_features(repo: FeatureRepo, entity_df, *, timestamp_column: str, features: Sequence[str] | None = None) -> HistoricalFeatures:
     """Join every requested feature (all by default) onto ``entity_df`` as of each row's timestamp.
 
     The result has ``entity_df``'s rows in the same order and count, its columns, then the features.
@@ -45,25 +43,20 @@ def get_historical_features(
     confine(con, repo)  # reads the offline store only
     entities = entity_df.reset_index(drop=True)
     con.register("__entity_df", entities)
-    con.execute(f"CREATE TEMP VIEW __entities AS SELECT *, row_number() OVER () - 1 AS __row FROM __entity_df")
+    con.execute("CREATE TEMP VIEW __entities AS SELECT *, row_number() OVER () - 1 AS __row FROM __entity_df")
     query = join_sql(repo, plan, "__entities", timestamp_column)
     try:
         joined = con.execute(query).df()
     except duckdb.Error as error:
         raise FeatureStoreError(f"cannot join features onto the entity rows: {str(error).splitlines()[0]}") from error
-    report = {
-        view: ViewJoinReport(int(joined[f"__missing_{i}"].sum()), int(joined[f"__expired_{i}"].sum()))
-        for i, view in enumerate(plan)
-    }
+    report = {view: ViewJoinReport(int(joined[f"__missing_{i}"].sum()), int(joined[f"__expired_{i}"].sum())) for i, view in enumerate(plan)}
     columns = [name for names in plan.values() for name in names]
     frame = pd.concat([entity_df.reset_index(drop=True), joined[columns]], axis=1)
     frame.index = entity_df.index
     return HistoricalFeatures(frame, report)
 
 
-def join_sql(
-    repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str, carry: Sequence[str] = ()
-) -> str:
+def join_sql(repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str, carry: Sequence[str] = ()) -> str:
     """SQL: per entity row of ``entities`` (which has ``__row``), in row order, its ``carry`` columns, a
     missing and an expired flag per view, and every planned feature: one ASOF join per view, TTL applied."""
     t = f"epoch_us(e.{quote(timestamp_column)})"
@@ -73,10 +66,7 @@ def join_sql(
         glob = offline.timeline_glob(repo.offline_dir, view)
         alias = f"v{i}"
         keys = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in manifest.join_keys)
-        joins.append(
-            f"ASOF LEFT JOIN read_parquet({literal(glob)}, hive_partitioning = false) {alias} "
-            f"ON {keys} AND {t} >= {alias}.__valid_from"
-        )
+        joins.append(f"ASOF LEFT JOIN read_parquet({literal(glob)}, hive_partitioning = false) {alias} ON {keys} AND {t} >= {alias}.__valid_from")
         selects.append(f"{alias}.__valid_from IS NULL AS __missing_{i}")
         if manifest.ttl_us is None:  # nothing expires: no need to carry the feature timestamp through the join
             selects.append(f"false AS __expired_{i}")
@@ -105,16 +95,14 @@ def _plan(repo: FeatureRepo, columns: list[str], timestamp_column: str, features
     for view in plan:
         missing = [k for k in repo.join_keys(view) if k not in columns]
         if missing:
-            raise FeatureStoreError(
-                f"entity rows lack join key(s) {', '.join(missing)} of entity '{repo.view(view).entity}' (view '{view}')"
-            )
+            raise FeatureStoreError(f"entity rows lack join key(s) {', '.join(missing)} of entity '{repo.view(view).entity}' (view '{view}')")
     clashes = [n for n in wanted if n in columns]
     if clashes:
         raise FeatureStoreError(f"entity rows already have column(s) named like features: {', '.join(clashes)}")
     return plan
 
 
-def _check_timestamps(repo: FeatureRepo, entity_df, column: str, plan: dict[str, list[str]]) -> None:  # noqa: ANN001
+def _check_timestamps(repo: FeatureRepo, entity_df, column: str, plan: dict[str, list[str]]) -> None:
     import pandas as pd
 
     series = entity_df[column]
@@ -163,10 +151,7 @@ def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
     register_source(con, repo, labels.source, writable=[path])
     warnings = _label_failures(con, repo)
     columns = ", ".join(quote(c) for c in [*keys, labels.timestamp, labels.target])
-    con.execute(
-        f"CREATE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row "
-        f"FROM {quote(labels.source)}"
-    )
+    con.execute(f"CREATE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row FROM {quote(labels.source)}")
     query = join_sql(repo, plan, "__entities", labels.timestamp, carry=[*keys, labels.timestamp, labels.target])
     counts = ", ".join(f"sum(__missing_{i}::INT), sum(__expired_{i}::INT)" for i in range(len(plan)))
     try:
@@ -181,7 +166,7 @@ def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
     return TrainingTable(path, rows, report, warnings)
 
 
-def _label_failures(con, repo: FeatureRepo) -> tuple[str, ...]:  # noqa: ANN001
+def _label_failures(con, repo: FeatureRepo) -> tuple[str, ...]:
     """The labels source's failed checks; a DataError (nothing written) under ``features.validation: strict``."""
     from hydraops.config.schemas import ValidationMode
     from hydraops.errors import DataError

@@ -106,8 +106,7 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
         warnings += [f"view '{name}': {failure}" for failure in check_batches(rows_checked, feature_checks)]
         if warnings and repo.features.validation is ValidationMode.strict:
             raise DataError(
-                f"feature view '{name}' failed validation (features.validation: strict); nothing was published:\n  "
-                + "\n  ".join(warnings),
+                f"feature view '{name}' failed validation (features.validation: strict); nothing was published:\n  " + "\n  ".join(warnings),
                 key="features.validation",
             )
         manifest = offline.Manifest(
@@ -124,7 +123,7 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
     return ViewResult(name, version, "materialized", rows, entities, tuple(warnings))
 
 
-def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:  # noqa: ANN001
+def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:
     import duckdb
 
     from hydraops.features.expressions import expression_problem
@@ -135,7 +134,8 @@ def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:  # noqa
         if key not in info.columns:
             raise DataError(
                 f"feature view '{name}': join key '{key}' is not a column of source '{info.name}'; available: {available}",
-                key=f"features.entities.{view.entity}.join_keys", column=key,
+                key=f"features.entities.{view.entity}.join_keys",
+                column=key,
             )
         nulls = con.execute(f"SELECT count(*) FROM {quote(info.name)} WHERE {quote(key)} IS NULL").fetchone()[0]
         if nulls:
@@ -160,15 +160,16 @@ def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:  # noqa
             raise DataError(
                 f"feature view '{name}': aggregation column '{aggregation.column}' "
                 f"(features.views.{name}.aggregations[{i}].column) is not in source '{info.name}'; available: {available}",
-                key=f"features.views.{name}.aggregations[{i}].column", column=aggregation.column,
+                key=f"features.views.{name}.aggregations[{i}].column",
+                column=aggregation.column,
             )
 
 
-def _source_failures(con, repo: FeatureRepo, source: str) -> list:  # noqa: ANN001
+def _source_failures(con, repo: FeatureRepo, source: str) -> list:
     return source_failures(con, repo, source)
 
 
-def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) -> tuple[int, int, int | None]:  # noqa: ANN001
+def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) -> tuple[int, int, int | None]:
     """Write the timeline (bounded to [start, end) plus each entity's last row before start) as parquet
     partitioned by date; returns its rows, its entities and the unbounded timeline's last change."""
     key_list = ", ".join(quote(k) for k in keys)
@@ -217,7 +218,7 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
-def _progress():  # noqa: ANN202
+def _progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True)

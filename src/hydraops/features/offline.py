@@ -85,8 +85,7 @@ def read_manifest(folder: Path, view: str) -> Manifest:
         return Manifest(**{**data, "folder": folder.name})
     except (OSError, ValueError, TypeError) as error:
         raise FeatureStoreError(
-            f"feature view '{view}': {path} cannot be read ({type(error).__name__}: {error}); "
-            "`hydraops features materialize` rebuilds the view",
+            f"feature view '{view}': {path} cannot be read ({type(error).__name__}: {error}); `hydraops features materialize` rebuilds the view",
             path=str(path),
         ) from error
 

@@ -13,7 +13,7 @@ from hydraops.features.repo import FeatureRepo, view_feature_names
 from hydraops.features.sources import connect, literal, quote
 
 
-def push_reason(manifest: offline.Manifest | None, pushed, now: datetime) -> str | None:  # noqa: ANN001 - Pushed | None
+def push_reason(manifest: offline.Manifest | None, pushed, now: datetime) -> str | None:
     """Why the online rows differ from the timeline of ``manifest`` at ``now`` (None when they do not):
     nothing was pushed, another folder was, or another instant with a timeline change between the two."""
     from hydraops.features.online.base import to_micros
@@ -31,7 +31,7 @@ def push_reason(manifest: offline.Manifest | None, pushed, now: datetime) -> str
     return None
 
 
-def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -> int:  # noqa: ANN001 - OnlineStore
+def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -> int:
     """Replace the view's online rows with each entity's latest timeline row at ``now``; returns their number."""
     from hydraops.features.online import OnlineRow
     from hydraops.features.online.base import to_micros
@@ -40,13 +40,14 @@ def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -
     keys, features = repo.join_keys(name), view_feature_names(repo.view(name))
     key_list = ", ".join(quote(k) for k in keys)
     glob = offline.folder_glob(repo.offline_dir, manifest)
-    table = connect().sql(
-        f"SELECT DISTINCT ON ({key_list}) {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, "
-        f"{', '.join(quote(f) for f in features)} FROM read_parquet({literal(glob)}, hive_partitioning = false) "
-        f"WHERE __valid_from <= {to_micros(now)} ORDER BY {key_list}, __valid_from DESC"
-    ).to_arrow_table()
-    rows = (
-        OnlineRow(tuple(record[k] for k in keys), record["__feature_ts"], {f: record[f] for f in features})
-        for record in table.to_pylist()
+    table = (
+        connect()
+        .sql(
+            f"SELECT DISTINCT ON ({key_list}) {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, "
+            f"{', '.join(quote(f) for f in features)} FROM read_parquet({literal(glob)}, hive_partitioning = false) "
+            f"WHERE __valid_from <= {to_micros(now)} ORDER BY {key_list}, __valid_from DESC"
+        )
+        .to_arrow_table()
     )
+    rows = (OnlineRow(tuple(record[k] for k in keys), record["__feature_ts"], {f: record[f] for f in features}) for record in table.to_pylist())
     return online.write(name, rows, as_of=now, version=manifest.folder)

@@ -8,7 +8,6 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from hydraops.config.durations import parse_duration
 from hydraops.config.schemas import DataSpec, FeaturesSpec, FeatureViewSpec, ProjectSpec
@@ -56,7 +55,8 @@ class FeatureRepo:
             raise DataError(
                 f"source '{source}': {outside[0]} is outside data.dir {os.path.abspath(self.data.dir)} "
                 f"(data.sources.{source}.path); sources are read from under data.dir only",
-                key=f"data.sources.{source}.path", path=outside[0],
+                key=f"data.sources.{source}.path",
+                path=outside[0],
             )
         return files
 

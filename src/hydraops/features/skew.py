@@ -18,7 +18,7 @@ class FeatureSkew:
     examples: list[tuple[Any, Any, Any]] = field(default_factory=list)  # (key, online, offline)
 
 
-def check_skew(repo: FeatureRepo, online, sample: int = 100) -> list[FeatureSkew]:  # noqa: ANN001 - OnlineStore
+def check_skew(repo: FeatureRepo, online, sample: int = 100) -> list[FeatureSkew]:
     """For up to ``sample`` stored entities per view: the online value (TTL enforced at the store's
     as-of instant) against the offline value as of that same instant, feature by feature."""
     import pandas as pd

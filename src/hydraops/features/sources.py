@@ -39,7 +39,7 @@ def connect():  # -> duckdb.DuckDBPyConnection
     return con
 
 
-def confine(con, repo: FeatureRepo, sources: Iterable[str] = (), writable: Iterable[str] = ()) -> None:  # noqa: ANN001
+def confine(con, repo: FeatureRepo, sources: Iterable[str] = (), writable: Iterable[str] = ()) -> None:
     """Let ``con`` touch only the files of ``sources`` (query sources followed to theirs), the offline store
     and the ``writable`` files, for good: DuckDB's external access is switched off and its configuration
     locked, so no SQL run later (a feature expression, a query source) can read or write anything else."""
@@ -52,7 +52,7 @@ def confine(con, repo: FeatureRepo, sources: Iterable[str] = (), writable: Itera
     con.execute("SET lock_configuration = true")
 
 
-def confined(con) -> bool:  # noqa: ANN001
+def confined(con) -> bool:
     return con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]
 
 
@@ -68,7 +68,7 @@ def accepts(dtype: Dtype, duckdb_type: str) -> bool:
     return any(duckdb_type == t or duckdb_type.startswith(t + "(") for t in ACCEPTED_TYPES[dtype])
 
 
-def register_source(con, repo: FeatureRepo, name: str, writable: Iterable[str] = ()) -> SourceInfo:  # noqa: ANN001
+def register_source(con, repo: FeatureRepo, name: str, writable: Iterable[str] = ()) -> SourceInfo:
     """Create the temp view ``name`` (its rows plus ``__seq``, the source order) and check it.
 
     A connection not yet confined is confined first to the source's files, the offline store and ``writable``.
@@ -105,7 +105,7 @@ def register_source(con, repo: FeatureRepo, name: str, writable: Iterable[str] =
     return SourceInfo(name, columns, tz_aware)
 
 
-def _check_columns(name: str, spec, columns: dict[str, str]) -> None:  # noqa: ANN001 - SourceSpec
+def _check_columns(name: str, spec, columns: dict[str, str]) -> None:
     available = ", ".join(columns)
     for field in ("timestamp", "created_timestamp"):
         column = getattr(spec, field)
@@ -113,27 +113,29 @@ def _check_columns(name: str, spec, columns: dict[str, str]) -> None:  # noqa: A
             continue
         if column not in columns:
             raise DataError(
-                f"source '{name}': {field} column '{column}' (data.sources.{name}.{field}) is not in the data; "
-                f"available: {available}",
-                key=f"data.sources.{name}.{field}", column=column,
+                f"source '{name}': {field} column '{column}' (data.sources.{name}.{field}) is not in the data; available: {available}",
+                key=f"data.sources.{name}.{field}",
+                column=column,
             )
         if not accepts(Dtype.timestamp, columns[column]):
             raise DataError(
                 f"source '{name}': {field} column '{column}' is {columns[column]}, expected a timestamp",
-                key=f"data.sources.{name}.{field}", column=column,
+                key=f"data.sources.{name}.{field}",
+                column=column,
             )
     for column, declared in spec.columns.items():
         if column not in columns:
             raise DataError(
-                f"source '{name}': declared column '{column}' (data.sources.{name}.columns) is not in the data; "
-                f"available: {available}",
-                key=f"data.sources.{name}.columns.{column}", column=column,
+                f"source '{name}': declared column '{column}' (data.sources.{name}.columns) is not in the data; available: {available}",
+                key=f"data.sources.{name}.columns.{column}",
+                column=column,
             )
         if not accepts(declared.dtype, columns[column]):
             raise DataError(
                 f"source '{name}': column '{column}' is {columns[column]} in the data, "
                 f"declared {declared.dtype.value} (data.sources.{name}.columns.{column}.dtype)",
-                key=f"data.sources.{name}.columns.{column}.dtype", column=column,
+                key=f"data.sources.{name}.columns.{column}.dtype",
+                column=column,
             )
 
 

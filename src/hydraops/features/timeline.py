@@ -34,8 +34,7 @@ def events_sql(source: SourceSpec, info: SourceInfo, keys: list[str], columns: l
     created = f"coalesce(epoch_us({quote(source.created_timestamp)}), {ts})" if source.created_timestamp else ts
     selected = ", ".join([*(quote(k) for k in keys), *columns])
     return (
-        f"SELECT {selected}, {ts} AS __ts, {created} AS __created, greatest({ts}, {created}) AS __avail, __seq "
-        f"FROM {quote(info.name)} WHERE {ts} IS NOT NULL"
+        f"SELECT {selected}, {ts} AS __ts, {created} AS __created, greatest({ts}, {created}) AS __avail, __seq FROM {quote(info.name)} WHERE {ts} IS NOT NULL"
     )
 
 
@@ -47,8 +46,7 @@ def row_timeline_sql(view: FeatureViewSpec, source: SourceSpec, info: SourceInfo
     key_list = ", ".join(quote(k) for k in keys)
     packed = ", ".join([*(f"{literal_key(n)}: {quote(n)}" for n in names), "'__feature_ts': __ts"])
     current = (
-        f"arg_max({{{packed}}}, {{'ts': __ts, 'created': __created, 'seq': __seq}}) "
-        f"OVER (PARTITION BY {key_list} ORDER BY __avail RANGE UNBOUNDED PRECEDING)"
+        f"arg_max({{{packed}}}, {{'ts': __ts, 'created': __created, 'seq': __seq}}) OVER (PARTITION BY {key_list} ORDER BY __avail RANGE UNBOUNDED PRECEDING)"
     )
     unpacked = ", ".join([f"__row.{quote(n)} AS {quote(n)}" for n in names])
     return f"""

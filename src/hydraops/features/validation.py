@@ -71,7 +71,7 @@ def example(value: object, limit: int = EXAMPLE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} chars)"
 
 
-def source_failures(con, repo, source: str) -> list[CheckFailure]:  # noqa: ANN001 - duckdb connection, FeatureRepo
+def source_failures(con, repo, source: str) -> list[CheckFailure]:
     """The declared checks of a registered source (``data.sources.<source>.columns``) that its rows fail."""
     from hydraops.features.sources import quote
 
@@ -87,7 +87,7 @@ def source_failures(con, repo, source: str) -> list[CheckFailure]:  # noqa: ANN0
     return failures
 
 
-def batches(con, query: str, size: int = 200_000):  # noqa: ANN001, ANN201
+def batches(con, query: str, size: int = 200_000):
     """The query's rows as pandas frames of ``size`` rows, read on a cursor of their own."""
     cursor = con.cursor()
     try:

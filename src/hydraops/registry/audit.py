@@ -19,7 +19,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from hydraops.tracking.tags import AUDIT_OF, AUDIT_PREFIX as AUDIT_TAG_PREFIX, AUDIT_RUN as AUDIT_RUN_TAG
+from hydraops.tracking.tags import AUDIT_OF
+from hydraops.tracking.tags import AUDIT_PREFIX as AUDIT_TAG_PREFIX
+from hydraops.tracking.tags import AUDIT_RUN as AUDIT_RUN_TAG
+
 AUDIT_ARTIFACT = "audit_log.json"
 _SEQ_DIGITS = 5
 
@@ -57,14 +60,14 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def read_history(client, model: str) -> list[dict]:  # noqa: ANN001
+def read_history(client, model: str) -> list[dict]:
     """The model's audit entries from its tag history, oldest first (summaries: no gate reasons)."""
     tags = client.get_registered_model(model).tags
     keys = sorted(key for key in tags if key.startswith(AUDIT_TAG_PREFIX))
     return [json.loads(tags[key]) for key in keys]
 
 
-def append(client, model: str, entry: AuditEntry, *, experiment_id: str) -> None:  # noqa: ANN001
+def append(client, model: str, entry: AuditEntry, *, experiment_id: str) -> None:
     """Append ``entry`` to the tag history and to the JSON artifact. Call it holding the model's lock."""
     tags = client.get_registered_model(model).tags
     seq = 1 + sum(1 for key in tags if key.startswith(AUDIT_TAG_PREFIX))
@@ -76,7 +79,7 @@ def append(client, model: str, entry: AuditEntry, *, experiment_id: str) -> None
     client.log_text(run_id, json.dumps(entries, indent=2), AUDIT_ARTIFACT)
 
 
-def read_full_log(client, run_id: str) -> list[dict]:  # noqa: ANN001
+def read_full_log(client, run_id: str) -> list[dict]:
     """Every entry of the JSON artifact, gate reasons included ([] before the first one)."""
     from pathlib import Path
 
@@ -92,7 +95,7 @@ def half_done(history: list[dict]) -> list[dict]:
     return [entry for entry in history if entry["outcome"] == "pending" and entry["id"] not in closed]
 
 
-def _create_audit_run(client, model: str, experiment_id: str) -> str:  # noqa: ANN001
+def _create_audit_run(client, model: str, experiment_id: str) -> str:
     run = client.create_run(experiment_id, run_name=f"audit {model}", tags={AUDIT_OF: model})
     client.set_terminated(run.info.run_id, "FINISHED")  # a record, not a job: never left RUNNING
     client.set_registered_model_tag(model, AUDIT_RUN_TAG, run.info.run_id)

@@ -32,7 +32,7 @@ class Candidate:
     why: str
 
 
-def pick_candidate(client, model: str, experiment: str, spec: CandidateSpec, version: int | None = None) -> Candidate:  # noqa: ANN001
+def pick_candidate(client, model: str, experiment: str, spec: CandidateSpec, version: int | None = None) -> Candidate:
     """The version ``registry.candidate`` (or an explicit ``version``) designates; RegistryError when there is none."""
     versions = {str(v.version): v for v in client.search_model_versions(f"name='{model}'")}
     if not versions:
@@ -53,7 +53,7 @@ def pick_candidate(client, model: str, experiment: str, spec: CandidateSpec, ver
     return Candidate(_version_of(model, versions, run_id), run_id, why)
 
 
-def _latest(client, model: str, versions: dict, metric: str | None) -> Candidate:  # noqa: ANN001
+def _latest(client, model: str, versions: dict, metric: str | None) -> Candidate:
     """The latest version; when its run is a job of a sweep, the version of that sweep's best child instead
     (a sweep's jobs finish in any order: the last one registered is rarely the best)."""
     latest = max(versions, key=int)
@@ -65,7 +65,7 @@ def _latest(client, model: str, versions: dict, metric: str | None) -> Candidate
     return Candidate(_version_of(model, versions, best), best, f"{why} (the latest version, v{latest}, is one of its jobs)")
 
 
-def _sweep_of(client, run_id: str | None):  # noqa: ANN001, ANN202
+def _sweep_of(client, run_id: str | None):
     """The sweep parent run that ``run_id`` is a job of, or None."""
     parent_id = client.get_run(run_id).data.tags.get(T.PARENT_RUN) if run_id else None
     if not parent_id:
@@ -82,7 +82,7 @@ def _version_of(model: str, versions: dict, run_id: str) -> str:
     return str(max(matching, key=lambda v: int(v.version)).version)
 
 
-def _last_sweep(client, experiment: str):  # noqa: ANN001, ANN202
+def _last_sweep(client, experiment: str):
     found = client.get_experiment_by_name(experiment)
     sweeps = [] if found is None else client.search_runs(
         [found.experiment_id], f"tags.`{T.SWEEP}` = 'true'", order_by=["attributes.start_time DESC"], max_results=1
@@ -92,7 +92,7 @@ def _last_sweep(client, experiment: str):  # noqa: ANN001, ANN202
     return sweeps[0]
 
 
-def _best_child(client, parent, metric: str | None) -> tuple[str, str]:  # noqa: ANN001
+def _best_child(client, parent, metric: str | None) -> tuple[str, str]:
     """The best child of the sweep ``parent``: the one it tags, or the best by ``metric`` among its finished children."""
     if metric is None:
         best = parent.data.tags.get(T.BEST_CHILD)
@@ -111,7 +111,7 @@ def _best_child(client, parent, metric: str | None) -> tuple[str, str]:  # noqa:
     return best.info.run_id, f"best child of sweep {parent.info.run_id} by {metric}"
 
 
-def version_facts(client, model: str, version: str, *, inspect_files: bool, measure_latency: bool = False) -> ModelFacts:  # noqa: ANN001
+def version_facts(client, model: str, version: str, *, inspect_files: bool, measure_latency: bool = False) -> ModelFacts:
     """The gates' view of one version. ``inspect_files`` downloads the model and checks its sha256 and flavor
     (raising ModelIntegrityError on a mismatch) to give its size; ``measure_latency`` also loads it and times predict."""
     details = client.get_model_version(model, version)
@@ -156,7 +156,7 @@ def predict_latency_p99_ms(model: VerifiedModel, levels: dict[str, list] | None,
     return float(np.percentile(times, 99))
 
 
-def _levels(client, run_id: str) -> dict[str, list] | None:  # noqa: ANN001
+def _levels(client, run_id: str) -> dict[str, list] | None:
     """The categorical levels the model was trained with (model_inputs.json), to prepare its example."""
     try:
         path = client.download_artifacts(run_id, "model_inputs.json")

@@ -82,7 +82,7 @@ def is_lock(name: str) -> bool:
 
 
 @contextmanager
-def registry_lock(client, model: str, *, who: str = "", wait_s: float = 30.0, lease_s: float = LEASE_S) -> Iterator[Holder]:  # noqa: ANN001
+def registry_lock(client, model: str, *, who: str = "", wait_s: float = 30.0, lease_s: float = LEASE_S) -> Iterator[Holder]:
     """Hold the model's lock for the ``with`` block, in the name of ``who`` (default: ``user@host``);
     ``RegistryConflict`` if another holder keeps it past ``wait_s``."""
     holder = acquire(client, model, who=who, wait_s=wait_s, lease_s=lease_s)
@@ -92,7 +92,7 @@ def registry_lock(client, model: str, *, who: str = "", wait_s: float = 30.0, le
         release(client, model, holder)
 
 
-def acquire(client, model: str, *, who: str = "", wait_s: float, lease_s: float) -> Holder:  # noqa: ANN001
+def acquire(client, model: str, *, who: str = "", wait_s: float, lease_s: float) -> Holder:
     from mlflow.exceptions import MlflowException
 
     name = lock_name(model)
@@ -115,7 +115,7 @@ def acquire(client, model: str, *, who: str = "", wait_s: float, lease_s: float)
         time.sleep(random.uniform(0.05, 0.25))
 
 
-def release(client, model: str, holder: Holder) -> None:  # noqa: ANN001
+def release(client, model: str, holder: Holder) -> None:
     """Remove the lock if it is still ours (a lease that ran out may have been taken over)."""
     name = lock_name(model)
     current = _holder(client, name, LEASE_S)
@@ -123,7 +123,7 @@ def release(client, model: str, holder: Holder) -> None:  # noqa: ANN001
         _remove(client, name)
 
 
-def _holder(client, name: str, lease_s: float) -> Holder | None:  # noqa: ANN001
+def _holder(client, name: str, lease_s: float) -> Holder | None:
     from mlflow.exceptions import MlflowException
 
     try:
@@ -133,7 +133,7 @@ def _holder(client, name: str, lease_s: float) -> Holder | None:  # noqa: ANN001
     return Holder.from_tags(dict(lock.tags)) or Holder.untagged(lock.creation_timestamp, lease_s)
 
 
-def _remove(client, name: str) -> None:  # noqa: ANN001
+def _remove(client, name: str) -> None:
     from mlflow.exceptions import MlflowException
 
     try:

@@ -59,7 +59,7 @@ def describe_moves(moves: dict[str, str | None]) -> str:
     return ", ".join(f"{alias} → {'v' + v if v else 'removed'}" for alias, v in moves.items()) or "no alias moved"
 
 
-def aliases_of(client, model: str) -> dict[str, str]:  # noqa: ANN001
+def aliases_of(client, model: str) -> dict[str, str]:
     """The model's aliases: alias → version; RegistryError when the registry has no such model."""
     from mlflow.exceptions import MlflowException
 
@@ -76,7 +76,7 @@ def aliases_of(client, model: str) -> dict[str, str]:  # noqa: ANN001
 MEASURED = frozenset({GateType.max_model_size_mb, GateType.max_predict_latency_ms})
 
 
-def propose_promotion(client, registry: RegistrySpec, experiment: str, *, version: int | None = None,  # noqa: ANN001
+def propose_promotion(client, registry: RegistrySpec, experiment: str, *, version: int | None = None,
                       approve: bool = False, measure: bool = True, pinned: Candidate | None = None) -> Proposal:  # fmt: skip
     """Pick the candidate (or take the ``pinned`` one), gather its facts and the champion's, evaluate the gates;
     moves nothing. Without ``measure`` nothing is downloaded: the candidate's files are not checked and the
@@ -103,7 +103,7 @@ def propose_promotion(client, registry: RegistrySpec, experiment: str, *, versio
     return Proposal("promote", registry.name, candidate, registry.on_pass, decision, aliases, moves, resumes, abandoned)
 
 
-def propose_rollback(client, registry: RegistrySpec) -> Proposal:  # noqa: ANN001
+def propose_rollback(client, registry: RegistrySpec) -> Proposal:
     """Champion back to the ``previous`` version; ``previous`` is cleared. No gates: it was champion before.
     A rollback that stopped half-way (and whose aliases nobody moved since) is completed instead."""
     aliases = aliases_of(client, registry.name)
@@ -121,7 +121,7 @@ def propose_rollback(client, registry: RegistrySpec) -> Proposal:  # noqa: ANN00
     return Proposal("rollback", registry.name, candidate, CHAMPION, Decision(()), aliases, {PREVIOUS: None, CHAMPION: previous})
 
 
-def _half_done_rollback(client, model: str, aliases: dict[str, str]) -> Proposal | None:  # noqa: ANN001
+def _half_done_rollback(client, model: str, aliases: dict[str, str]) -> Proposal | None:
     """The rest of the latest rollback that stopped between its alias moves, if every alias it moves is
     still either where it found it or where it put it."""
     pending = [entry for entry in audit.half_done(audit.read_history(client, model)) if entry["action"] == "rollback"]
@@ -137,7 +137,7 @@ def _half_done_rollback(client, model: str, aliases: dict[str, str]) -> Proposal
     return Proposal("rollback", model, candidate, CHAMPION, Decision(()), aliases, remaining, resumes=entry["id"])
 
 
-def apply(client, proposal: Proposal, *, experiment_id: str, config_digest: str, actor: str = "") -> AuditEntry:  # noqa: ANN001
+def apply(client, proposal: Proposal, *, experiment_id: str, config_digest: str, actor: str = "") -> AuditEntry:
     """Carry out the proposal in the name of ``actor`` (default: ``user@host``): records a rejection, or moves
     the aliases by compare-and-set.
 
@@ -180,7 +180,7 @@ def _changed(before: dict[str, str], now: dict[str, str], watched: set[str]) -> 
     return ", ".join(f"{a}: {show(before.get(a))} → {show(now.get(a))}" for a in sorted(watched) if before.get(a) != now.get(a))
 
 
-def _move_aliases(client, model: str, moves: dict[str, str | None]) -> None:  # noqa: ANN001
+def _move_aliases(client, model: str, moves: dict[str, str | None]) -> None:
     """Removals and side moves first, ``champion`` last: until that move, the old champion serves."""
     for alias in sorted(moves, key=lambda a: a == CHAMPION):
         version = moves[alias]
@@ -190,7 +190,7 @@ def _move_aliases(client, model: str, moves: dict[str, str | None]) -> None:  # 
             client.set_registered_model_alias(model, alias, version)
 
 
-def _tag_version(client, entry: AuditEntry, state: str, proposal: Proposal) -> None:  # noqa: ANN001
+def _tag_version(client, entry: AuditEntry, state: str, proposal: Proposal) -> None:
     """The latest decision about the version, as its tags (for the MLflow UI and ``registry show``)."""
     tags = {
         "decision": entry.id, "action": entry.action, "state": state, "alias": proposal.target,

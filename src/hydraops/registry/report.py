@@ -61,7 +61,7 @@ class ModelReport:
     half_done: tuple[HalfDone, ...]
 
 
-def model_report(client, name: str, metric_keys: tuple[str, ...], limit: int = 20) -> ModelReport:  # noqa: ANN001
+def model_report(client, name: str, metric_keys: tuple[str, ...], limit: int = 20) -> ModelReport:
     """Everything ``registry show`` prints about one registered model; RegistryError when there is none."""
     aliases = aliases_of(client, name)
     found = sorted(client.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version), reverse=True)

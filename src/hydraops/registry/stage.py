@@ -70,7 +70,7 @@ class Rollback(Action):
         return (self.registry,)
 
 
-def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), version: int | None = None,  # noqa: ANN001
+def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), version: int | None = None,
          approve: bool = False, rollback: bool = False, required: bool = False) -> list[Action]:  # fmt: skip
     """The promotion (or rollback) the registry would see today. ``required`` (the promote and rollback verbs):
     a registry with nothing to decide about is an error; otherwise (plan, apply) the action is a skip saying why."""
@@ -154,15 +154,14 @@ def _nothing(required: bool, why: str, model: str, where: str, notes: tuple[str,
     return [Promote(effect=Effect.skip, model=model, target="", version=None, why="nothing to promote", registry=where, notes=(*notes, why))]
 
 
-def _measured(registry) -> list[str]:  # noqa: ANN001 - a RegistrySpec
-    from hydraops.registry.promote import MEASURED
-
+def _measured(registry) -> list[str]:
     from hydraops.config.schemas.lifecycle import GateType
+    from hydraops.registry.promote import MEASURED
 
     return [str(gate.type) for gate in registry.gates if GateType(gate.type) in MEASURED]
 
 
-def _rejected_before(client, model: str, version: str, config_digest: str) -> str | None:  # noqa: ANN001
+def _rejected_before(client, model: str, version: str, config_digest: str) -> str | None:
     """Why not to decide again: the version's latest decision rejected it under the same config."""
     tags = client.get_model_version(model, version).tags
     if tags.get(_DECISION_STATE) == "rejected" and tags.get(_DECISION_DIGEST) == config_digest:

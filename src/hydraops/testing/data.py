@@ -1,7 +1,7 @@
 """Synthetic projects for tests: a copy of an example project, with seeded generated data.
 
-    project = churn_project(tmp_path / "churn", customers=600)   # conf/ + data/*.parquet, ~1 s
-    spec = hydraops.load_spec(project)
+project = churn_project(tmp_path / "churn", customers=600)   # conf/ + data/*.parquet, ~1 s
+spec = hydraops.load_spec(project)
 """
 
 from __future__ import annotations
@@ -33,9 +33,7 @@ def copy_example_project(name: str, destination: Path | str) -> Path:
     return destination
 
 
-def churn_project(
-    destination: Path | str, customers: int = 600, *, months: int = 12, seed: int = 42, drift_after: str | None = None
-) -> Path:
+def churn_project(destination: Path | str, customers: int = 600, *, months: int = 12, seed: int = 42, drift_after: str | None = None) -> Path:
     """A copy of the churn example at ``destination`` with ``customers`` customers of generated data in
     ``data/`` (parquet), as its ``generate_data.py`` writes them: equal arguments give identical files.
     ``drift_after`` (``YYYY-MM-DD``) makes the later data drift."""

@@ -56,7 +56,7 @@ class VerifiedModel:
             raise ModelIntegrityError(f"{self.uri}: {self.model_file.name} does not load as a {self.flavor} model "
                                       f"({type(error).__name__}: {error}): refusing it") from None  # fmt: skip
 
-    def input_example(self):  # noqa: ANN201 - a DataFrame, or None
+    def input_example(self):
         """The input example logged with the model (JSON, a pandas 'split' frame), or None."""
         import json
 
@@ -76,7 +76,7 @@ class VerifiedModel:
 
 
 @contextmanager
-def verified_model(client, model_uri: str, tags: Mapping[str, str]) -> Iterator[VerifiedModel]:  # noqa: ANN001
+def verified_model(client, model_uri: str, tags: Mapping[str, str]) -> Iterator[VerifiedModel]:
     """The registered model at ``model_uri`` (``models:/name/version``, ``models:/name@alias``, a run's or a
     store's artifact URI, a folder), fetched through ``client`` (an MlflowClient with explicit URIs) and checked
     against its ``tags`` (the version's: sha256 and flavor); ModelIntegrityError naming the file or field
@@ -91,13 +91,11 @@ def verified_model(client, model_uri: str, tags: Mapping[str, str]) -> Iterator[
         local = Path(download_model(client, model_uri, scratch))
         actual, mlmodel = read_model_dir(local)
         if actual != expected:
-            raise ModelIntegrityError(
-                f"model {model_uri} does not match its recorded sha256 ({expected[:12]}…, found {actual[:12]}…): refusing to load it"
-            )
+            raise ModelIntegrityError(f"model {model_uri} does not match its recorded sha256 ({expected[:12]}…, found {actual[:12]}…): refusing to load it")
         yield VerifiedModel(model_uri, local, flavor, mlmodel, _model_file(model_uri, local, flavor, mlmodel))
 
 
-def download_model(client, model_uri: str, destination: str) -> str:  # noqa: ANN001
+def download_model(client, model_uri: str, destination: str) -> str:
     """Copy the model's files to ``destination`` through ``client``'s stores (None: ``model_uri`` is a folder on
     disk); the local path of the copy. A registry URI is resolved by the client's registry to where the
     version's files are."""

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from hydraops.errors import ModelIntegrityError
-
 from hydraops.tracking.tags import FLAVOR as FLAVOR_TAG
 from hydraops.tracking.tags import MODEL_SHA256 as SHA_TAG
 
@@ -40,7 +39,7 @@ class LoggedModel:
     flavor: str
 
 
-def log_model(client, run_id: str, estimator: Any, *, input_example, signature, pip_requirements: list[str]) -> LoggedModel:  # noqa: ANN001
+def log_model(client, run_id: str, estimator: Any, *, input_example, signature, pip_requirements: list[str]) -> LoggedModel:
     """Save the fitted estimator (a LightGBM booster in its native text format, anything else with skops) to a
     scratch folder, hash it, upload it as the run's ``model`` artifacts and tag the run with its sha256 and
     flavor; returns them with the model's artifact URI."""
@@ -68,7 +67,7 @@ def log_model(client, run_id: str, estimator: Any, *, input_example, signature, 
     return LoggedModel(f"{client.get_run(run_id).info.artifact_uri}/{MODEL_NAME}", digest, flavor)
 
 
-def register_model(client, name: str, model: LoggedModel, run_id: str, tags: dict[str, str]) -> str:  # noqa: ANN001
+def register_model(client, name: str, model: LoggedModel, run_id: str, tags: dict[str, str]) -> str:
     """A new version of registered model ``name`` (created when missing) for the run's logged model; its number."""
     from mlflow.exceptions import MlflowException
 
@@ -144,7 +143,7 @@ def _files(local: Path) -> Iterator[str]:
     return iter(sorted(found))
 
 
-def load_model(client, model_uri: str, tags: dict[str, str]):  # noqa: ANN001, ANN201 - a LightGBM Booster or a scikit-learn estimator
+def load_model(client, model_uri: str, tags: dict[str, str]):
     """The flavor's own model (no pickle), after checking its files against the sha256 and flavor ``tags``;
     downloaded through ``client`` (an MlflowClient with explicit URIs)."""
     from hydraops.tracking.model_load import verified_model

@@ -11,6 +11,7 @@ from pathlib import Path
 from hydraops.tracking.tags import ERROR as ERROR_TAG
 from hydraops.tracking.tags import OWNER_HOST as OWNER_HOST_TAG
 from hydraops.tracking.tags import OWNER_PID as OWNER_PID_TAG
+
 # The owner's start time (Linux: clock ticks since boot, /proc/<pid>/stat), so a reused pid is not
 # mistaken for the owner; empty where the platform does not say.
 from hydraops.tracking.tags import OWNER_STARTED as OWNER_STARTED_TAG
@@ -38,13 +39,11 @@ def owner_is_gone(tags: dict[str, str]) -> bool:
     return state == "Z" or bool(recorded and started and recorded != started)  # a zombie, or the pid was reused
 
 
-def end_runs_of_dead_owners(client, experiment_id: str) -> list[str]:  # noqa: ANN001 - an MlflowClient
+def end_runs_of_dead_owners(client, experiment_id: str) -> list[str]:
     """Mark KILLED every RUNNING run of the experiment whose owner was a process on this host that has
     exited; returns their ids. Runs of live processes, of other hosts, and without owner tags are left alone."""
     host = socket.gethostname().replace("'", "")
-    running = client.search_runs(
-        [experiment_id], f"attributes.status = 'RUNNING' and tags.`{OWNER_HOST_TAG}` = '{host}'", max_results=1000
-    )
+    running = client.search_runs([experiment_id], f"attributes.status = 'RUNNING' and tags.`{OWNER_HOST_TAG}` = '{host}'", max_results=1000)
     ended = []
     for run in running:
         tags = run.data.tags

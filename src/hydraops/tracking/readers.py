@@ -30,7 +30,7 @@ class Sweep:
         return self.best_child == run_id
 
 
-def run_of_version(client, model: str, version: str | int) -> str:  # noqa: ANN001 - an MlflowClient
+def run_of_version(client, model: str, version: str | int) -> str:
     """The id of the training run that registered ``model`` version ``version``."""
     return client.get_model_version(model, str(version)).run_id
 
@@ -42,12 +42,12 @@ def data_lineage_of_tags(tags: Mapping[str, str]) -> DataLineage:
     return DataLineage(tags.get(T.TRAINING_TABLE_SHA256), dict(sorted(data.items())), dict(sorted(views.items())))
 
 
-def data_lineage(client, run_id: str) -> DataLineage:  # noqa: ANN001
+def data_lineage(client, run_id: str) -> DataLineage:
     """The training table, source files and feature view versions run ``run_id`` was trained on."""
     return data_lineage_of_tags(client.get_run(run_id).data.tags)
 
 
-def sweep_of(client, run_id: str) -> Sweep | None:  # noqa: ANN001
+def sweep_of(client, run_id: str) -> Sweep | None:
     """The sweep run ``run_id`` is a job of (or is the parent of); None for a run outside any sweep."""
     tags = client.get_run(run_id).data.tags
     if tags.get(T.SWEEP) == "true":

@@ -15,7 +15,7 @@ from hydraops.tracking.connection import one_attempt
 from hydraops.tracking.owners import owner_tags
 
 
-def ensure_experiment(client, name: str, artifact_location: str | None) -> str:  # noqa: ANN001 - an MlflowClient
+def ensure_experiment(client, name: str, artifact_location: str | None) -> str:
     """The id of experiment ``name``, created (with its artifact location) when missing."""
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
@@ -29,7 +29,7 @@ def ensure_experiment(client, name: str, artifact_location: str | None) -> str: 
         return experiment.experiment_id
 
 
-def experiment_for_runs(client, name: str, artifact_location: str | None) -> str:  # noqa: ANN001
+def experiment_for_runs(client, name: str, artifact_location: str | None) -> str:
     """:func:`ensure_experiment` for a command about to open runs in it: first, its runs left RUNNING by
     processes that have exited are marked KILLED (:mod:`hydraops.tracking.owners`), said in one line on stderr."""
     import sys
@@ -43,7 +43,7 @@ def experiment_for_runs(client, name: str, artifact_location: str | None) -> str
 
 
 @contextmanager
-def tracked_run(client, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator:  # noqa: ANN001
+def tracked_run(client, experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator:
     """Create a run owned by this process (:mod:`hydraops.tracking.owners`) and yield it (an MLflow ``Run``);
     leave it FINISHED, FAILED (error recorded as a tag) or KILLED, never RUNNING. When the body fails and the
     run cannot be ended either (the store is gone), the body's error is the one raised, with a note saying so."""
@@ -65,7 +65,7 @@ def tracked_run(client, experiment_id: str, run_name: str, tags: Mapping[str, st
             raise
 
 
-def _end_after_failure(client, run_id: str, status: str, reason: str, error: BaseException) -> None:  # noqa: ANN001
+def _end_after_failure(client, run_id: str, status: str, reason: str, error: BaseException) -> None:
     """Record why and end the run, trying each request once; if the store does not answer, note on ``error``
     that the run stays RUNNING until a later command marks it KILLED."""
     with one_attempt():
@@ -74,7 +74,7 @@ def _end_after_failure(client, run_id: str, status: str, reason: str, error: Bas
                 client.set_tag(run_id, T.ERROR, reason)
             finally:
                 client.set_terminated(run_id, status)
-        except Exception as cleanup:
+        except Exception as cleanup:  # noqa: BLE001 - noted on the error being raised
             error.add_note(_not_ended(run_id, status, cleanup))
 
 

@@ -20,7 +20,7 @@ def default_objective(primary_metric: str) -> tuple[str, str]:
     return f"valid.{primary_metric}", "minimize" if primary_metric in LOWER_IS_BETTER else "maximize"
 
 
-def open_sweep(client, experiment_id: str, name: str, command: str, root: Path | str) -> str:  # noqa: ANN001 - an MlflowClient
+def open_sweep(client, experiment_id: str, name: str, command: str, root: Path | str) -> str:
     """The sweep's parent run, owned by this process; its id."""
     from hydraops.tracking.lineage import source_tags
     from hydraops.tracking.owners import owner_tags
@@ -29,15 +29,12 @@ def open_sweep(client, experiment_id: str, name: str, command: str, root: Path |
     return client.create_run(experiment_id, tags=tags).info.run_id
 
 
-def finish_sweep(client, parent_id: str, metric: str, direction: str, failed: bool = False) -> dict[str, Any]:  # noqa: ANN001
+def finish_sweep(client, parent_id: str, metric: str, direction: str, failed: bool = False) -> dict[str, Any]:
     """Rank the parent's children by ``metric`` (``direction``: maximize or minimize), log the leaderboard, tag
     the best, end the parent (FAILED when ``failed`` or a child did not finish)."""
     parent = client.get_run(parent_id)
     children = client.search_runs([parent.info.experiment_id], f"tags.`{T.PARENT_RUN}` = '{parent_id}'", max_results=10_000)
-    rows = [
-        {"run_id": r.info.run_id, "run_name": r.info.run_name, "status": r.info.status, metric: r.data.metrics.get(metric)}
-        for r in children
-    ]
+    rows = [{"run_id": r.info.run_id, "run_name": r.info.run_name, "status": r.info.status, metric: r.data.metrics.get(metric)} for r in children]
     scored = [row for row in rows if row[metric] is not None and row["status"] == "FINISHED"]
     scored.sort(key=lambda row: row[metric], reverse=direction == "maximize")
     board = {"metric": metric, "direction": direction, "runs": scored + [row for row in rows if row not in scored]}
@@ -50,7 +47,7 @@ def finish_sweep(client, parent_id: str, metric: str, direction: str, failed: bo
     return board
 
 
-def end_sweep(client, parent_id: str, status: str = "FAILED") -> None:  # noqa: ANN001
+def end_sweep(client, parent_id: str, status: str = "FAILED") -> None:
     """A sweep that raised: end its parent run, and any child still RUNNING (a launcher's worker stopped with
     it), with ``status`` (FAILED, or KILLED when interrupted). Each request is tried once; when the store does
     not answer, the runs stay RUNNING and the next command marks them KILLED (their owners are gone)."""
@@ -63,7 +60,7 @@ def end_sweep(client, parent_id: str, status: str = "FAILED") -> None:  # noqa: 
             for child in client.search_runs([experiment_id], running, max_results=10_000):
                 client.set_terminated(child.info.run_id, status)
             client.set_terminated(parent_id, status)
-        except Exception:  # the store is gone: the sweep's own error is the one to report
+        except Exception:  # noqa: BLE001 - the store is gone: the sweep's own error is the one to report
             pass
 
 

@@ -137,11 +137,9 @@ def _from_target(model: Any, debug: DebugSpec | None) -> Any:
     _check_params(cls, kwargs, {k: f"model.estimator.{k}" for k in kwargs})
     try:
         estimator = instantiate({**kwargs, "_target_": target}, _convert_="all")
-    except Exception as error:  # hydra wraps the constructor's error; report it under the config key
+    except Exception as error:  # noqa: BLE001 - hydra wraps the constructor's error; report it under the config key
         raise TrainingError(f"model.estimator._target_: cannot build '{target}': {error}") from None
-    kind, is_kind = {Task.classification: ("classifier", is_classifier), Task.regression: ("regressor", is_regressor)}[
-        Task(model.task)
-    ]
+    kind, is_kind = {Task.classification: ("classifier", is_classifier), Task.regression: ("regressor", is_regressor)}[Task(model.task)]
     if not is_kind(estimator):
         raise TrainingError(f"model.task: '{target}' is not a {kind} (model.task={model.task})")
     return estimator
@@ -183,7 +181,7 @@ def _param_names(cls: type) -> list[str]:
     """What ``get_params()`` reports for ``cls`` (its signature's names when it cannot be built bare)."""
     try:
         return sorted(cls().get_params(deep=False))
-    except Exception:
+    except Exception:  # noqa: BLE001 - any constructor that needs arguments
         parameters = inspect.signature(cls.__init__).parameters.items()
         return sorted(n for n, p in parameters if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
 
@@ -195,9 +193,7 @@ def _check_params(cls: type, params: Mapping[str, Any], keys: Mapping[str, str])
     valid = _param_names(cls)
     for name in params:
         if name not in valid:
-            raise TrainingError(
-                f"{keys[name]}: {cls.__name__} takes no parameter '{name}'; valid parameters: {', '.join(valid)}"
-            )
+            raise TrainingError(f"{keys[name]}: {cls.__name__} takes no parameter '{name}'; valid parameters: {', '.join(valid)}")
 
 
 def _construct(cls: type, params: dict[str, Any], keys: Mapping[str, str]) -> Any:
@@ -229,9 +225,7 @@ def _pipeline(estimator: Any, categorical: Sequence[str], preprocess: Preprocess
     if categorical:
         impute = SimpleImputer(strategy="most_frequent", keep_empty_features=True)
         transformers.append(("categorical", Pipeline([("impute", impute), ("encode", encode)]), list(categorical)))
-    columns = ColumnTransformer(
-        transformers, remainder=Pipeline(numeric) if numeric else "passthrough", sparse_threshold=0.0
-    )
+    columns = ColumnTransformer(transformers, remainder=Pipeline(numeric) if numeric else "passthrough", sparse_threshold=0.0)
     return Pipeline([("preprocess", columns), ("model", estimator)])
 
 

@@ -10,9 +10,8 @@ A metric that is undefined on a part (one class in a slice, no row predicted pos
 
 from __future__ import annotations
 
-import re
-
 import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,9 +57,7 @@ def evaluate(
     task = Task(spec.task)
     unknown = [name for name in spec.metrics if name not in METRICS[task]]
     if unknown:
-        raise EvaluationError(
-            f"evaluate.metrics: unknown {task.value} metric(s) {unknown}; expected any of {list(METRICS[task])}"
-        )
+        raise EvaluationError(f"evaluate.metrics: unknown {task.value} metric(s) {unknown}; expected any of {list(METRICS[task])}")
     metrics: dict[str, float] = {}
     skipped: dict[str, str] = {}
     predictions: dict[str, np.ndarray] = {}
@@ -115,9 +112,7 @@ def target_array(model: Any, y: pd.Series, task: Task) -> np.ndarray:
     return (values == classes[-1]).astype(int)
 
 
-def _slice_values(
-    column: str, split: str, features: pd.DataFrame, slice_frames: Mapping[str, pd.DataFrame] | None
-) -> np.ndarray:
+def _slice_values(column: str, split: str, features: pd.DataFrame, slice_frames: Mapping[str, pd.DataFrame] | None) -> np.ndarray:
     """The slice column for a split: from the features when there, else from ``slice_frames[split]``."""
     import numpy as np
 
@@ -127,7 +122,8 @@ def _slice_values(
     if frame is None or column not in frame.columns:
         raise EvaluationError(
             f"evaluate.slices: column {column!r} is neither a feature nor in slice_frames[{split!r}]",
-            key="evaluate.slices", column=column,
+            key="evaluate.slices",
+            column=column,
         )
     if len(frame) != len(features):
         raise EvaluationError(f"slice_frames[{split!r}] has {len(frame)} rows, the features {len(features)}")

@@ -39,7 +39,7 @@ def overrides_record(overrides: Sequence[str]) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
-def recorded_overrides(client, run_id: str) -> list[str]:  # noqa: ANN001 - an MlflowClient
+def recorded_overrides(client, run_id: str) -> list[str]:
     """The command-line overrides the run was started with (its ``config/overrides.json``), once the file is
     shown to be the one the run recorded (its sha256 is the run's ``hydraops.overrides_digest``) and each entry
     to be an override of the task's config: no flag, no ``hydra.*`` setting, no sweep."""
@@ -101,12 +101,10 @@ def _refused(source: str, *messages: str) -> ConfigError:
     return ConfigError([Problem("", source, message) for message in messages])
 
 
-def compare(client, original_id: str) -> Comparison:  # noqa: ANN001 - an MlflowClient
+def compare(client, original_id: str) -> Comparison:
     """Compare ``original_id`` with its latest reproduction: model sha256, metrics, code, config, data."""
     original = client.get_run(original_id)
-    found = client.search_runs(
-        [original.info.experiment_id], f"tags.`{T.REPRODUCES}` = '{original_id}'", order_by=["start_time DESC"], max_results=1
-    )
+    found = client.search_runs([original.info.experiment_id], f"tags.`{T.REPRODUCES}` = '{original_id}'", order_by=["start_time DESC"], max_results=1)
     if not found:
         raise TrackingError(f"run {original_id} has no reproduction yet")
     new = found[0]
@@ -122,10 +120,6 @@ def compare(client, original_id: str) -> Comparison:  # noqa: ANN001 - an Mlflow
         if old_tags[key] != new_tags.get(key):
             warnings.append(f"different data: {key} {old_tags[key][:12]} → {str(new_tags.get(key))[:12]}")
     old_metrics, new_metrics = original.data.metrics, new.data.metrics
-    differences = {
-        k: (old_metrics.get(k), new_metrics.get(k))
-        for k in sorted(set(old_metrics) | set(new_metrics))
-        if old_metrics.get(k) != new_metrics.get(k)
-    }
+    differences = {k: (old_metrics.get(k), new_metrics.get(k)) for k in sorted(set(old_metrics) | set(new_metrics)) if old_metrics.get(k) != new_metrics.get(k)}
     identical = old_tags.get(T.MODEL_SHA256) == new_tags.get(T.MODEL_SHA256) is not None
     return Comparison(original_id, new.info.run_id, identical, not differences, warnings, differences)

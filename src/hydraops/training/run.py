@@ -93,10 +93,10 @@ def prepare(spec: ProjectSpec) -> Prepared:
     """Training table, split, features and the unfitted estimator; raises before any run exists."""
     import pandas as pd
 
-    from hydraops.features import FeatureRepo
     from hydraops.digests import file_sha256
-    from hydraops.features.repo import file_digest
+    from hydraops.features import FeatureRepo
     from hydraops.features.offline import current_manifest
+    from hydraops.features.repo import file_digest
     from hydraops.training.estimators import TrainingError, build_estimator, category_levels, prepare_features
     from hydraops.training.split import split_table
 
@@ -126,7 +126,7 @@ def prepare(spec: ProjectSpec) -> Prepared:
     return Prepared(table_path, features, levels, parts, frames, estimator, lineage)
 
 
-def _require_current(repo) -> None:  # noqa: ANN001 - a FeatureRepo
+def _require_current(repo) -> None:
     """Every view's CURRENT timeline is its declared version (the features stage, planned before, made it so)."""
     from hydraops.errors import FeatureStoreError
     from hydraops.features.offline import current_manifest
@@ -139,7 +139,7 @@ def _require_current(repo) -> None:  # noqa: ANN001 - a FeatureRepo
                                     "run `hydraops features materialize` (or `hydraops train`, which plans it)", key=f"features.views.{view}")  # fmt: skip
 
 
-def _training_table(repo, spec: ProjectSpec, lineage: Mapping[str, str]) -> Path:  # noqa: ANN001 - FeatureRepo
+def _training_table(repo, spec: ProjectSpec, lineage: Mapping[str, str]) -> Path:
     """The training table for these view versions and label files: built once, then reused by every run
     and sweep job that needs the same one (written to a temp name and renamed, so parallel jobs are safe)."""
     from hydraops.features.historical import build_training_table
@@ -159,7 +159,7 @@ def run_name(spec: ProjectSpec, overrides: Sequence[str]) -> str:
     return " ".join([spec.model.name, *shown])[:250]
 
 
-def _log_config(client, run_id: str, resolved: Mapping[str, Any], config_yaml: str, overrides_text: str,  # noqa: ANN001
+def _log_config(client, run_id: str, resolved: Mapping[str, Any], config_yaml: str, overrides_text: str,
                 hydra_dir: Path | None, redactor: Redactor) -> None:  # fmt: skip
     from mlflow.entities import Param
 
@@ -178,7 +178,7 @@ def _log_config(client, run_id: str, resolved: Mapping[str, Any], config_yaml: s
             client.log_text(run_id, redactor.text(path.read_text()), f"config/.hydra/{path.name}")
 
 
-def _log_inputs(client, run_id: str, spec: ProjectSpec, prepared: Prepared) -> None:  # noqa: ANN001
+def _log_inputs(client, run_id: str, spec: ProjectSpec, prepared: Prepared) -> None:
     """Each split as an MLflow dataset input (name, digest, source, schema, profile; context = the split's name),
     recorded as ``mlflow.data.from_pandas`` records it, with the two costly parts computed cheaply: the digest
     (:func:`_dataset_digest`) and the schema (:func:`_dataset_schema`)."""
@@ -192,9 +192,7 @@ def _log_inputs(client, run_id: str, spec: ProjectSpec, prepared: Prepared) -> N
     for name, frame in prepared.frames.items():
         if not len(frame):
             continue
-        dataset = mlflow.data.from_pandas(
-            frame, source=str(prepared.table_path), targets=target, name=f"{spec.project}-{name}", digest=_dataset_digest(frame)
-        )
+        dataset = mlflow.data.from_pandas(frame, source=str(prepared.table_path), targets=target, name=f"{spec.project}-{name}", digest=_dataset_digest(frame))
         vars(dataset)["schema"] = _dataset_schema(frame)  # PandasDataset.schema is a cached_property: fill it
         datasets.append(DatasetInput(dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, name)]))
     for attempt in range(3):
@@ -242,11 +240,11 @@ def _dataset_schema(frame: Any) -> Any:
         sample = frame
     try:
         return _infer_schema(sample)
-    except Exception:
+    except Exception:  # noqa: BLE001 - as PandasDataset.schema does
         return None
 
 
-def _evaluate_and_log(client, run_id: str, spec: ProjectSpec, prepared: Prepared, output_dir: Path):  # noqa: ANN001, ANN202
+def _evaluate_and_log(client, run_id: str, spec: ProjectSpec, prepared: Prepared, output_dir: Path):
     import time
 
     from mlflow.entities import Metric
@@ -273,7 +271,7 @@ def _evaluate_and_log(client, run_id: str, spec: ProjectSpec, prepared: Prepared
     return evaluation.metrics, model
 
 
-def _register(client, run_id: str, spec: ProjectSpec, model, metrics: Mapping[str, float], config_digest: str) -> str:  # noqa: ANN001
+def _register(client, run_id: str, spec: ProjectSpec, model, metrics: Mapping[str, float], config_digest: str) -> str:
     from hydraops.tracking.models import register_model
 
     key = f"test.{spec.evaluate.primary_metric}"

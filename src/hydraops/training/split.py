@@ -49,7 +49,8 @@ def split_table(frame: pd.DataFrame, spec: SplitSpec, *, time_column: str | None
     if target not in frame.columns:
         raise TrainingError(
             f"features.labels.target: column '{target}' is not in the training table (columns: {_names(frame)})",
-            key="features.labels.target", column=target,
+            key="features.labels.target",
+            column=target,
         )
     _check_fractions(spec)
     if SplitMethod(spec.method) is SplitMethod.time:
@@ -68,8 +69,7 @@ def _check_fractions(spec: SplitSpec) -> None:
             raise TrainingError(f"split.{key}: expected a fraction in [0, 1), found {value}")
     if spec.valid_fraction + spec.test_fraction >= 1:
         raise TrainingError(
-            f"split.valid_fraction + split.test_fraction must be below 1 so train keeps rows, "
-            f"found {spec.valid_fraction} + {spec.test_fraction}"
+            f"split.valid_fraction + split.test_fraction must be below 1 so train keeps rows, found {spec.valid_fraction} + {spec.test_fraction}"
         )
 
 
@@ -144,13 +144,9 @@ def _draw(rows: np.ndarray, size: int, labels: np.ndarray | None, seed: int, tar
     if size == 0 or size >= len(rows):
         return (rows, rows[:0]) if size == 0 else (rows[:0], rows)
     try:
-        return tuple(
-            train_test_split(rows, test_size=size, random_state=seed, stratify=None if labels is None else labels[rows])
-        )
+        return tuple(train_test_split(rows, test_size=size, random_state=seed, stratify=None if labels is None else labels[rows]))
     except ValueError as error:
-        raise TrainingError(
-            f"split.stratify: cannot stratify {len(rows)} rows by '{target}' ({error}); set split.stratify=false or {_FIX}"
-        ) from None
+        raise TrainingError(f"split.stratify: cannot stratify {len(rows)} rows by '{target}' ({error}); set split.stratify=false or {_FIX}") from None
 
 
 def _check_parts(splits: Splits, spec: SplitSpec, target: str, task: Task) -> None:

@@ -19,7 +19,6 @@ from hydraops.plan.model import Action, Effect, Outcome, Result
 from hydraops.tracking import tags as T
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class TrainRun(Action):
     """Fit ``model`` on the training table of these inputs, log the run in ``experiment``, register a version."""
@@ -40,7 +39,7 @@ class TrainRun(Action):
         return (self.tracking,)
 
 
-def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), always: bool = False) -> list[Action]:  # noqa: ANN001
+def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), always: bool = False) -> list[Action]:
     """One TrainRun: ``create``, or ``skip`` (unless ``always``) when a finished run with the same inputs
     registered a version. Nothing when the project declares no labels."""
     if spec.features.labels is None:
@@ -79,7 +78,7 @@ def train_run(action: TrainRun, ctx: RunContext) -> Result:
     return Result(action, Outcome.done, f"run {result.run_id}: {result.registered_model} version {result.version}", result)
 
 
-def inputs_digest(spec, config_digest: str) -> str:  # noqa: ANN001
+def inputs_digest(spec, config_digest: str) -> str:
     """sha256 of what a run is trained from: the config digest, each view's version, the label files' sha256."""
     from hydraops.features.repo import FeatureRepo, file_digest
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -89,8 +89,8 @@ class ProjectSpec:
     deploy: DeploySpec = MISSING
     monitor: MonitorSpec = MISSING
     retrain: RetrainSpec = MISSING
-    hparams_search: Optional[HparamsSearchSpec] = None
-    debug: Optional[DebugSpec] = None
+    hparams_search: HparamsSearchSpec | None = None
+    debug: DebugSpec | None = None
 
 
 def expected(schema: Any, name: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -68,8 +68,8 @@ class StackSpec:
 
     name: str = MISSING
     tracking_uri: str = MISSING
-    registry_uri: Optional[str] = None
-    artifact_location: Optional[str] = None
+    registry_uri: str | None = None
+    artifact_location: str | None = None
     online_store: OnlineStoreSpec = field(default_factory=OnlineStoreSpec)
     bento_home: str = MISSING
     #: Seconds the tracking store has to answer: the check before a verb uses it, each request to a server,
@@ -84,9 +84,9 @@ class ValueChecks:
     """Checks every value must pass: nulls, bounds (inclusive), allowed values."""
 
     nullable: bool = True
-    ge: Optional[float] = None
-    le: Optional[float] = None
-    isin: Optional[list[Any]] = None
+    ge: float | None = None
+    le: float | None = None
+    isin: list[Any] | None = None
 
 
 @dataclass
@@ -102,10 +102,10 @@ class ColumnSpec(ValueChecks):
 class SourceSpec:
     """A table: a file path or glob under ``data.dir``, or a DuckDB query over other sources."""
 
-    path: Optional[str] = None
-    query: Optional[str] = None
-    timestamp: Optional[str] = None
-    created_timestamp: Optional[str] = None
+    path: str | None = None
+    query: str | None = None
+    timestamp: str | None = None
+    created_timestamp: str | None = None
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
     description: str = ""
 
@@ -128,9 +128,9 @@ class FeatureSpec(ValueChecks):
     """A row-level feature: a DuckDB SQL expression over the view's source."""
 
     expr: str = MISSING
-    dtype: Optional[Dtype] = None
+    dtype: Dtype | None = None
     description: str = ""
-    owner: Optional[str] = None
+    owner: str | None = None
     tags: list[str] = field(default_factory=list)
 
 
@@ -141,7 +141,7 @@ class AggregationSpec:
     column: str = MISSING
     agg: list[AggFunc] = MISSING
     windows: list[str] = MISSING
-    where: Optional[str] = None
+    where: str | None = None
     description: str = ""
 
 
@@ -149,11 +149,11 @@ class AggregationSpec:
 class FeatureViewSpec:
     entity: str = MISSING
     source: str = MISSING
-    ttl: Optional[str] = None
+    ttl: str | None = None
     features: dict[str, FeatureSpec] = field(default_factory=dict)
     aggregations: list[AggregationSpec] = field(default_factory=list)
     description: str = ""
-    owner: Optional[str] = None
+    owner: str | None = None
     tags: list[str] = field(default_factory=list)
 
 
@@ -171,7 +171,7 @@ class LabelsSpec:
 class FeaturesSpec:
     entities: dict[str, EntitySpec] = field(default_factory=dict)
     views: dict[str, FeatureViewSpec] = field(default_factory=dict)
-    labels: Optional[LabelsSpec] = None
+    labels: LabelsSpec | None = None
     validation: ValidationMode = ValidationMode.strict
 
     def feature_names(self) -> list[str]:
@@ -180,9 +180,5 @@ class FeaturesSpec:
         for view in self.views.values():
             names += list(view.features)
             for aggregation in view.aggregations:
-                names += [
-                    f"{aggregation.column}_{func.value}_{window}"
-                    for func in aggregation.agg
-                    for window in aggregation.windows
-                ]
+                names += [f"{aggregation.column}_{func.value}_{window}" for func in aggregation.agg for window in aggregation.windows]
         return names

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Optional
 
 from omegaconf import MISSING
 
@@ -53,8 +52,8 @@ class BreachKind(StrEnum):
 @dataclass
 class CandidateSpec:
     strategy: CandidateStrategy = CandidateStrategy.latest
-    metric: Optional[str] = None
-    version: Optional[int] = None
+    metric: str | None = None
+    version: int | None = None
 
 
 @dataclass
@@ -62,14 +61,14 @@ class GateSpec:
     """One promotion rule; which fields it needs depends on ``type``."""
 
     type: GateType = MISSING
-    metric: Optional[str] = None
+    metric: str | None = None
     split: str = "test"
     op: Op = Op.ge
-    value: Optional[float] = None
+    value: float | None = None
     min_delta: float = 0.0
     relative: bool = False
     slices: list[str] = field(default_factory=list)
-    max_drop: Optional[float] = None
+    max_drop: float | None = None
 
 
 @dataclass
@@ -92,7 +91,7 @@ class ServiceSpec:
 
 @dataclass
 class BatchSpec:
-    input: Optional[str] = None
+    input: str | None = None
     output: str = MISSING
     chunk_rows: int = 100_000
 
@@ -100,7 +99,7 @@ class BatchSpec:
 @dataclass
 class ImageSpec:
     tag: str = MISSING
-    base_image: Optional[str] = None
+    base_image: str | None = None
 
 
 @dataclass
@@ -108,17 +107,17 @@ class DeploySpec:
     target: DeployTarget = MISSING
     alias: str = "champion"
     service: ServiceSpec = field(default_factory=ServiceSpec)
-    batch: Optional[BatchSpec] = None
-    image: Optional[ImageSpec] = None
+    batch: BatchSpec | None = None
+    image: ImageSpec | None = None
 
 
 @dataclass
 class ThresholdSpec:
     """Drift/quality thresholds; an unset field inherits from the level above (default → group → column)."""
 
-    psi: Optional[float] = None
-    ks_pvalue: Optional[float] = None
-    max_null_fraction: Optional[float] = None
+    psi: float | None = None
+    ks_pvalue: float | None = None
+    max_null_fraction: float | None = None
 
 
 @dataclass
@@ -129,14 +128,14 @@ class ColumnGroupSpec:
 
 @dataclass
 class PerformanceSpec:
-    metric: Optional[str] = None
+    metric: str | None = None
     max_drop: float = 0.05
 
 
 @dataclass
 class MonitorSpec:
     reference: str = "training"
-    current: Optional[str] = None
+    current: str | None = None
     min_rows: int = 100
     default: ThresholdSpec = field(default_factory=ThresholdSpec)
     groups: dict[str, ColumnGroupSpec] = field(default_factory=dict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import II, MISSING
 
@@ -36,7 +36,7 @@ class SplitSpec:
     """How the training table is cut into train/valid/test."""
 
     method: SplitMethod = MISSING
-    column: Optional[str] = None
+    column: str | None = None
     valid_fraction: float = 0.15
     test_fraction: float = 0.15
     gap: str = "0d"
@@ -79,7 +79,7 @@ class LightGBMSpec(ModelSpec):
 class LogisticRegressionSpec(ModelSpec):
     C: float = 1.0
     max_iter: int = 1000
-    class_weight: Optional[str] = None
+    class_weight: str | None = None
     preprocess: PreprocessSpec = field(default_factory=PreprocessSpec)
 
 
@@ -93,7 +93,7 @@ class LinearRegressionSpec(ModelSpec):
 @dataclass
 class RandomForestSpec(ModelSpec):
     n_estimators: int = 300
-    max_depth: Optional[int] = None
+    max_depth: int | None = None
     min_samples_leaf: int = 1
     max_features: str = "sqrt"
     preprocess: PreprocessSpec = field(default_factory=PreprocessSpec)
@@ -138,5 +138,5 @@ class HparamsSearchSpec:
 class DebugSpec:
     """Small data and few rounds, for tests and CI."""
 
-    max_rows: Optional[int] = None
-    max_rounds: Optional[int] = None
+    max_rows: int | None = None
+    max_rounds: int | None = None

@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hydraops.config.durations import parse_duration
-from hydraops.config.schemas.data import FeaturesSpec, FeatureViewSpec, OnlineStoreSpec, OnlineStoreType
-from hydraops.features.repo import view_feature_names
+from hydraops.config.schemas.data import FeaturesSpec, OnlineStoreSpec, OnlineStoreType
 from hydraops.features.online.base import FeatureStoreError, OnlineRow, OnlineStore, Pushed
 from hydraops.features.online.memory import InMemoryOnlineStore, MemoryOnlineStoreSpec
 from hydraops.features.online.redis import RedisOnlineStore, RedisOnlineStoreSpec
 from hydraops.features.online.sqlite import SqliteOnlineStore, SqliteOnlineStoreSpec
+from hydraops.features.repo import view_feature_names
 
 #: Each ``stack.online_store.type`` and the schema that types its config (``stack/online_store=<type>``).
 ONLINE_STORES: dict[OnlineStoreType, type[OnlineStoreSpec]] = {
@@ -107,12 +107,7 @@ def get_online_features(
     view_names = {view: view_feature_names(spec) for view, spec in features.views.items()}
     if feature_names is None:
         given = {key for row in entity_keys for key in row}
-        wanted = [
-            name
-            for view, names in view_names.items()
-            if given & set(features.entities[features.views[view].entity].join_keys)
-            for name in names
-        ]
+        wanted = [name for view, names in view_names.items() if given & set(features.entities[features.views[view].entity].join_keys) for name in names]
         if entity_keys and not wanted:
             entities = "; ".join(f"{name}: {', '.join(spec.join_keys)}" for name, spec in features.entities.items())
             raise FeatureStoreError(f"the entity rows give no entity's join keys (expected those of {entities})")

@@ -180,6 +180,5 @@ def _scalar(value: Any) -> Any:
         if value is pd.NA:
             return None
     raise FeatureStoreError(
-        f"feature value {value!r} ({type(value).__name__}) cannot be stored online: "
-        "expected None, bool, int, float, str or a timezone-aware datetime"
+        f"feature value {value!r} ({type(value).__name__}) cannot be stored online: expected None, bool, int, float, str or a timezone-aware datetime"
     )

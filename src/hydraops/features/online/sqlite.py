@@ -97,9 +97,7 @@ class SqliteOnlineStore(OnlineStore):
 
     def keys(self, view: str, limit: int) -> list[tuple]:
         with self._lock:
-            found = self._conn.execute(
-                "SELECT key FROM online_rows WHERE view = ? ORDER BY key LIMIT ?", (view, limit)
-            ).fetchall()
+            found = self._conn.execute("SELECT key FROM online_rows WHERE view = ? ORDER BY key LIMIT ?", (view, limit)).fetchall()
         return [decode_key(text) for (text,) in found]
 
     def close(self) -> None:

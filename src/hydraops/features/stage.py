@@ -1,6 +1,5 @@
-"""The data and features stages: typed actions, their planners and their handlers.
+"""The features stage: typed actions, their planner and their handlers.
 
-    plan_data(spec, ctx)        one CheckSource per declared source
     plan_features(spec, ctx)    one MaterializeView per view, then one PushOnline
 
 Every decision is taken by the planner: recompute a view or not (version, date range, the CURRENT files
@@ -11,9 +10,6 @@ an action says, so ``plan`` shows what ``features materialize`` does.
 
 from __future__ import annotations
 
-import dataclasses
-import glob
-import os
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -34,37 +30,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _FeatureAction(Action):
-    """Fields declared ``compare=False`` are what the handler works with (the repo, a store), not data."""
-
-    @property
-    def data(self) -> dict[str, Any]:
-        hidden = {f.name for f in dataclasses.fields(self) if not f.compare}
-        return {name: value for name, value in super().data.items() if name not in hidden}
-
-
-@dataclass(frozen=True, kw_only=True)
-class CheckSource(_FeatureAction):
-    """Read a declared source: its files exist and are readable, its declared columns are there as declared."""
-
-    stage: ClassVar[str] = "data"
-    effect: Effect = Effect.check
-    source: str
-    pattern: str | None = None  # the files it reads: a glob under data.dir
-    query: str | None = None  # or a DuckDB query over other sources
-    repo: FeatureRepo = field(compare=False, repr=False)
-
-    @property
-    def name(self) -> str:
-        return f"source {self.source}"
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.pattern,) if self.pattern is not None else ("duckdb query",)
-
-
-@dataclass(frozen=True, kw_only=True)
-class MaterializeView(_FeatureAction):
+class MaterializeView(Action):
     """Make ``version`` of the view CURRENT, bounded to [start, end): switch back to the kept folder
     ``reuse``, or compute and publish a new one. Effect ``check``: the version cannot be computed (why in notes)."""
 
@@ -92,7 +58,7 @@ class MaterializeView(_FeatureAction):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PushOnline(_FeatureAction):
+class PushOnline(Action):
     """Replace the online rows of ``views`` with their latest values at ``as_of`` (None: when it runs),
     read from each view's CURRENT timeline."""
 
@@ -118,26 +84,6 @@ class PushOnline(_FeatureAction):
 
 
 # --- planners -------------------------------------------------------------------------------------------
-
-
-def plan_data(spec: ProjectSpec, ctx: RunContext | None = None, *, earlier: Sequence[Action] = ()) -> list[Action]:
-    """One check per declared source: which files it reads now, and what its declared schema is."""
-    repo, actions = FeatureRepo.from_spec(spec), []
-    for name, source in spec.data.sources.items():
-        columns = f"{len(source.columns)} declared columns" if source.columns else "no declared columns"
-        if source.query is not None:
-            actions.append(CheckSource(source=name, query=source.query, repo=repo, notes=(columns,)))
-            continue
-        pattern = os.path.join(spec.data.dir, source.path or "")
-        files = sorted(glob.glob(pattern))
-        if files:
-            size = sum(os.path.getsize(path) for path in files)
-            found = f"{len(files)} file{'s' if len(files) != 1 else ''}, {size / 1e6:.1f} MB"
-        else:
-            found = "no file matches yet: generate or copy the data first"
-        notes = (found, columns) + ((f"timestamp: {source.timestamp}",) if source.timestamp else ())
-        actions.append(CheckSource(source=name, pattern=pattern, repo=repo, notes=notes))
-    return actions
 
 
 def plan_features(spec: ProjectSpec, ctx: RunContext | None = None, *, start: datetime | None = None,
@@ -260,15 +206,6 @@ def _range(start: Any, end: Any) -> str:
 # --- handlers -------------------------------------------------------------------------------------------
 
 
-def check_source(action: CheckSource, ctx: RunContext | None = None) -> Result:
-    """Open the source in DuckDB: its files exist and are readable, its declared columns have their types."""
-    from hydraops.features.sources import connect, register_source
-
-    info = register_source(connect(), action.repo, action.source)
-    reads = f"{len(action.repo.source_files(action.source))} file(s)" if action.pattern is not None else "its query"
-    return Result(action, Outcome.checked, f"{reads}, {len(info.columns)} columns as declared", info)
-
-
 def materialize_view(action: MaterializeView, ctx: RunContext | None = None) -> Result:
     """Switch CURRENT back to the kept folder, or compute and publish the version; leftovers cleaned."""
     repo, name = action.repo, action.view
@@ -307,5 +244,5 @@ def push_online(action: PushOnline, ctx: RunContext | None = None) -> Result:
     return Result(action, Outcome.done, f"{sum(counts.values()):,} rows of {len(counts)} view(s) pushed to {action.store}", counts)
 
 
-__all__ = ["CheckSource", "MaterializeView", "PushOnline", "check_source", "materialize_view", "plan_data",
+__all__ = ["MaterializeView", "PushOnline", "materialize_view",
            "plan_features", "plan_views", "push_online"]  # fmt: skip

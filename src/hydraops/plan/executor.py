@@ -17,12 +17,13 @@ Handler = Callable[[Any, RunContext], Result]
 
 def handlers() -> Mapping[type[Action], Handler]:
     """Action type → the function that carries it out (stages are imported here, when a plan is applied)."""
+    from hydraops.features import data_stage as data
     from hydraops.features import stage as features
     from hydraops.registry import stage as registry
     from hydraops.training import stage as training
 
     return {
-        features.CheckSource: features.check_source,
+        data.CheckSource: data.check_source,
         features.MaterializeView: features.materialize_view,
         features.PushOnline: features.push_online,
         training.TrainRun: training.train_run,

@@ -52,8 +52,10 @@ class Action:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The fields the action acts on, as plain JSON-able data."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in ("effect", "notes")}
+        """The fields the action acts on, as plain JSON-able data; fields declared ``compare=False`` are what a
+        handler works with (an open store, a repo), not data, and are left out."""
+        fields = dataclasses.fields(self)
+        return {f.name: _plain(getattr(self, f.name)) for f in fields if f.compare and f.name not in ("effect", "notes")}
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -19,11 +19,12 @@ StagePlanner = Callable[..., list[Action]]
 
 def stages() -> dict[str, StagePlanner]:
     """Stage name → planner, in lifecycle order."""
+    from hydraops.features import data_stage as data
     from hydraops.features import stage as features
     from hydraops.registry import stage as registry
     from hydraops.training import stage as training
 
-    return {"data": features.plan_data, "features": features.plan_features, "train": training.plan, "registry": registry.plan}
+    return {"data": data.plan_data, "features": features.plan_features, "train": training.plan, "registry": registry.plan}
 
 
 def build_plan(spec: ProjectSpec, ctx: RunContext, names: Sequence[str] | None = None,

@@ -60,6 +60,10 @@ class FeatureRepo:
             )
         return files
 
+    def source_digests(self, source: str) -> dict[str, str]:
+        """sha256 of each file ``source`` reads, by path: a query source's are those of the sources it names."""
+        return {path: file_digest(path) for name in file_sources(self.data, source) for path in self.source_files(name)}
+
     def view_sources(self, view: str) -> list[str]:
         """The file sources a view reads, following query sources to the sources they name."""
         return file_sources(self.data, self.view(view).source)
@@ -72,7 +76,7 @@ class FeatureRepo:
             "join_keys": self.join_keys(view),
             "sources": {name: asdict(self.data.sources[name]) for name in [spec.source, *self.view_sources(view)]},
         }
-        files = {path: file_digest(path) for name in self.view_sources(view) for path in self.source_files(name)}
+        files = self.source_digests(spec.source)
         payload = json.dumps({"definition": definition, "files": files}, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

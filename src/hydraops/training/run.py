@@ -96,7 +96,6 @@ def prepare(spec: ProjectSpec) -> Prepared:
     from hydraops.digests import file_sha256
     from hydraops.features import FeatureRepo
     from hydraops.features.offline import current_manifest
-    from hydraops.features.repo import file_digest
     from hydraops.training.estimators import TrainingError, build_estimator, category_levels, prepare_features
     from hydraops.training.split import split_table
 
@@ -108,7 +107,7 @@ def prepare(spec: ProjectSpec) -> Prepared:
     lineage = {T.feature_view_version(view): current_manifest(repo.offline_dir, view).version for view in spec.features.views}
     for view in spec.features.views:
         lineage.update({T.data_file_sha256(Path(p).name): d for p, d in current_manifest(repo.offline_dir, view).sources.items()})
-    lineage.update({T.data_file_sha256(Path(p).name): file_digest(p) for p in repo.source_files(labels.source)})
+    lineage.update({T.data_file_sha256(Path(p).name): d for p, d in repo.source_digests(labels.source).items()})
     table_path = _training_table(repo, spec, lineage)
     lineage[T.TRAINING_TABLE_SHA256] = file_sha256(table_path)
     warnings = [w for view in spec.features.views for w in current_manifest(repo.offline_dir, view).warnings]
@@ -144,7 +143,8 @@ def _training_table(repo, spec: ProjectSpec, lineage: Mapping[str, str]) -> Path
     and sweep job that needs the same one (written to a temp name and renamed, so parallel jobs are safe)."""
     from hydraops.features.historical import build_training_table
 
-    key = json.dumps({"lineage": dict(lineage), "labels": str(spec.features.labels)}, sort_keys=True)
+    source = spec.data.sources[spec.features.labels.source]  # a query source's text decides the rows too
+    key = json.dumps({"lineage": dict(lineage), "labels": str(spec.features.labels), "source": str(source)}, sort_keys=True)
     path = Path(spec.paths.offline_store_dir) / "training_tables" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.parquet"
     if not path.exists():
         partial = path.with_name(f".{path.stem}-{os.getpid()}.parquet")

@@ -79,12 +79,13 @@ def train_run(action: TrainRun, ctx: RunContext) -> Result:
 
 
 def inputs_digest(spec, config_digest: str) -> str:
-    """sha256 of what a run is trained from: the config digest, each view's version, the label files' sha256."""
-    from hydraops.features.repo import FeatureRepo, file_digest
+    """sha256 of what a run is trained from: the config digest, each view's version, the label files' sha256
+    (a query labels source: the files of the sources it reads; its query text is in the config digest)."""
+    from hydraops.features.repo import FeatureRepo
 
     repo = FeatureRepo.from_spec(spec)
     views = {name: repo.version(name) for name in spec.features.views}
-    labels = sorted(file_digest(path) for path in repo.source_files(spec.features.labels.source))
+    labels = sorted(repo.source_digests(spec.features.labels.source).values())
     text = json.dumps({"config": config_digest, "views": views, "labels": labels}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

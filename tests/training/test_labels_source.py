@@ -55,3 +55,6 @@ def test_training_table_refuses_nulls_in_a_label_column_declared_not_nullable(qu
     message = result.stdout + result.stderr
     assert "source 'labels'" in message
     assert "column 'churned' failed not_nullable on 2 value(s)" in message
+    trained = hydraops("train", "debug=fast", cwd=query_labels)  # the same error, before the MLflow store exists
+    assert trained.returncode == 2 and "column 'churned' failed not_nullable" in trained.stdout + trained.stderr
+    assert not (query_labels / "artifacts" / "mlflow.db").exists()

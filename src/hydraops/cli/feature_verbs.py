@@ -72,7 +72,7 @@ def get_online(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     for name in names:
         cells = []
         for result in served:
-            flag = " (expired)" if name in result.expired else " (missing)" if name in result.missing else ""
+            flag = " (expired)" if name in result.expired else " (missing)" if name in result.missing else " (later than at)" if name in result.later else ""
             cells.append(escape(f"{result.values.get(name)!r}{flag}"))
         table.add_row(escape(name), *cells)
     console().print(table)

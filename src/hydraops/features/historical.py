@@ -44,7 +44,7 @@ def get_historical_features(repo: FeatureRepo, entity_df, *, timestamp_column: s
     entities = entity_df.reset_index(drop=True)
     con.register("__entity_df", entities)
     con.execute("CREATE TEMP VIEW __entities AS SELECT *, row_number() OVER () - 1 AS __row FROM __entity_df")
-    query = join_sql(repo, plan, "__entities", timestamp_column)
+    query = join_sql(con, repo, plan, "__entities", timestamp_column, side=f"entity rows column '{timestamp_column}'")
     try:
         joined = con.execute(query).df()
     except duckdb.Error as error:
@@ -56,9 +56,13 @@ def get_historical_features(repo: FeatureRepo, entity_df, *, timestamp_column: s
     return HistoricalFeatures(frame, report)
 
 
-def join_sql(repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str, carry: Sequence[str] = ()) -> str:
+def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str, *, side: str, carry: Sequence[str] = ()) -> str:
     """SQL: per entity row of ``entities`` (which has ``__row``), in row order, its ``carry`` columns, a
-    missing and an expired flag per view, and every planned feature: one ASOF join per view, TTL applied."""
+    missing and an expired flag per view, and every planned feature: one ASOF join per view, TTL applied.
+
+    Every point-in-time join is planned here, so here naive and aware timestamps are refused (``side``
+    names the entity timestamp column in the error)."""
+    _check_time_kinds(con, repo, plan, entities, timestamp_column, side)
     t = f"epoch_us(e.{quote(timestamp_column)})"
     selects, joins = [f"e.{quote(c)}" for c in carry], []
     for i, (view, names) in enumerate(plan.items()):
@@ -108,19 +112,31 @@ def _check_timestamps(repo: FeatureRepo, entity_df, column: str, plan: dict[str,
     series = entity_df[column]
     if not pd.api.types.is_datetime64_any_dtype(series):
         raise FeatureStoreError(f"entity timestamp column '{column}' is {series.dtype}, expected datetimes", column=column)
-    aware = getattr(series.dt, "tz", None) is not None
     for view in plan:
-        manifest = offline.current_manifest(repo.offline_dir, view)
-        if manifest is None:
+        if offline.current_manifest(repo.offline_dir, view) is None:
             offline.timeline_glob(repo.offline_dir, view)  # raises: not materialized
-        if manifest.tz_aware != aware:
-            said = {True: "timezone-aware", False: "naive"}
-            raise FeatureStoreError(
-                f"entity timestamp column '{column}' is {said[aware]} but view '{view}' has {said[manifest.tz_aware]} "
-                "timestamps: make both aware (e.g. .dt.tz_localize('UTC')) rather than compare them shifted"
-            )
     if series.isna().any():
         raise FeatureStoreError(f"entity timestamp column '{column}' has {int(series.isna().sum())} null value(s)")
+
+
+def _check_time_kinds(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, column: str, side: str) -> None:
+    """A FeatureStoreError naming both columns when ``side`` (``entities.column``) and a view's timeline
+    differ in kind (naive vs timezone-aware): comparing them would silently shift one by the UTC offset."""
+    [(_, dtype, *_)] = con.execute(f"DESCRIBE SELECT {quote(column)} FROM {entities}").fetchall()
+    aware = dtype == "TIMESTAMP WITH TIME ZONE"
+    said = {True: "timezone-aware", False: "naive"}
+    for view in plan:
+        manifest = offline.current_manifest(repo.offline_dir, view)
+        if manifest is None or manifest.tz_aware == aware:
+            continue  # not materialized: join_sql's timeline_glob says so
+        source = repo.view(view).source
+        raise FeatureStoreError(
+            f"{side} is {said[aware]} but view '{view}' has {said[manifest.tz_aware]} timestamps (source '{source}' "
+            f"column '{repo.data.sources[source].timestamp}'): declare both sides the same kind, or convert one "
+            "(a naive column is made aware in a query source with timezone('<its zone>', <column>), in pandas with "
+            ".dt.tz_localize('<its zone>')); they are never compared shifted",
+            column=column,
+        )
 
 
 @dataclass(frozen=True)
@@ -152,7 +168,8 @@ def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
     warnings = _label_failures(con, repo)
     columns = ", ".join(quote(c) for c in [*keys, labels.timestamp, labels.target])
     con.execute(f"CREATE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row FROM {quote(labels.source)}")
-    query = join_sql(repo, plan, "__entities", labels.timestamp, carry=[*keys, labels.timestamp, labels.target])
+    side = f"labels source '{labels.source}' column '{labels.timestamp}'"
+    query = join_sql(con, repo, plan, "__entities", labels.timestamp, side=side, carry=[*keys, labels.timestamp, labels.target])
     counts = ", ".join(f"sum(__missing_{i}::INT), sum(__expired_{i}::INT)" for i in range(len(plan)))
     try:
         con.execute(f"CREATE TEMP TABLE __joined AS {query}")

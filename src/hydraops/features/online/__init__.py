@@ -7,6 +7,7 @@ Backends: SQLite (embedded), Redis (shared), in memory (tests); each with its co
         row.values      # {"tenure_days": 812, "amount_sum_7d": 13.5, ...}
         row.expired     # features nulled because their view's TTL ran out
         row.missing     # features with no stored value for this entity
+        row.later       # features whose stored value is from after `now` (an `at` in the past): nulled
 """
 
 from __future__ import annotations
@@ -53,11 +54,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class OnlineFeatures:
-    """The features of one entity row: values (None where expired or missing) and which were which."""
+    """The features of one entity row: values (None where expired, missing or later) and which were which."""
 
     values: dict[str, Any]
     expired: tuple[str, ...]
     missing: tuple[str, ...]
+    later: tuple[str, ...] = ()  # stored value's feature timestamp is after `now`: not known at `now`
 
 
 def open_online_store(spec: OnlineStoreSpec, namespace: str) -> OnlineStore:
@@ -99,7 +101,9 @@ def get_online_features(
 
     Without ``feature_names``, every view of an entity whose join keys the rows give is served; with them,
     exactly those features (in that order). Either way each row must give every join key of every entity
-    served. A value is expired when ``now - feature_ts > ttl`` (strictly), missing when nothing is stored.
+    served. A value is expired when ``now - feature_ts > ttl`` (strictly), missing when nothing is stored,
+    later when ``feature_ts > now`` (a ``now`` in the past: the store holds the latest values only, so a
+    value from after ``now`` is never served as current; ask the offline store for the past).
     """
     now = datetime.now(UTC) if now is None else now
     if now.tzinfo is None or now.utcoffset() is None:
@@ -135,24 +139,26 @@ def get_online_features(
 
     results = []
     for index in range(len(entity_keys)):
-        values, expired, missing = {}, [], []
+        values: dict[str, Any] = {}
+        flagged: dict[object, list[str]] = {_EXPIRED: [], _MISSING: [], _LATER: []}
         for name in wanted:
             value = found[name][index]
-            values[name] = None if value is _EXPIRED or value is _MISSING else value
-            if value is _EXPIRED:
-                expired.append(name)
-            elif value is _MISSING:
-                missing.append(name)
-        results.append(OnlineFeatures(values, tuple(expired), tuple(missing)))
+            marker = next((m for m in flagged if value is m), None)  # by identity: values may be unhashable
+            values[name] = value if marker is None else None
+            if marker is not None:
+                flagged[marker].append(name)
+        results.append(OnlineFeatures(values, tuple(flagged[_EXPIRED]), tuple(flagged[_MISSING]), tuple(flagged[_LATER])))
     return results
 
 
-_EXPIRED, _MISSING = object(), object()
+_EXPIRED, _MISSING, _LATER = object(), object(), object()
 
 
 def _value(row: OnlineRow | None, name: str, ttl: timedelta | None, now: datetime) -> Any:
     if row is None or name not in row.values:
         return _MISSING
+    if row.feature_ts > now:
+        return _LATER
     if ttl is not None and now - row.feature_ts > ttl:
         return _EXPIRED
     return row.values[name]

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from hydraops.config.schemas.data import (
     FileFormat,
     SourceSpec,
 )
+from hydraops.errors import DataError
 
 from .reference import (
     Scenario,
@@ -363,6 +365,14 @@ def test_where_filters_its_aggregation_only(tmp_path):
         },
         counts=(0, 0),
     )
+
+
+@pytest.mark.parametrize(("where", "problem"), [("channel = 'web'", "refers to 'channel'"), ("(SELECT 1)", "uses a subquery")])
+def test_materialize_refuses_a_where_it_cannot_run_naming_its_key(tmp_path, where, problem):
+    view = FeatureViewSpec(entity="user", source="events", aggregations=[AggregationSpec(column="amount", agg=[AggFunc.sum], windows=["1d"], where=where)])
+    with pytest.raises(DataError, match=r"features\.views\.v\.aggregations\[0\]\.where") as raised:
+        run_engine(tmp_path, {"e.parquet": events([(1, at(0), 1.0)])}, view, entities([(1, at(1))]), join_keys=["user_id"], path="e.parquet")
+    assert problem in str(raised.value)
 
 
 WHERES = ["label = 'x'", "value > 0", "label IN ('x', '') OR amount < 0", "coalesce(value, 0) = 0"]

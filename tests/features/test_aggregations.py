@@ -379,7 +379,11 @@ WHERES = ["label = 'x'", "value > 0", "label IN ('x', '') OR amount < 0", "coale
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(scenarios(max_t_hour=40, ttls=TTLS, edges=WINDOWS + TTLS[1:]), st.lists(st.sampled_from(WINDOWS), min_size=1, max_size=2, unique=True), st.sampled_from(WHERES))
+@given(
+    scenarios(max_t_hour=40, ttls=TTLS, edges=WINDOWS + TTLS[1:]),
+    st.lists(st.sampled_from(WINDOWS), min_size=1, max_size=2, unique=True),
+    st.sampled_from(WHERES),
+)
 def test_where_matches_reference_on_random_data(scenario: Scenario, windows: list[str], where: str):
     view = FeatureViewSpec(
         entity="user",

@@ -126,7 +126,9 @@ def test_aggregation_where_is_checked_like_a_feature_expression() -> None:
     columns = {"amount": ColumnSpec(dtype=Dtype.float64), "channel": ColumnSpec(dtype=Dtype.string), "ts": ColumnSpec(dtype=Dtype.timestamp)}
     spec = SimpleNamespace(
         data=DataSpec(format=FileFormat.parquet, dir="data", sources={"events": SourceSpec(path="e.parquet", timestamp="ts", columns=columns)}),
-        features=FeaturesSpec(entities={"user": EntitySpec(join_keys=["user_id"])}, views={"v": FeatureViewSpec(entity="user", source="events", aggregations=aggregations)}),
+        features=FeaturesSpec(
+            entities={"user": EntitySpec(join_keys=["user_id"])}, views={"v": FeatureViewSpec(entity="user", source="events", aggregations=aggregations)}
+        ),
     )
     findings = dict(sql_findings(spec))
     assert list(findings) == [f"features.views.v.aggregations[{i}].where" for i in (1, 2, 3, 4)]

@@ -72,6 +72,17 @@ def _evaluate(source: pd.DataFrame, view: FeatureViewSpec) -> list[dict[str, Any
     return [dict(zip(view.features, values[1:])) for values in result]
 
 
+def _passes(source: pd.DataFrame, where: str | None) -> list[bool]:
+    """Per source row (in source order): whether ``where`` (DuckDB SQL) is true; all True without one."""
+    if where is None:
+        return [True] * len(source)
+    connection = duckdb.connect()
+    connection.register("src", source.assign(__pos=range(len(source))))
+    result = connection.execute(f"SELECT ({where}) IS TRUE FROM src ORDER BY __pos").fetchall()
+    connection.close()
+    return [bool(value) for (value,) in result]
+
+
 def reference_row_features(
     source: pd.DataFrame,
     view: FeatureViewSpec,
@@ -139,12 +150,18 @@ def reference_aggregations(
     timestamp_column: str = "t",
 ) -> Reference:
     """Aggregation view: f over the non-null values of c in the visible rows of k with
-    t - w < event timestamp <= t; feature timestamp = greatest event timestamp of the visible rows."""
+    t - w < event timestamp <= t where the aggregation's ``where`` is true; feature timestamp = greatest
+    event timestamp of the visible rows (whatever their ``where``)."""
     rows = _rows(source)
+    for i, row in enumerate(rows):
+        row["__pos"] = i
     ttl = parse_duration(view.ttl) if view.ttl else None
-    names = [(f"{a.column}_{func.value}_{window}", a.column, func, parse_duration(window)) for a in view.aggregations for func in a.agg for window in a.windows]
-    for a in view.aggregations:
-        assert a.where is None, "the reference does not implement `where`"
+    names = [
+        (f"{a.column}_{func.value}_{window}", a.column, func, parse_duration(window), _passes(source, a.where))
+        for a in view.aggregations
+        for func in a.agg
+        for window in a.windows
+    ]
     out: dict[str, list[Any]] = {name: [] for name, *_ in names}
     ref = Reference(features=pd.DataFrame())
     for entity_row in _rows(entity_df):
@@ -157,11 +174,11 @@ def reference_aggregations(
         elif ttl is not None and t - max(row[timestamp] for row in visible) > ttl:
             ref.expired += 1
             null_all = True
-        for name, column, func, window in names:
+        for name, column, func, window, passes in names:
             if null_all:
                 out[name].append(None)
                 continue
-            in_window = [row[column] for row in visible if t - window < row[timestamp] <= t]
+            in_window = [row[column] for row in visible if t - window < row[timestamp] <= t and passes[row["__pos"]]]
             out[name].append(_aggregate(func, [float(v) for v in in_window if not is_null(v)]))
     ref.features = pd.DataFrame(out, index=range(len(entity_df)), dtype=object)
     return ref

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from hydraops.config.schemas.data import (
     FileFormat,
     SourceSpec,
 )
+from hydraops.errors import DataError
 
 from .reference import (
     Scenario,
@@ -332,3 +334,69 @@ def test_a_null_created_timestamp_means_known_from_the_event_time(tmp_path):
     frame = get_historical_features(repo, entity_df, timestamp_column="t").frame
     assert frame.loc[0, "last_amount"] == 10.0
     assert frame.loc[0, "amount_sum_1d"] == 11.0
+
+
+# --- `where`: only rows where the condition is true count toward that aggregation --------------------
+
+
+def test_where_filters_its_aggregation_only(tmp_path):
+    """A web-only 2h sum next to an unfiltered 1d sum and count: app rows and rows whose channel is null
+    do not count toward the filtered aggregation, do count toward the other one, and keep the entity visible."""
+    frame = events([(1, at(0), 1.0), (1, at(1), 10.0), (1, at(1), 100.0), (1, at(2), 1000.0), (2, at(0), 5.0)])
+    frame["channel"] = pd.Series(["web", "app", "web", None, "app"], dtype="str")
+    view = FeatureViewSpec(
+        entity="user",
+        source="events",
+        aggregations=[
+            AggregationSpec(column="amount", agg=[AggFunc.sum, AggFunc.mean], windows=["2h"], where="channel = 'web'"),
+            AggregationSpec(column="amount", agg=[AggFunc.sum, AggFunc.count], windows=["1d"]),
+        ],
+    )
+    check(
+        tmp_path,
+        {"e.parquet": frame},
+        entities([(1, at(1)), (1, at(2)), (1, at(4)), (2, at(0))]),
+        view,
+        expected={
+            "amount_sum_2h": [101.0, 100.0, 0.0, 0.0],
+            "amount_mean_2h": [50.5, 100.0, None, None],
+            "amount_sum_1d": [111.0, 1111.0, 1111.0, 5.0],
+            "amount_count_1d": [3, 4, 4, 1],
+        },
+        counts=(0, 0),
+    )
+
+
+@pytest.mark.parametrize(("where", "problem"), [("channel = 'web'", "refers to 'channel'"), ("(SELECT 1)", "uses a subquery")])
+def test_materialize_refuses_a_where_it_cannot_run_naming_its_key(tmp_path, where, problem):
+    view = FeatureViewSpec(entity="user", source="events", aggregations=[AggregationSpec(column="amount", agg=[AggFunc.sum], windows=["1d"], where=where)])
+    with pytest.raises(DataError, match=r"features\.views\.v\.aggregations\[0\]\.where") as raised:
+        run_engine(tmp_path, {"e.parquet": events([(1, at(0), 1.0)])}, view, entities([(1, at(1))]), join_keys=["user_id"], path="e.parquet")
+    assert problem in str(raised.value)
+
+
+WHERES = ["label = 'x'", "value > 0", "label IN ('x', '') OR amount < 0", "coalesce(value, 0) = 0"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(
+    scenarios(max_t_hour=40, ttls=TTLS, edges=WINDOWS + TTLS[1:]),
+    st.lists(st.sampled_from(WINDOWS), min_size=1, max_size=2, unique=True),
+    st.sampled_from(WHERES),
+)
+def test_where_matches_reference_on_random_data(scenario: Scenario, windows: list[str], where: str):
+    view = FeatureViewSpec(
+        entity="user",
+        source="events",
+        ttl=scenario.ttl,
+        aggregations=[
+            AggregationSpec(column="amount", agg=ALL, windows=windows, where=where),
+            AggregationSpec(column="value", agg=[AggFunc.sum, AggFunc.count], windows=windows),
+        ],
+    )
+    ref = reference_aggregations(scenario.source, view, scenario.entity_df, join_keys=scenario.join_keys, timestamp="ts", created_timestamp=scenario.created)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_engine(
+            Path(tmp), scenario.files, view, scenario.entity_df, join_keys=scenario.join_keys, path=scenario.path, created_timestamp=scenario.created
+        )
+    assert_result(result, ref, scenario.entity_df)

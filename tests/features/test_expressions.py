@@ -11,7 +11,11 @@ from types import SimpleNamespace
 import pytest
 
 from hydraops.config.schemas.data import (
+    AggFunc,
+    AggregationSpec,
+    ColumnSpec,
     DataSpec,
+    Dtype,
     EntitySpec,
     FeatureSpec,
     FeaturesSpec,
@@ -115,6 +119,25 @@ def test_query_sources_must_be_one_select_statement() -> None:
     assert "must be exactly one SELECT statement" in findings["data.sources.big.query"]
 
 
+def test_aggregation_where_is_checked_like_a_feature_expression() -> None:
+    """Each ``where`` is parsed with the same safe check; findings name ``aggregations[i].where``."""
+    wheres = ["channel = 'web'", READ_ATTACK, "channel = ", "chanel = 'web'", COPY_ATTACK.replace("age", "channel")]
+    aggregations = [AggregationSpec(column="amount", agg=[AggFunc.sum], windows=[f"{i + 1}d"], where=w) for i, w in enumerate(wheres)]
+    columns = {"amount": ColumnSpec(dtype=Dtype.float64), "channel": ColumnSpec(dtype=Dtype.string), "ts": ColumnSpec(dtype=Dtype.timestamp)}
+    spec = SimpleNamespace(
+        data=DataSpec(format=FileFormat.parquet, dir="data", sources={"events": SourceSpec(path="e.parquet", timestamp="ts", columns=columns)}),
+        features=FeaturesSpec(
+            entities={"user": EntitySpec(join_keys=["user_id"])}, views={"v": FeatureViewSpec(entity="user", source="events", aggregations=aggregations)}
+        ),
+    )
+    findings = dict(sql_findings(spec))
+    assert list(findings) == [f"features.views.v.aggregations[{i}].where" for i in (1, 2, 3, 4)]
+    assert "uses a subquery" in findings["features.views.v.aggregations[1].where"]
+    assert "is not a single SQL expression" in findings["features.views.v.aggregations[2].where"]
+    assert "refers to 'chanel', which is not a column of the source" in findings["features.views.v.aggregations[3].where"]
+    assert "is not a single SQL expression" in findings["features.views.v.aggregations[4].where"]
+
+
 @pytest.mark.slow
 def test_validate_refuses_both_attacks_and_writes_nothing(churn: Path, hydraops: Run) -> None:
     """The two overrides of the issue: ``validate`` exits 2 naming each key; no file appears anywhere."""
@@ -146,3 +169,11 @@ print("duckdb" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.mark.slow
+def test_plan_refuses_an_unsafe_where_naming_its_key(churn: Path, hydraops: Run) -> None:
+    result = hydraops("plan", 'features.views.transaction_activity.aggregations.0.where="(SELECT 1)"', cwd=churn)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "features.views.transaction_activity.aggregations[0].where" in result.stderr and "uses a subquery" in result.stderr
+    assert "Traceback" not in result.stderr

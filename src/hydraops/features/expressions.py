@@ -1,7 +1,7 @@
 """Feature expressions are checked by DuckDB's own parser before anything runs them.
 
-A row feature's ``expr`` must be one scalar expression over its source's columns: it is parsed (never
-executed) exactly as the feature store embeds it, ``SELECT (<expr>) FROM <source>``, and the tree must be one
+A row feature's ``expr`` and an aggregation's ``where`` must each be one scalar expression over the source's
+columns: it is parsed (never executed) exactly as the feature store embeds it, ``SELECT (<expr>) FROM <source>``, and the tree must be one
 SELECT of one expression whose every node is a column, a constant, an operator, a cast, a CASE, a lambda or a
 call of an allow-listed, deterministic scalar function — no statement, subquery, table function, window,
 aggregate, parameter or ``*``. A ``query:`` source must parse as exactly one SELECT statement. DuckDB is
@@ -66,12 +66,18 @@ def query_problem(con, query: str) -> str | None:
 
 
 def sql_findings(spec: ProjectSpec) -> Iterator[tuple[str, str]]:
-    """``validate``'s check: every feature expression and source query, as (key, problem) pairs."""
+    """``validate``'s check: every feature expression, aggregation ``where`` and source query, as (key, problem) pairs."""
     expressions = [
         (f"features.views.{name}.features.{feature}.expr", item.expr, view.source)
         for name, view in spec.features.views.items()
         for feature, item in view.features.items()
         if not _declared_column(spec, view.source, item.expr)
+    ]
+    expressions += [
+        (f"features.views.{name}.aggregations[{i}].where", aggregation.where, view.source)
+        for name, view in spec.features.views.items()
+        for i, aggregation in enumerate(view.aggregations)
+        if aggregation.where is not None
     ]
     queries = [(f"data.sources.{name}.query", source.query) for name, source in spec.data.sources.items() if source.query]
     if not expressions and not queries:

@@ -140,20 +140,20 @@ def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:
         nulls = con.execute(f"SELECT count(*) FROM {quote(info.name)} WHERE {quote(key)} IS NULL").fetchone()[0]
         if nulls:
             raise DataError(f"feature view '{name}': {nulls} row(s) of source '{info.name}' have a null join key '{key}'", column=key)
-    for feature, spec in view.features.items():
-        problem = expression_problem(con, spec.expr, info.columns)
+    expressions = [(f"feature '{f}'", f"features.views.{name}.features.{f}.expr", spec.expr) for f, spec in view.features.items()]
+    expressions += [
+        (f"aggregation {i}", f"features.views.{name}.aggregations[{i}].where", a.where) for i, a in enumerate(view.aggregations) if a.where is not None
+    ]
+    for what, key, expr in expressions:
+        problem = expression_problem(con, expr, info.columns)
         if problem:
-            raise DataError(
-                f"feature view '{name}': feature '{feature}' (features.views.{name}.features.{feature}.expr) {problem}",
-                key=f"features.views.{name}.features.{feature}.expr",
-            )
+            raise DataError(f"feature view '{name}': {what} ({key}) {problem}", key=key)
         try:
-            con.execute(f"SELECT ({spec.expr}) FROM {quote(info.name)} LIMIT 0")
+            con.execute(f"SELECT ({expr}) FROM {quote(info.name)} LIMIT 0")
         except duckdb.Error as error:
             raise DataError(
-                f"feature view '{name}': feature '{feature}' (features.views.{name}.features.{feature}.expr) "
-                f"`{spec.expr}` does not compile: {str(error).splitlines()[0]}; source '{info.name}' has: {available}",
-                key=f"features.views.{name}.features.{feature}.expr",
+                f"feature view '{name}': {what} ({key}) `{expr}` does not compile: {str(error).splitlines()[0]}; source '{info.name}' has: {available}",
+                key=key,
             ) from error
     for i, aggregation in enumerate(view.aggregations):
         if aggregation.column not in info.columns:

@@ -65,17 +65,20 @@ def aggregation_timeline_sql(view: FeatureViewSpec, source: SourceSpec, info: So
     columns = sorted({a.column for a in view.aggregations})
     windows = sorted({to_us(w) for a in view.aggregations for w in a.windows})
     on_keys = " AND ".join(f"e.{quote(k)} = c.{quote(k)}" for k in keys)
+    # each `where` is evaluated once per source row; only rows where it is true count toward its aggregation
+    filters = {i: f"__where_{i}" for i, a in enumerate(view.aggregations) if a.where is not None}
+    selected = [quote(c) for c in columns] + [f"({view.aggregations[i].where}) AS {name}" for i, name in filters.items()]
     aggregates = []
-    for aggregation in view.aggregations:
+    for i, aggregation in enumerate(view.aggregations):
         for func in aggregation.agg:
             for window in aggregation.windows:
                 name = f"{aggregation.column}_{func.value}_{window}"
-                condition = f"WHERE e.__ts > c.__c - {to_us(window)}"
+                condition = f"WHERE e.__ts > c.__c - {to_us(window)}" + (f" AND e.{filters[i]}" if i in filters else "")
                 aggregates.append(f"{_AGG_SQL[func].format(c=f'e.{quote(aggregation.column)}', w=condition)} AS {quote(name)}")
     leaving = " UNION ".join(f"SELECT {key_list}, __ts + {w} AS __c FROM events" for w in windows)
     c_keys = ", ".join(f"c.{quote(k)}" for k in keys)
     return f"""
-        WITH events AS ({events_sql(source, info, keys, [quote(c) for c in columns])}),
+        WITH events AS ({events_sql(source, info, keys, selected)}),
         changes AS (SELECT {key_list}, __avail AS __c FROM events UNION {leaving}),
         latest AS (
             SELECT DISTINCT ON ({key_list}, __avail) {key_list}, __avail,

@@ -13,7 +13,11 @@ from tests.features.test_online import spec
 
 def test_values_stamped_after_at_are_later_not_current(tmp_path: Path) -> None:
     with SqliteOnlineStore(tmp_path / "online.db") as store:
-        store.write("profile", [row((1,), T0, tenure_days=10, plan="pro"), row((2,), T0 + timedelta(hours=2), tenure_days=20, plan="free")], as_of=T0 + timedelta(hours=2))
+        store.write(
+            "profile",
+            [row((1,), T0, tenure_days=10, plan="pro"), row((2,), T0 + timedelta(hours=2), tenure_days=20, plan="free")],
+            as_of=T0 + timedelta(hours=2),
+        )
         store.write("spend", [row((1,), T0 - timedelta(days=3), amount_sum_7d=12.5, amount_count_7d=3)], as_of=T0 + timedelta(hours=2))
         rows = [{"customer_id": 1}, {"customer_id": 2}, {"customer_id": 3}]
         one, two, three = get_online_features(spec(), store, rows, now=T0 + timedelta(hours=1))

@@ -54,7 +54,9 @@ def test_training_table_refuses_naive_features_on_aware_labels(naive_tickets: Pa
 def test_api_refuses_the_same_mix_naming_both_columns(naive_tickets: Path) -> None:
     repo = FeatureRepo.from_spec(load_spec(naive_tickets))
     labels = pd.read_parquet(naive_tickets / "data" / "labels.parquet")
-    with pytest.raises(FeatureStoreError, match=r"entity rows column 'label_time' is timezone-aware but view 'support_activity' has naive .*'tickets' column 'ts'"):
+    with pytest.raises(
+        FeatureStoreError, match=r"entity rows column 'label_time' is timezone-aware but view 'support_activity' has naive .*'tickets' column 'ts'"
+    ):
         get_historical_features(repo, labels, timestamp_column="label_time")
     # features of the aware views alone still join
     joined = get_historical_features(repo, labels, timestamp_column="label_time", features=["age", "amount_sum_30d"])

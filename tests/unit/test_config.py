@@ -133,3 +133,24 @@ def test_an_online_store_without_what_its_backend_needs_is_a_config_error(overri
 def test_every_online_store_type_has_an_option() -> None:
     options = packaged_dir("conf") / "stack" / "online_store"
     assert {path.stem for path in options.glob("*.yaml")} == {kind.value for kind in ONLINE_STORES}
+
+
+def test_an_interrupt_inside_omegaconf_is_not_a_config_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM (a KeyboardInterrupt) landing inside OmegaConf's conversion, which its clean-up turns into another
+    error, stops the verb as an interrupt (exit 143), not as an invalid config (exit 2)."""
+    from omegaconf.errors import ValidationError
+
+    from hydraops.config import validate
+    from hydraops.config.compose import compose_project
+    from hydraops.config.origins import Origins
+
+    def interrupted(cfg):
+        try:
+            raise KeyboardInterrupt("terminated (SIGTERM)")
+        except KeyboardInterrupt:
+            raise ValidationError("'NoneType' object has no attribute '_invalidate_flags_cache'")  # noqa: B904
+
+    cfg = compose_project(PROJECTS / "churn")
+    monkeypatch.setattr(validate, "to_spec", interrupted)
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        validate.validate_config(cfg, Origins("config", [], []))

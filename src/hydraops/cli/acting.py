@@ -20,7 +20,7 @@ def carry_out(ctx: RunContext, stages: Sequence[str], options: Mapping[str, Mapp
     With ``as_json`` the plan (and the results) are printed as one JSON document."""
     from rich.markup import escape
 
-    from hydraops.cli.output import console
+    from hydraops.cli.output import console, progress
     from hydraops.plan import apply, build_plan
     from hydraops.plan.explain import plan_summary, plan_tree
 
@@ -35,11 +35,20 @@ def carry_out(ctx: RunContext, stages: Sequence[str], options: Mapping[str, Mapp
             print(json.dumps(plan.to_dict(), indent=2))
         return plan, []
 
-    def shown(result: Result) -> None:
-        if not as_json and result.action.effect is not Effect.skip:
-            out.print(f"{_SHOWN[result.outcome]} {escape(result.action.name)}" + (f": {escape(result.summary)}" if result.summary else ""))
+    work = [action for action in plan.actions if action.effect is not Effect.skip]
+    with progress(out) as bar:  # on a terminal: which action runs, how many are done
+        task = bar.add_task(escape(work[0].name) if work else "", total=len(work), visible=bool(work) and not as_json)
 
-    results = apply(plan, ctx, on_result=shown)
+        def shown(result: Result) -> None:
+            if result.action.effect is Effect.skip:
+                return
+            bar.advance(task)
+            done = int(bar.tasks[0].completed)
+            bar.update(task, description=escape(work[done].name) if done < len(work) else "")
+            if not as_json:
+                out.print(f"{_SHOWN[result.outcome]} {escape(result.action.name)}" + (f": {escape(result.summary)}" if result.summary else ""))
+
+        results = apply(plan, ctx, on_result=shown)
     if as_json:
         print(json.dumps({**plan.to_dict(), "results": [result.to_dict() for result in results]}, indent=2))
     return plan, results

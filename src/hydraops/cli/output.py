@@ -9,3 +9,11 @@ def console():  # -> rich.console.Console
     from rich.console import Console
 
     return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def progress(out):  # (a rich Console) -> rich.progress.Progress
+    """A progress bar for long work, shown only on a terminal (CI logs stay quiet), gone when it ends."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=out, transient=True, disable=not out.is_terminal)

@@ -44,7 +44,6 @@ def materialize(
     end: datetime | None = None,
     online=None,  # an OnlineStore: latest values are pushed there when given
     now: datetime | None = None,
-    progress: bool = False,
     force: bool = False,
     ctx=None,  # a RunContext, handed to the handlers (the features stage needs none)
 ) -> MaterializeReport:
@@ -60,12 +59,7 @@ def materialize(
     from hydraops.plan import Plan, apply
 
     actions = plan_views(repo, views=views, start=start, end=end, force=force, online=online, now=now)
-    plan = Plan("features", tuple(actions))
-    if not progress:
-        return report(repo, apply(plan, ctx))
-    with _progress() as shown:
-        task = shown.add_task("materializing features", total=len(actions))
-        return report(repo, apply(plan, ctx, on_result=lambda _: shown.advance(task)))
+    return report(repo, apply(Plan("features", tuple(actions)), ctx))
 
 
 def report(repo: FeatureRepo, results: list) -> MaterializeReport:
@@ -216,9 +210,3 @@ def us(moment: datetime) -> int:
 
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-
-
-def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True)

@@ -41,7 +41,7 @@ class RunContext:
     def create(cls, spec: ProjectSpec, cfg: Any = None, *, overrides: Sequence[str] = (),
                output_dir: Path | str | None = None, **values: Any) -> RunContext:  # fmt: skip
         """A context for ``spec`` from a script or notebook: tracking from ``spec.stack``; outputs under
-        ``<paths.root>/outputs/api`` (or ``output_dir``); ``cfg`` (a composed DictConfig, default: the spec) is
+        ``<paths.root>/outputs/api`` (or ``output_dir``); ``cfg`` (the composed config, default: the spec) is
         what runs log, secrets redacted, and what the config digest covers."""
         import getpass
         import socket

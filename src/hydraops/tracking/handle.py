@@ -3,7 +3,7 @@
     tracking = Tracking.of(spec.stack)
     tracking.client.search_runs(...)      # stores checked (bounded time) on first use
 
-Every MLflow call below ``cli/`` goes through a handle like this one (never ``mlflow.set_tracking_uri``).
+Every MLflow call below ``cli/`` goes through a handle like this one (never a process-wide tracking URI).
 """
 
 from __future__ import annotations

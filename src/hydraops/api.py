@@ -31,9 +31,9 @@ def materialize(ctx: RunContext, *, start: datetime | None = None, end: datetime
 
 def train(ctx: RunContext) -> Any:
     """``hydraops train``: the views it needs made current, then one run; its TrainResult."""
-    from hydraops.training.stage import TrainRun
+    from hydraops.training.stage import RUN_OPTIONS, RUN_STAGES, TrainRun
 
-    _, results = run_stages(ctx, ["features", "train"], features={"online": False}, train={"always": True})
+    _, results = run_stages(ctx, list(RUN_STAGES), **RUN_OPTIONS)
     return next(result.value for result in results if isinstance(result.action, TrainRun))
 
 

@@ -295,17 +295,6 @@ def test_a_null_created_timestamp_means_known_from_the_event_time(tmp_path):
     """Row-level and aggregation views agree: a row with no created timestamp is known at its event time."""
     import pandas as pd
 
-    from hydraops.config.schemas import (
-        AggFunc,
-        AggregationSpec,
-        DataSpec,
-        EntitySpec,
-        FeatureSpec,
-        FeaturesSpec,
-        FeatureViewSpec,
-        FileFormat,
-        SourceSpec,
-    )  # fmt: skip
     from hydraops.features import FeatureRepo, get_historical_features, materialize
 
     t0 = pd.Timestamp("2024-03-01", tz="UTC")

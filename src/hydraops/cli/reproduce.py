@@ -27,6 +27,7 @@ def reproduce_verb(args: Sequence[str]) -> int:
     from hydraops.errors import ConfigError, Problem
     from hydraops.tracking.handle import Tracking
     from hydraops.training.reproduce import compare, recorded_overrides, redacted_overrides
+    from hydraops.training.stage import RUN_OPTIONS, RUN_STAGES
 
     if not args or args[0].startswith("-") or "=" in args[0]:
         raise UsageError(_USAGE, key="RUN_ID")
@@ -46,7 +47,7 @@ def reproduce_verb(args: Sequence[str]) -> int:
         spec = validate_config(cfg, Origins.from_hydra())
         output_dir = Path(spec.paths.root) / "outputs" / "reproduce" / f"{datetime.now():%Y-%m-%d_%H-%M-%S}-{run_id[:12]}"
         ctx = context(spec, cfg, output_dir, replayed, reproduces=run_id)
-    carry_out(ctx, ["features", "train"], {"features": {"online": False}, "train": {"always": True}})  # the pinned config, as a plan
+    carry_out(ctx, RUN_STAGES, RUN_OPTIONS)  # the pinned config, as a plan
     result = compare(ctx.tracking.client, run_id)
     for warning in result.warnings:
         print(f"warning: {warning}")

@@ -35,7 +35,7 @@ def apply(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     from hydraops.plan.model import Outcome
 
     as_json = bool(options.get("json"))
-    plan_, results = carry_out(job_context(spec, cfg), _lifecycle(), dry_run=options.get("dry_run", False), as_json=as_json, show_plan=True)
+    _, results = carry_out(job_context(spec, cfg), _lifecycle(), dry_run=options.get("dry_run", False), as_json=as_json, show_plan=True)
     if results and not as_json:
         changed = [r for r in results if r.outcome in (Outcome.done, Outcome.rejected)]
         console().print(f"[bold]{len(changed)} action(s) applied[/bold]" if changed else "[bold]nothing changed: everything is up to date[/bold]")
@@ -50,12 +50,12 @@ def train(spec: ProjectSpec, cfg: DictConfig, options: Options) -> float | None:
     from hydraops.cli.context import job_context
     from hydraops.cli.metrics_table import metrics_table
     from hydraops.config.secrets import redact_url
-    from hydraops.training.stage import TrainRun
+    from hydraops.training.stage import RUN_OPTIONS, RUN_STAGES, TrainRun
 
     ctx = job_context(spec, cfg)
     if not options.get("dry_run"):
         ctx.tracking.check()  # an unreachable store fails in seconds, before any feature is computed
-    _, results = carry_out(ctx, ["features", "train"], {"features": {"online": False}, "train": {"always": True}}, dry_run=options.get("dry_run", False))
+    _, results = carry_out(ctx, RUN_STAGES, RUN_OPTIONS, dry_run=options.get("dry_run", False))
     trained = [r.value for r in results if isinstance(r.action, TrainRun)]
     if not trained:
         return None

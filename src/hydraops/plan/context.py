@@ -43,15 +43,13 @@ class RunContext:
         """A context for ``spec`` from a script or notebook: tracking from ``spec.stack``; outputs under
         ``<paths.root>/outputs/api`` (or ``output_dir``); ``cfg`` (the composed config, default: the spec) is
         what runs log, secrets redacted, and what the config digest covers."""
-        import getpass
-        import socket
-
         from hydraops.config.secrets import redacted_config
+        from hydraops.registry.lock import default_actor
         from hydraops.tracking.lineage import config_digest
 
         resolved, redactor = redacted_config(spec if cfg is None else cfg)
         directory = Path(output_dir) if output_dir is not None else Path(spec.paths.root) / "outputs" / "api"
-        values.setdefault("actor", f"{getpass.getuser()}@{socket.gethostname()}")
+        values.setdefault("actor", default_actor())
         return cls(spec, Tracking.of(spec.stack), directory, tuple(redactor.command(overrides)), resolved,
                    config_digest(resolved), redactor=redactor, **values)  # fmt: skip
 

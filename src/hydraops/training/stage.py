@@ -39,6 +39,11 @@ class TrainRun(Action):
         return (self.tracking,)
 
 
+#: What one training run plans: the views it reads made current offline (no push online), then the run, always.
+RUN_STAGES = ("features", "train")
+RUN_OPTIONS = {"features": {"online": False}, "train": {"always": True}}
+
+
 def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), always: bool = False) -> list[Action]:
     """One TrainRun: ``create``, or ``skip`` (unless ``always``) when a finished run with the same inputs
     registered a version. Nothing when the project declares no labels."""
@@ -107,4 +112,4 @@ def _trained(ctx: RunContext, experiment: str, digest: str) -> str | None:
     return None
 
 
-__all__ = ["TrainRun", "inputs_digest", "plan", "train_run"]
+__all__ = ["RUN_OPTIONS", "RUN_STAGES", "TrainRun", "inputs_digest", "plan", "train_run"]

@@ -47,9 +47,15 @@ def tracked_run(client, experiment_id: str, run_name: str, tags: Mapping[str, st
     """Create a run owned by this process (:mod:`hydraops.tracking.owners`) and yield it (an MLflow ``Run``);
     leave it FINISHED, FAILED (error recorded as a tag) or KILLED, never RUNNING. When the body fails and the
     run cannot be ended either (the store is gone), the body's error is the one raised, with a note saying so."""
-    run = client.create_run(experiment_id, run_name=run_name, tags={**owner_tags(), **tags})
+    deferred = _defer_interrupts()  # Ctrl-C or SIGTERM while the run is created would leave it RUNNING
+    try:
+        run = client.create_run(experiment_id, run_name=run_name, tags={**owner_tags(), **tags})
+    except BaseException:
+        _resume_interrupts(deferred)
+        raise
     run_id = run.info.run_id
     try:
+        _resume_interrupts(deferred)  # one that came meanwhile is raised here, inside: the run ends KILLED
         yield run
     except KeyboardInterrupt as error:  # Ctrl-C, and SIGTERM (hydraops.cli raises a KeyboardInterrupt for it)
         _end_after_failure(client, run_id, "KILLED", str(error) or "interrupted (KeyboardInterrupt)", error)
@@ -63,6 +69,23 @@ def tracked_run(client, experiment_id: str, run_name: str, tags: Mapping[str, st
         except Exception as error:
             error.add_note(_not_ended(run_id, "FINISHED", error))
             raise
+
+
+def _defer_interrupts() -> object:
+    """Block SIGINT and SIGTERM in this thread (they stay pending); what :func:`_resume_interrupts` restores."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _resume_interrupts(deferred: object) -> None:
+    """Restore the signal mask: a pending Ctrl-C or SIGTERM is delivered now."""
+    import signal
+
+    if deferred is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, deferred)
 
 
 def _end_after_failure(client, run_id: str, status: str, reason: str, error: BaseException) -> None:

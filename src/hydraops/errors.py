@@ -153,3 +153,15 @@ class RegistryConflict(RegistryError):
     """The aliases changed since the decision was taken, or another promoter holds the model's lock."""
 
     exit_code = 3
+
+
+def raise_interrupt_within(error: BaseException) -> None:
+    """Raise the KeyboardInterrupt (Ctrl-C, SIGTERM) that ``error`` was raised while handling, if any: a library's
+    clean-up (OmegaConf, Hydra) can turn an interrupt into an error of its own, and an interrupt is not a config problem."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            raise current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__

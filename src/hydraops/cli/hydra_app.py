@@ -23,7 +23,7 @@ from hydraops.cli.context import PARENT_ENV
 from hydraops.cli.params import Param, parse_params
 from hydraops.config.compose import CONFIG_NAME, find_conf_dir
 from hydraops.config.schemas import ProjectSpec
-from hydraops.errors import HydraopsError
+from hydraops.errors import HydraopsError, raise_interrupt_within
 
 #: A verb's options, typed: its flags (``--json`` → ``{"json": True}``), its positional argument (a string) and
 #: its parameters (``start=2025-01-01`` → a datetime; defaults filled in), parsed by :mod:`hydraops.cli.params`.
@@ -103,6 +103,7 @@ def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
         if isinstance(error, yaml.YAMLError):
             raise explain_yaml_error(error) from error
         if isinstance(error, (HydraException, OmegaConfBaseException)):
+            raise_interrupt_within(error)
             raise explain_hydra_error(error, search_dirs, _overrides(args)) from error
         raise
     if task.failures:

@@ -17,7 +17,7 @@ from hydraops.config.compose import to_spec
 from hydraops.config.names import INSTANTIATE_KEYS, target_problem
 from hydraops.config.origins import Origins
 from hydraops.config.schemas import ProjectSpec, expected
-from hydraops.errors import ConfigError, Problem
+from hydraops.errors import ConfigError, Problem, raise_interrupt_within
 
 Finding = tuple[str, str]
 
@@ -29,7 +29,7 @@ def validate_config(cfg: DictConfig, origins: Origins) -> ProjectSpec:
         try:
             spec = to_spec(cfg)
         except OmegaConfBaseException as error:
-            _reraise_interrupt(error)
+            raise_interrupt_within(error)
             findings.append((error.full_key or "", _first_line(error)))
         else:
             findings += cross_reference_findings(spec)
@@ -55,7 +55,7 @@ def _value_findings(node: DictConfig | ListConfig, prefix: str) -> Iterator[Find
         except (InterpolationToMissingValueError, MissingMandatoryValue):
             continue  # reported once, at the missing key itself
         except OmegaConfBaseException as error:
-            _reraise_interrupt(error)
+            raise_interrupt_within(error)
             yield path, f"cannot resolve '{node._get_node(key)._value()}': {_first_line(error)}"
             continue
         if isinstance(value, (DictConfig, ListConfig)) and not OmegaConf.is_interpolation(node, key):
@@ -70,18 +70,6 @@ def _target_findings(node: DictConfig | ListConfig, path: str) -> Iterator[Findi
     for key in INSTANTIATE_KEYS:
         if key in node:
             yield _join(path.rpartition(".")[0], key), f"{key} is not allowed: an estimator is built from keyword arguments only"
-
-
-def _reraise_interrupt(error: BaseException) -> None:
-    """Ctrl-C or SIGTERM (a KeyboardInterrupt) that OmegaConf's clean-up turned into another error is raised
-    again as itself: an interrupted validation is not a config problem."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            raise current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
 
 
 def _join(prefix: str, key: object) -> str:

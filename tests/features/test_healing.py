@@ -145,7 +145,7 @@ def test_a_corrupted_parquet_file_is_detected_and_rebuilt(churn: Path, hydraops:
     repo = repo_of(churn)
     materialize(repo, views=[PROFILE])
     manifest = offline.current_manifest(repo.offline_dir, PROFILE)
-    damaged = offline.folder_path(repo.offline_dir, manifest) / sorted(manifest.files)[5]
+    damaged = offline.folder_path(repo.offline_dir, manifest) / sorted(manifest.files)[0]
     data = bytearray(damaged.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size: only the digest sees it
     damaged.write_bytes(bytes(data))
@@ -167,9 +167,8 @@ def test_a_truncated_file_is_refused_at_read(churn: Path) -> None:
     damaged.write_bytes(damaged.read_bytes()[:100])
     with pytest.raises(FeatureStoreError, match=rf"{PROFILE}'.* has 100 bytes, the manifest recorded .*features verify"):
         get_historical_features(repo, pd.DataFrame({"customer_id": [1], "t": [END]}), timestamp_column="t", features=["age"])
-    stray = offline.folder_path(repo.offline_dir, manifest) / "date=2099-01-01" / "extra.parquet"
-    stray.parent.mkdir()
-    shutil.copy(offline.folder_path(repo.offline_dir, manifest) / sorted(manifest.files)[1], stray)
+    stray = offline.folder_path(repo.offline_dir, manifest) / "extra.parquet"
+    shutil.copy(damaged, stray)
     problems = offline.verify(repo.offline_dir, manifest)
     assert any("has 100 bytes" in p for p in problems) and any("extra.parquet is not in the manifest" in p for p in problems)
 

@@ -41,7 +41,6 @@ from hydraops.features.online import (
     get_online_features,
     open_online_store,
     read_pushed,
-    view_feature_names,
 )
 from hydraops.features.online.base import decode_key, decode_row, encode_key, encode_row
 from hydraops.testing import OnlineStoreContract
@@ -310,8 +309,8 @@ def served(store: OnlineStore) -> CountingStore:
 
 def test_view_feature_names_agree_with_the_spec() -> None:
     features = spec()
-    assert view_feature_names(features.views["spend"]) == ["amount_sum_7d", "amount_count_7d"]
-    assert [n for v in features.views.values() for n in view_feature_names(v)] == features.feature_names()
+    assert features.views["spend"].feature_names() == ["amount_sum_7d", "amount_count_7d"]
+    assert [n for v in features.views.values() for n in v.feature_names()] == features.feature_names()
 
 
 def test_fresh_values_one_read_per_view(served: CountingStore) -> None:

@@ -12,7 +12,7 @@ from hydraops.cli.hydra_app import Options
 from hydraops.cli.output import console
 from hydraops.config.schemas import ProjectSpec
 from hydraops.errors import FeatureStoreError
-from hydraops.features import FeatureRepo, view_feature_names
+from hydraops.features import FeatureRepo
 from hydraops.paths import resolve_under
 
 
@@ -153,7 +153,7 @@ def list_views(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         repo.view_dir(name)  # a name leading outside the offline store is refused, not read
         manifest = current_manifest(spec.paths.offline_store_dir, name)
         version = manifest.version if manifest else "not materialized"
-        cells = [name, view.entity, view.source, view.ttl or "-", str(len(view_feature_names(view))), view.owner or "-", version, view.description]
+        cells = [name, view.entity, view.source, view.ttl or "-", str(len(view.feature_names())), view.owner or "-", version, view.description]
         table.add_row(*map(escape, cells))
     console().print(table)
 

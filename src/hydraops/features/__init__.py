@@ -8,7 +8,7 @@ get_online_features(spec.features, store, [{"customer_id": 42}])
 
 from hydraops.features.historical import HistoricalFeatures, ViewJoinReport, get_historical_features
 from hydraops.features.materialize import MaterializeReport, ViewResult, materialize
-from hydraops.features.repo import FeatureRepo, view_feature_names
+from hydraops.features.repo import FeatureRepo
 
 __all__ = [
     "FeatureRepo",
@@ -18,5 +18,4 @@ __all__ = [
     "ViewResult",
     "get_historical_features",
     "materialize",
-    "view_feature_names",
 ]

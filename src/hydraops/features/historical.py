@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
+from hydraops.features.aggregates import aggregates_at_sql
+from hydraops.features.materialize import us
 from hydraops.features.repo import FeatureRepo
 from hydraops.features.sources import confine, connect, literal, quote
 
@@ -58,37 +61,68 @@ def get_historical_features(repo: FeatureRepo, entity_df, *, timestamp_column: s
 
 def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str, *, side: str, carry: Sequence[str] = ()) -> str:
     """SQL: per entity row of ``entities`` (which has ``__row``), in row order, its ``carry`` columns, a
-    missing and an expired flag per view, and every planned feature: one ASOF join per view, TTL applied.
+    missing and an expired flag per view, and every planned feature, TTL applied: a row view by an ASOF
+    join on its timeline, an aggregation view by its aggregates computed at the rows' instants.
 
-    Every point-in-time join is planned here, so here naive and aware timestamps are refused (``side``
-    names the entity timestamp column in the error)."""
+    Every point-in-time join is planned here, so here naive and aware timestamps, and instants outside the
+    range a view was materialized for, are refused (``side`` names the entity timestamp column)."""
     _check_time_kinds(con, repo, plan, entities, timestamp_column, side)
-    t = f"epoch_us(e.{quote(timestamp_column)})"
     selects, joins = [f"e.{quote(c)}" for c in carry], []
     for i, (view, names) in enumerate(plan.items()):
-        manifest = offline.current_manifest(repo.offline_dir, view)
-        glob = offline.timeline_glob(repo.offline_dir, view)
+        manifest, spec = offline.current_manifest(repo.offline_dir, view), repo.view(view)
+        glob = literal(offline.timeline_glob(repo.offline_dir, view))
+        t = f"epoch_us(e.{quote(timestamp_column)})" + ("" if spec.include_current else " - 1")
+        _check_range(con, manifest, entities, t, side)
         alias = f"v{i}"
-        keys = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in manifest.join_keys)
-        joins.append(f"ASOF LEFT JOIN read_parquet({literal(glob)}, hive_partitioning = false) {alias} ON {keys} AND {t} >= {alias}.__valid_from")
-        selects.append(f"{alias}.__valid_from IS NULL AS __missing_{i}")
-        if manifest.ttl_us is None:  # nothing expires: no need to carry the feature timestamp through the join
-            selects.append(f"false AS __expired_{i}")
-            selects += [f"{alias}.{quote(n)}" for n in names]
-            continue
-        expired = f"coalesce({t} - {alias}.__feature_ts > {manifest.ttl_us}, false)"
-        selects.append(f"{expired} AS __expired_{i}")
-        selects += [f"CASE WHEN {expired} THEN NULL ELSE {alias}.{quote(n)} END AS {quote(n)}" for n in names]
+        on = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in manifest.join_keys)
+        if manifest.layout == offline.EVENTS:
+            requests = f"(SELECT {', '.join(quote(k) for k in manifest.join_keys)}, {t} AS __t FROM {entities} e)"
+            joins.append(f"LEFT JOIN ({aggregates_at_sql(spec, manifest.join_keys, f'read_parquet({glob})', requests)}) {alias} ON {on} AND {alias}.__t = {t}")
+            missing = f"{alias}.__feature_ts IS NULL"
+        else:
+            joins.append(f"ASOF LEFT JOIN read_parquet({glob}) {alias} ON {on} AND {t} >= {alias}.__valid_from")
+            missing = f"{alias}.__valid_from IS NULL"
+        expired = "false" if manifest.ttl_us is None else f"coalesce({t} - {alias}.__feature_ts > {manifest.ttl_us}, false)"
+        selects += [f"{missing} AS __missing_{i}", f"{expired} AS __expired_{i}"]
+        selects += [f"CASE WHEN {missing} OR {expired} THEN NULL ELSE {alias}.{quote(n)} END AS {quote(n)}" for n in names]
     return f"SELECT {', '.join(selects)} FROM {entities} e {' '.join(joins)} ORDER BY e.__row"
 
 
-def _plan(repo: FeatureRepo, columns: list[str], timestamp_column: str, features: Sequence[str] | None) -> dict[str, list[str]]:
-    """View → the features wanted from it; checks keys, names and collisions."""
-    from hydraops.features.repo import view_feature_names
+def _check_range(con, manifest: offline.Manifest, entities: str, t: str, side: str) -> None:
+    """A FeatureStoreError when entity rows fall outside the range the view was materialized for (its
+    values there would be stale): before its ``start``, or from its ``end`` on when the end cut changes off."""
+    start = None if manifest.start is None else us(datetime.fromisoformat(manifest.start))
+    end = None if manifest.end is None else us(datetime.fromisoformat(manifest.end))
+    if end is not None and manifest.last_change_us is not None and end >= manifest.last_change_us:
+        end = None  # nothing changes after the end: the bound cut nothing off
+    if start is None and end is None:
+        return
+    outside = " OR ".join(c for c in [start is not None and f"{t} < {start}", end is not None and f"{t} > {end}"] if c)
+    count, first = con.execute(f"SELECT count(*), min(make_timestamptz({t})) FROM {entities} e WHERE {outside}").fetchone()
+    if count:
+        raise FeatureStoreError(
+            f"{count} row(s) of the {side} (the first at {first.isoformat()}) fall outside the range feature view "
+            f"'{manifest.view}' was materialized for ({manifest.start or 'the beginning'} to {manifest.end or 'the end'}); "
+            "its values there would be stale: run `hydraops features materialize` with a range covering them, or without start/end",
+            key=f"features.views.{manifest.view}",
+        )
 
+
+def _plan(
+    repo: FeatureRepo,
+    columns: list[str],
+    timestamp_column: str,
+    features: Sequence[str] | None,
+    *,
+    rows: str = "the entity rows",
+    carried: Sequence[str] | None = None,
+) -> dict[str, list[str]]:
+    """View → the features wanted from it (all by default). Refused: an unknown feature, a view whose
+    entity's join keys ``rows`` lack (named with the view and its entity), a feature named like one of the
+    ``carried`` columns (default: every column)."""
     if timestamp_column not in columns:
-        raise FeatureStoreError(f"entity rows have no timestamp column '{timestamp_column}'; columns: {', '.join(columns)}", column=timestamp_column)
-    by_name = {n: view for view, spec in repo.features.views.items() for n in view_feature_names(spec)}
+        raise FeatureStoreError(f"{rows} have no timestamp column '{timestamp_column}'; columns: {', '.join(columns)}", column=timestamp_column)
+    by_name = {n: view for view, spec in repo.features.views.items() for n in spec.feature_names()}
     wanted = list(by_name) if features is None else list(features)
     unknown = [n for n in wanted if n not in by_name]
     if unknown:
@@ -97,13 +131,37 @@ def _plan(repo: FeatureRepo, columns: list[str], timestamp_column: str, features
     for name in wanted:
         plan.setdefault(by_name[name], []).append(name)
     for view in plan:
-        missing = [k for k in repo.join_keys(view) if k not in columns]
-        if missing:
-            raise FeatureStoreError(f"entity rows lack join key(s) {', '.join(missing)} of entity '{repo.view(view).entity}' (view '{view}')")
-    clashes = [n for n in wanted if n in columns]
+        entity = repo.view(view).entity
+        for key in repo.join_keys(view):
+            if key not in columns:
+                raise FeatureStoreError(
+                    f"{rows} lack column '{key}', join key of entity '{entity}' (features.entities.{entity}.join_keys), "
+                    f"which feature view '{view}' is keyed by: every view's keys must be in the rows its features are joined to; "
+                    f"columns: {', '.join(columns)}",
+                    key=f"features.views.{view}.entity",
+                    column=key,
+                )
+    clashes = [n for n in wanted if n in (columns if carried is None else carried)]
     if clashes:
-        raise FeatureStoreError(f"entity rows already have column(s) named like features: {', '.join(clashes)}")
+        raise FeatureStoreError(f"{rows} already have column(s) named like features: {', '.join(clashes)}")
     return plan
+
+
+def _require_columns(labels, keys: Sequence[str], columns: list[str]) -> None:
+    """The keys of the labels' entity, their timestamp, target and request-time features are columns of the labels source."""
+    wanted = [
+        *(("entity", k) for k in keys),
+        ("timestamp", labels.timestamp),
+        ("target", labels.target),
+        *((f"features[{i}]", c) for i, c in enumerate(labels.features)),
+    ]
+    for field, column in wanted:
+        if column not in columns:
+            raise FeatureStoreError(
+                f"features.labels.{field}: '{column}' is not a column of the labels source '{labels.source}'; columns: {', '.join(columns)}",
+                key=f"features.labels.{field.split('[')[0]}",
+                column=column,
+            )
 
 
 def _check_timestamps(repo: FeatureRepo, entity_df, column: str, plan: dict[str, list[str]]) -> None:
@@ -127,8 +185,8 @@ def _check_time_kinds(con, repo: FeatureRepo, plan: dict[str, list[str]], entiti
     said = {True: "timezone-aware", False: "naive"}
     for view in plan:
         manifest = offline.current_manifest(repo.offline_dir, view)
-        if manifest is None or manifest.tz_aware == aware:
-            continue  # not materialized: join_sql's timeline_glob says so
+        if manifest is None or manifest.tz_aware is None or manifest.tz_aware == aware:
+            continue  # not materialized (join_sql's timeline_glob says so), static, or the same kind
         source = repo.view(view).source
         raise FeatureStoreError(
             f"{side} is {said[aware]} but view '{view}' has {said[manifest.tz_aware]} timestamps (source '{source}' "
@@ -160,16 +218,17 @@ def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
     labels = repo.features.labels
     if labels is None:
         raise FeatureStoreError("no labels declared (features.labels): a training table is built on them")
-    keys = list(repo.features.entities[labels.entity].join_keys)
-    plan = _plan(repo, [*keys, labels.timestamp], labels.timestamp, None)
-    plan = {view: names for view, names in plan.items() if repo.join_keys(view) == keys}
     con = connect()
-    register_source(con, repo, labels.source, writable=[path])
+    info = register_source(con, repo, labels.source, writable=[path])
+    _require_columns(labels, repo.features.entities[labels.entity].join_keys, list(info.columns))
+    keys = [*repo.features.entities[labels.entity].join_keys, *(k for view in repo.features.views for k in repo.join_keys(view))]
+    carried = list(dict.fromkeys([*keys, labels.timestamp, labels.target, *labels.features]))
+    plan = _plan(repo, list(info.columns), labels.timestamp, None, rows=f"the labels source '{labels.source}'", carried=carried)
     warnings = _label_failures(con, repo)
-    columns = ", ".join(quote(c) for c in [*keys, labels.timestamp, labels.target])
+    columns = ", ".join(quote(c) for c in carried)
     con.execute(f"CREATE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row FROM {quote(labels.source)}")
     side = f"labels source '{labels.source}' column '{labels.timestamp}'"
-    query = join_sql(con, repo, plan, "__entities", labels.timestamp, side=side, carry=[*keys, labels.timestamp, labels.target])
+    query = join_sql(con, repo, plan, "__entities", labels.timestamp, side=side, carry=carried)
     counts = ", ".join(f"sum(__missing_{i}::INT), sum(__expired_{i}::INT)" for i in range(len(plan)))
     try:
         con.execute(f"CREATE TEMP TABLE __joined AS {query}")

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from hydraops.config.schemas import ValidationMode
 from hydraops.errors import DataError
 from hydraops.features import offline
-from hydraops.features.repo import FeatureRepo, file_digest, ttl_us, view_feature_names
+from hydraops.features.aggregates import last_change_sql, view_events_sql
+from hydraops.features.repo import FeatureRepo, file_digest, ttl_us
 from hydraops.features.sources import connect, literal, quote, register_source
-from hydraops.features.timeline import aggregation_timeline_sql, row_timeline_sql
+from hydraops.features.timeline import row_timeline_sql
 from hydraops.features.validation import batches, check_batches, source_failures
 
 
@@ -90,12 +91,16 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
     source = repo.data.sources[view.source]
     _check_view_inputs(con, repo, name, info)
     warnings = [f"source '{view.source}': {failure}" for failure in _source_failures(con, repo, view.source)]
-    timeline = (aggregation_timeline_sql if view.aggregations else row_timeline_sql)(view, source, info, keys)
     staging = offline.staging_dir(repo.offline_dir, name)
     try:
-        rows, entities, last_change = _write_timeline(con, timeline, keys, staging, start, end)
+        if view.aggregations:  # its events; the aggregates are computed where they are asked for
+            layout, start = offline.EVENTS, None
+            rows, entities, last_change = _write_events(con, view, source, info, keys, staging, end)
+        else:
+            layout = offline.TIMELINE
+            rows, entities, last_change = _write_timeline(con, row_timeline_sql(view, source, info, keys), keys, staging, start, end)
         feature_checks = {n: f for n, f in view.features.items() if f.ge is not None or f.le is not None or f.isin is not None or not f.nullable}
-        glob = str(staging / "**" / "*.parquet")
+        glob = str(staging / "*.parquet")
         rows_checked = batches(con, f"SELECT {', '.join(quote(n) for n in feature_checks) or '1'} FROM read_parquet({literal(glob)})")
         warnings += [f"view '{name}': {failure}" for failure in check_batches(rows_checked, feature_checks)]
         if warnings and repo.features.validation is ValidationMode.strict:
@@ -104,8 +109,8 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
                 key="features.validation",
             )
         manifest = offline.Manifest(
-            view=name, version=version, join_keys=keys, features=view_feature_names(view), ttl_us=ttl_us(view),
-            tz_aware=info.tz_aware, start=iso(start), end=iso(end), rows=rows, entities=entities,
+            view=name, version=version, layout=layout, join_keys=keys, features=view.feature_names(), ttl_us=ttl_us(view),
+            tz_aware=info.tz_aware if source.timestamp else None, start=iso(start), end=iso(end), rows=rows, entities=entities,
             created_at=datetime.now(UTC).isoformat(), last_change_us=last_change,
             sources={path: file_digest(path) for s in repo.view_sources(name) for path in repo.source_files(s)},
             warnings=warnings,
@@ -164,8 +169,8 @@ def _source_failures(con, repo: FeatureRepo, source: str) -> list:
 
 
 def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) -> tuple[int, int, int | None]:
-    """Write the timeline (bounded to [start, end) plus each entity's last row before start) as parquet
-    partitioned by date; returns its rows, its entities and the unbounded timeline's last change."""
+    """Write the row view's timeline (bounded to [start, end] plus each entity's last row before start)
+    as one parquet file; returns its rows, its entities and the unbounded timeline's last change."""
     key_list = ", ".join(quote(k) for k in keys)
     con.execute(f"CREATE TABLE __full AS {timeline}")
     last_change = con.execute("SELECT max(__valid_from) FROM __full").fetchone()[0]
@@ -174,21 +179,29 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) ->
         start_us = us(start) if start else -(2**62)
         end_us = us(end) if end else 2**62
         bounded = f"""
-            SELECT * FROM __full WHERE __valid_from >= {start_us} AND __valid_from < {end_us}
+            SELECT * FROM __full WHERE __valid_from >= {start_us} AND __valid_from <= {end_us}
             UNION ALL
             SELECT * FROM (SELECT DISTINCT ON ({key_list}) * FROM __full WHERE __valid_from < {start_us}
                            ORDER BY {key_list}, __valid_from DESC)
         """
-    con.execute(f"CREATE TABLE __timeline AS {bounded}")
-    rows, entities = con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM __timeline").fetchone()
-    if rows:
-        con.execute(
-            f"COPY (SELECT *, make_timestamp(__valid_from)::DATE AS date FROM __timeline ORDER BY {key_list}, __valid_from) "
-            f"TO {literal(str(staging))} (FORMAT parquet, PARTITION_BY (date), OVERWRITE_OR_IGNORE)"
-        )
-    else:
-        con.execute(f"COPY __timeline TO {literal(str(staging / 'empty.parquet'))} (FORMAT parquet)")
-    return rows, entities, last_change
+    return *_write_sorted(con, f"SELECT * FROM ({bounded})", [*keys, "__valid_from"], keys, staging / offline.TIMELINE_FILE), last_change
+
+
+def _write_events(con, view, source, info, keys: list[str], staging, end) -> tuple[int, int, int | None]:
+    """Write the aggregation view's events visible before ``end`` as one parquet file sorted by entity and
+    time (streamed: DuckDB's sort spills when it must); returns their rows, their entities and the last
+    instant an aggregate changes."""
+    path = staging / offline.EVENTS_FILE
+    rows, entities = _write_sorted(con, view_events_sql(view, source, info, keys, None if end is None else us(end)), [*keys, "__ts", "__seq"], keys, path)
+    unbounded = f"({view_events_sql(view, source, info, keys)})" if end is not None else f"read_parquet({literal(str(path))})"
+    return rows, entities, con.execute(last_change_sql(view, unbounded)).fetchone()[0]
+
+
+def _write_sorted(con, query: str, order: list[str], keys: list[str], path) -> tuple[int, int]:
+    """COPY ``query`` ordered by ``order`` to the parquet file ``path``; returns its rows and distinct keys."""
+    key_list = ", ".join(quote(k) for k in keys)
+    con.execute(f"COPY ({query} ORDER BY {', '.join(quote(c) for c in order)}) TO {literal(str(path))} (FORMAT parquet)")
+    return con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM read_parquet({literal(str(path))})").fetchone()
 
 
 def covers(manifest: offline.Manifest, start: datetime | None, end: datetime | None) -> bool:
@@ -198,7 +211,7 @@ def covers(manifest: offline.Manifest, start: datetime | None, end: datetime | N
     ends_late = (
         manifest.end is None
         or (end is not None and manifest.end >= iso(end))
-        or (manifest.last_change_us is not None and us(datetime.fromisoformat(manifest.end)) > manifest.last_change_us)
+        or (manifest.last_change_us is not None and us(datetime.fromisoformat(manifest.end)) >= manifest.last_change_us)
     )
     return starts_early and ends_late
 

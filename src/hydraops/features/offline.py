@@ -1,6 +1,7 @@
 """The offline store: one folder per view, one immutable folder per materialization, a CURRENT pointer.
 
-    <offline_dir>/<view>/versions/<folder>/date=YYYY-MM-DD/*.parquet   the timeline, by valid-from date
+    <offline_dir>/<view>/versions/<folder>/timeline.parquet            a row view's timeline, or
+    <offline_dir>/<view>/versions/<folder>/events.parquet              an aggregation view's events
     <offline_dir>/<view>/versions/<folder>/manifest.json               what was computed, from what, checks,
                                                                         and the size and sha256 of every file
     <offline_dir>/<view>/CURRENT                                        the folder readers use
@@ -33,6 +34,10 @@ from hydraops.digests import file_sha256
 from hydraops.errors import FeatureStoreError
 
 MANIFEST = "manifest.json"
+#: What a folder holds: a row view's timeline (values by valid-from instant), or an aggregation view's
+#: events (aggregated where asked for: hydraops.features.aggregates).
+TIMELINE, EVENTS = "timeline", "events"
+TIMELINE_FILE, EVENTS_FILE = "timeline.parquet", "events.parquet"
 #: Folders kept besides CURRENT: a reader that resolved CURRENT just before a switch can finish, and a
 #: materialization asking for one of them again only moves the pointer.
 KEEP = 2
@@ -48,7 +53,7 @@ class Manifest:
     join_keys: list[str]
     features: list[str]
     ttl_us: int | None
-    tz_aware: bool
+    tz_aware: bool | None  # None: a static source, no timestamps
     start: str | None
     end: str | None
     rows: int
@@ -59,6 +64,7 @@ class Manifest:
     warnings: list[str] = field(default_factory=list)
     folder: str = ""  # the folder under versions/ that holds this materialization
     files: dict[str, list] = field(default_factory=dict)  # path in the folder → [size, sha256]
+    layout: str = TIMELINE  # TIMELINE or EVENTS
 
 
 def view_dir(offline_dir: Path, view: str) -> Path:
@@ -106,7 +112,7 @@ def folder_glob(offline_dir: Path, manifest: Manifest) -> str:
             f"feature view '{manifest.view}': the offline store does not match its manifest: {problems[0]}; "
             "`hydraops features verify` lists every difference, `hydraops features materialize force=true` rebuilds it"
         )
-    return str(folder_path(offline_dir, manifest) / "**" / "*.parquet")
+    return str(folder_path(offline_dir, manifest) / "*.parquet")
 
 
 def verify(offline_dir: Path, manifest: Manifest, *, digests: bool = True) -> list[str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from hydraops.features import offline
-from hydraops.features.repo import FeatureRepo, view_feature_names
+from hydraops.features.aggregates import aggregates_at_sql
+from hydraops.features.repo import FeatureRepo
 from hydraops.features.sources import connect, literal, quote
 
 
@@ -32,21 +33,23 @@ def push_reason(manifest: offline.Manifest | None, pushed, now: datetime) -> str
 
 
 def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -> int:
-    """Replace the view's online rows with each entity's latest timeline row at ``now``; returns their number."""
+    """Replace the view's online rows with each entity's latest values at ``now``; returns their number."""
     from hydraops.features.online import OnlineRow
     from hydraops.features.online.base import to_micros
 
-    name = manifest.view
-    keys, features = repo.join_keys(name), view_feature_names(repo.view(name))
+    name, view = manifest.view, repo.view(manifest.view)
+    keys, features = manifest.join_keys, view.feature_names()
     key_list = ", ".join(quote(k) for k in keys)
-    glob = offline.folder_glob(repo.offline_dir, manifest)
+    glob = literal(offline.folder_glob(repo.offline_dir, manifest))
+    t = to_micros(now) - (0 if view.include_current else 1)
+    if manifest.layout == offline.EVENTS:
+        requests = f"(SELECT DISTINCT {key_list}, {t} AS __t FROM read_parquet({glob}))"
+        latest = f"SELECT * FROM ({aggregates_at_sql(view, keys, f'read_parquet({glob})', requests)}) WHERE __feature_ts IS NOT NULL"
+    else:
+        latest = f"SELECT DISTINCT ON ({key_list}) * FROM read_parquet({glob}) WHERE __valid_from <= {t} ORDER BY {key_list}, __valid_from DESC"
     table = (
         connect()
-        .sql(
-            f"SELECT DISTINCT ON ({key_list}) {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, "
-            f"{', '.join(quote(f) for f in features)} FROM read_parquet({literal(glob)}, hive_partitioning = false) "
-            f"WHERE __valid_from <= {to_micros(now)} ORDER BY {key_list}, __valid_from DESC"
-        )
+        .sql(f"SELECT {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, {', '.join(quote(f) for f in features)} FROM ({latest}) ORDER BY {key_list}")
         .to_arrow_table()
     )
     rows = (OnlineRow(tuple(record[k] for k in keys), record["__feature_ts"], {f: record[f] for f in features}) for record in table.to_pylist())

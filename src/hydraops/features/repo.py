@@ -15,6 +15,9 @@ from hydraops.digests import file_sha256
 from hydraops.errors import DataError, FeatureStoreError
 from hydraops.paths import lexically_under, resolve_under
 
+#: The offline store's format, part of every view version: a new format recomputes every view once.
+STORE_FORMAT = 2
+
 
 @dataclass(frozen=True)
 class FeatureRepo:
@@ -72,6 +75,7 @@ class FeatureRepo:
         """Digest of the view's definition and of the bytes of every source file it reads."""
         spec = self.view(view)
         definition = {
+            "store": STORE_FORMAT,
             "view": asdict(spec),
             "join_keys": self.join_keys(view),
             "sources": {name: asdict(self.data.sources[name]) for name in [spec.source, *self.view_sources(view)]},
@@ -79,14 +83,6 @@ class FeatureRepo:
         files = self.source_digests(spec.source)
         payload = json.dumps({"definition": definition, "files": files}, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def view_feature_names(view: FeatureViewSpec) -> list[str]:
-    """The features a view produces: its row-level features, or its expanded aggregations."""
-    names = list(view.features)
-    for aggregation in view.aggregations:
-        names += [f"{aggregation.column}_{func.value}_{window}" for func in aggregation.agg for window in aggregation.windows]
-    return names
 
 
 def ttl_us(view: FeatureViewSpec) -> int | None:

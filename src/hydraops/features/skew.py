@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydraops.features.historical import get_historical_features
-from hydraops.features.repo import FeatureRepo, view_feature_names
+from hydraops.features.repo import FeatureRepo
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ def check_skew(repo: FeatureRepo, online, sample: int = 100) -> list[FeatureSkew
     for name, view in repo.features.views.items():
         as_of = online.as_of(name)
         keys = online.keys(name, sample) if as_of is not None else []
-        names = view_feature_names(view)
+        names = view.feature_names()
         if not keys:
             results += [FeatureSkew(feature, 0, 0) for feature in names]
             continue

@@ -21,7 +21,7 @@ from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
 from hydraops.features.materialize import ViewResult, compute_view, covers, iso, us
 from hydraops.features.push import push, push_reason
-from hydraops.features.repo import FeatureRepo, view_feature_names
+from hydraops.features.repo import FeatureRepo
 from hydraops.plan.model import Action, Effect, Outcome, Result
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def plan_views(repo: FeatureRepo, *, views: Sequence[str] | None = None, start: 
 
 def _plan_view(repo: FeatureRepo, name: str, start: datetime | None, end: datetime | None, force: bool) -> MaterializeView:
     view = repo.view(name)
-    about = f"{len(view_feature_names(view))} features" + (f", ttl {view.ttl}" if view.ttl else "")
+    about = f"{len(view.feature_names())} features" + (f", ttl {view.ttl}" if view.ttl else "")
     action = partial(MaterializeView, view=name, start=start, end=end, repo=repo)
     try:
         version = repo.version(name)

@@ -152,9 +152,25 @@ class FeatureViewSpec:
     ttl: str | None = None
     features: dict[str, FeatureSpec] = field(default_factory=dict)
     aggregations: list[AggregationSpec] = field(default_factory=list)
+    #: Whether an event stamped exactly at the requested instant counts. False: the values as of just
+    #: before it (t − 1 µs), so a label row's own event (a flight's own delay) never feeds its features.
+    include_current: bool = True
     description: str = ""
     owner: str | None = None
     tags: list[str] = field(default_factory=list)
+
+    def feature_names(self) -> list[str]:
+        """The features the view produces: its row-level features, then its expanded aggregations."""
+        return [*self.features, *(name for *_, name in self.aggregates())]
+
+    def aggregates(self) -> list[tuple[int, AggFunc, str, str]]:
+        """(aggregation index, function, window, feature name ``{column}_{agg}_{window}``) of every aggregate."""
+        return [
+            (i, func, window, f"{aggregation.column}_{func.value}_{window}")
+            for i, aggregation in enumerate(self.aggregations)
+            for func in aggregation.agg
+            for window in aggregation.windows
+        ]
 
 
 @dataclass
@@ -165,6 +181,9 @@ class LabelsSpec:
     entity: str = MISSING
     timestamp: str = MISSING
     target: str = MISSING
+    #: Request-time features: columns of the labels rows themselves given to the model (a flight's carrier
+    #: and distance); at serving time they come with the request.
+    features: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -175,10 +194,7 @@ class FeaturesSpec:
     validation: ValidationMode = ValidationMode.strict
 
     def feature_names(self) -> list[str]:
-        """Every feature the views declare, row-level and expanded aggregations, in declaration order."""
-        names: list[str] = []
-        for view in self.views.values():
-            names += list(view.features)
-            for aggregation in view.aggregations:
-                names += [f"{aggregation.column}_{func.value}_{window}" for func in aggregation.agg for window in aggregation.windows]
-        return names
+        """Every feature the model can use, in declaration order: each view's row-level features and expanded
+        aggregations, then the request-time features of the labels."""
+        names = [name for view in self.views.values() for name in view.feature_names()]
+        return names + (list(self.labels.features) if self.labels else [])

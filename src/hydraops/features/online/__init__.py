@@ -23,7 +23,6 @@ from hydraops.features.online.base import FeatureStoreError, OnlineRow, OnlineSt
 from hydraops.features.online.memory import InMemoryOnlineStore, MemoryOnlineStoreSpec
 from hydraops.features.online.redis import RedisOnlineStore, RedisOnlineStoreSpec
 from hydraops.features.online.sqlite import SqliteOnlineStore, SqliteOnlineStoreSpec
-from hydraops.features.repo import view_feature_names
 
 #: Each ``stack.online_store.type`` and the schema that types its config (``stack/online_store=<type>``).
 ONLINE_STORES: dict[OnlineStoreType, type[OnlineStoreSpec]] = {
@@ -48,7 +47,6 @@ __all__ = [
     "get_online_features",
     "open_online_store",
     "read_pushed",
-    "view_feature_names",
 ]
 
 
@@ -108,7 +106,7 @@ def get_online_features(
     now = datetime.now(UTC) if now is None else now
     if now.tzinfo is None or now.utcoffset() is None:
         raise FeatureStoreError(f"naive clock {now!r}: `now` must be timezone-aware")
-    view_names = {view: view_feature_names(spec) for view, spec in features.views.items()}
+    view_names = {view: spec.feature_names() for view, spec in features.views.items()}
     if feature_names is None:
         given = {key for row in entity_keys for key in row}
         wanted = [name for view, names in view_names.items() if given & set(features.entities[features.views[view].entity].join_keys) for name in names]

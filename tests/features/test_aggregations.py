@@ -143,6 +143,28 @@ def test_engine_matches_reference_on_random_data(scenario: Scenario, windows: li
     assert_result(result, ref, scenario.entity_df)
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(scenarios(max_t_hour=40, ttls=TTLS, edges=WINDOWS + TTLS[1:]), st.sampled_from(WINDOWS), st.booleans())
+def test_include_current_false_is_the_value_just_before_t(scenario: Scenario, window: str, aggregate: bool):
+    """``include_current: false`` gives, at t, exactly what the contract gives at t − 1 µs (row and aggregation views)."""
+    from dataclasses import replace
+
+    view = (
+        agg_view([window], scenario.ttl)
+        if aggregate
+        else FeatureViewSpec(entity="user", source="events", ttl=scenario.ttl, features={"value": FeatureSpec(expr="value")})
+    )
+    before = scenario.entity_df.assign(t=scenario.entity_df["t"] - pd.Timedelta(microseconds=1))
+    reference = reference_aggregations if aggregate else reference_row_features
+    ref = reference(scenario.source, view, before, join_keys=scenario.join_keys, timestamp="ts", created_timestamp=scenario.created)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_engine(
+            Path(tmp), scenario.files, replace(view, include_current=False), scenario.entity_df,
+            join_keys=scenario.join_keys, path=scenario.path, created_timestamp=scenario.created,
+        )  # fmt: skip
+    assert_result(result, ref, scenario.entity_df)
+
+
 # --- examples -----------------------------------------------------------------------------------------
 
 

@@ -27,8 +27,8 @@ PROMOTE_PARAMS = (
     Param("approve", Kind.BOOL, "the manual_approval gate's approval", default=False),
 )
 MATERIALIZE_PARAMS = (
-    Param("start", Kind.MOMENT, "keep timeline rows from this instant on (naive: UTC; default: all)"),
-    Param("end", Kind.MOMENT, "keep timeline rows before this instant; latest values are those at end (default: now)"),
+    Param("start", Kind.MOMENT, "keep row views' timelines from this instant on (naive: UTC; default: all)"),
+    Param("end", Kind.MOMENT, "keep rows up to this instant (inclusive); latest values are those at end (default: now)"),
     Param("force", Kind.BOOL, "recompute and push every view, whatever is there", default=False),
 )
 OUT = Param("out", Kind.PATH, "the parquet file to write, inside the project (default: in the offline store)")

@@ -29,7 +29,7 @@ def materialize(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     if not results or as_json:
         return
     views = report(FeatureRepo.from_spec(spec), results).views
-    table = Table("view", "version", "status", "timeline rows", "entities", "pushed online", title="features materialize")
+    table = Table("view", "version", "status", "rows", "entities", "pushed online", title="features materialize")
     for view in views:
         table.add_row(escape(view.view), view.version, view.status, f"{view.rows:,}", f"{view.entities:,}", _count(view.pushed))
     out = console()

@@ -113,6 +113,14 @@ def check_features(spec: ProjectSpec) -> Iterator[Finding]:
         if not view.features and not view.aggregations:
             yield key, "a feature view needs 'features' (row expressions) or 'aggregations'"
         declared = sources[view.source].columns if view.source in sources else {}
+        if view.source in sources and sources[view.source].timestamp is None:  # static: valid at every instant
+            if view.aggregations:
+                yield f"{key}.aggregations", f"source '{view.source}' has no timestamp (data.sources.{view.source}.timestamp): time windows need one"
+            if view.ttl is not None:
+                yield (
+                    f"{key}.ttl",
+                    f"source '{view.source}' has no timestamp (data.sources.{view.source}.timestamp): its rows are valid at every instant and never expire",
+                )
         for i, aggregation in enumerate(view.aggregations):
             if declared and aggregation.column not in declared and aggregation.column not in view.features:
                 yield f"{key}.aggregations[{i}].column", _one_of(aggregation.column, declared, "column")
@@ -136,6 +144,17 @@ def check_features(spec: ProjectSpec) -> Iterator[Finding]:
         for field in ("timestamp", "target"):
             if columns and getattr(labels, field) not in columns:
                 yield f"features.labels.{field}", _one_of(getattr(labels, field), columns, "column")
+        for i, column in enumerate(labels.features):
+            if columns and column not in columns:
+                yield f"features.labels.features[{i}]", _one_of(column, columns, "column")
+        for name, view in features.views.items() if columns else ():
+            for join_key in features.entities[view.entity].join_keys if view.entity in features.entities else ():
+                if join_key not in columns:
+                    yield (
+                        f"features.views.{name}.entity",
+                        f"the labels source '{labels.source}' has no column '{join_key}', join key of entity '{view.entity}' "
+                        f"that view '{name}' is keyed by: its features could not be joined to the labels",
+                    )
 
 
 def check_split(spec: ProjectSpec) -> Iterator[Finding]:

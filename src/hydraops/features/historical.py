@@ -72,7 +72,7 @@ def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, 
         manifest, spec = offline.current_manifest(repo.offline_dir, view), repo.view(view)
         glob = literal(offline.timeline_glob(repo.offline_dir, view))
         t = f"epoch_us(e.{quote(timestamp_column)})" + ("" if spec.include_current else " - 1")
-        _check_range(con, manifest, entities, t, side)
+        _check_range(con, manifest, entities, t, timestamp_column, side)
         alias = f"v{i}"
         on = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in manifest.join_keys)
         if manifest.layout == offline.EVENTS:
@@ -88,7 +88,7 @@ def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, 
     return f"SELECT {', '.join(selects)} FROM {entities} e {' '.join(joins)} ORDER BY e.__row"
 
 
-def _check_range(con, manifest: offline.Manifest, entities: str, t: str, side: str) -> None:
+def _check_range(con, manifest: offline.Manifest, entities: str, t: str, column: str, side: str) -> None:
     """A FeatureStoreError when entity rows fall outside the range the view was materialized for (its
     values there would be stale): before its ``start``, or from its ``end`` on when the end cut changes off."""
     start = None if manifest.start is None else us(datetime.fromisoformat(manifest.start))
@@ -98,7 +98,7 @@ def _check_range(con, manifest: offline.Manifest, entities: str, t: str, side: s
     if start is None and end is None:
         return
     outside = " OR ".join(c for c in [start is not None and f"{t} < {start}", end is not None and f"{t} > {end}"] if c)
-    count, first = con.execute(f"SELECT count(*), min(make_timestamptz({t})) FROM {entities} e WHERE {outside}").fetchone()
+    count, first = con.execute(f"SELECT count(*), min(e.{quote(column)}) FROM {entities} e WHERE {outside}").fetchone()
     if count:
         raise FeatureStoreError(
             f"{count} row(s) of the {side} (the first at {first.isoformat()}) fall outside the range feature view "

@@ -52,7 +52,7 @@ def materialize(
     when its version or date range is not there yet, or its current files no longer match their manifest;
     ``online`` gets what it does not hold yet (see :mod:`hydraops.features.stage`).
 
-    ``start``/``end`` bound the timeline rows kept (plus, per entity, the last row before ``start`` so
+    ``start``/``end`` bound the rows kept (timelines: from ``start``, plus each entity's last row before it so
     values inside the range stay exact). Latest values are those at ``now`` (default ``end``, else the
     time of the push). ``force`` recomputes every view and pushes it, whatever is there.
     """

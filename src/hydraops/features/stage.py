@@ -142,7 +142,7 @@ def _plan_view(repo: FeatureRepo, name: str, start: datetime | None, end: dateti
         repairs = (f"view '{name}': the current timeline did not match its manifest, so it is recomputed ({'; '.join(problems[:3])})",)
         why = repairs[0]
     else:
-        return action(effect=Effect.skip, version=version, notes=(f"version {version} is current ({current.rows:,} timeline rows)", about))
+        return action(effect=Effect.skip, version=version, notes=(f"version {version} is current ({current.rows:,} {current.layout} rows)", about))
     replaces = current.folder if current else None
     kept = None if force else _kept(repo, name, version, start, end)
     notes = (why, *([f"a kept folder holds it: CURRENT switches back to {kept}"] if kept else []), about)
@@ -223,7 +223,7 @@ def materialize_view(action: MaterializeView, ctx: RunContext | None = None) -> 
         finally:
             offline.clean(repo.offline_dir, name)  # what this run or a crashed one left
     result = replace(result, warnings=(*result.warnings, *action.repairs))
-    summary = f"version {action.version}, {result.rows:,} timeline rows" + (" (a kept folder made current)" if action.reuse else "")
+    summary = f"version {action.version}, {result.rows:,} rows" + (" (a kept folder made current)" if action.reuse else "")
     return Result(action, Outcome.done, summary, result)
 
 

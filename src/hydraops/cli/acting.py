@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from hydraops.plan.context import RunContext
@@ -20,7 +21,7 @@ def carry_out(ctx: RunContext, stages: Sequence[str], options: Mapping[str, Mapp
     With ``as_json`` the plan (and the results) are printed as one JSON document."""
     from rich.markup import escape
 
-    from hydraops.cli.output import console, progress
+    from hydraops.cli.output import console, progress, reporter
     from hydraops.plan import apply, build_plan
     from hydraops.plan.explain import plan_summary, plan_tree
 
@@ -48,7 +49,7 @@ def carry_out(ctx: RunContext, stages: Sequence[str], options: Mapping[str, Mapp
             if not as_json:
                 out.print(f"{_SHOWN[result.outcome]} {escape(result.action.name)}" + (f": {escape(result.summary)}" if result.summary else ""))
 
-        results = apply(plan, ctx, on_result=shown)
+        results = apply(plan, replace(ctx, report=reporter(bar)), on_result=shown)
     if as_json:
         print(json.dumps({**plan.to_dict(), "results": [result.to_dict() for result in results]}, indent=2))
     return plan, results

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hydraops.cli.hydra_app import Options
-from hydraops.cli.output import console
+from hydraops.cli.output import console, progress, reporter
 from hydraops.config.schemas import ProjectSpec
 from hydraops.errors import FeatureStoreError
 from hydraops.features import FeatureRepo
@@ -48,12 +48,13 @@ def training_table(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None
         path = str(resolve_under(spec.paths.root, os.path.abspath(out), what=f"out={out} (training-table)"))
     else:
         path = os.path.join(spec.paths.offline_store_dir, "training_table.parquet")
-    result = build_training_table(FeatureRepo.from_spec(spec), path)
+    shown = console()
+    with progress(shown) as bar:
+        result = build_training_table(FeatureRepo.from_spec(spec), path, reporter(bar))
     title = f"training table: {result.rows:,} rows → {escape(result.path)}"
     table = Table("view", "rows without a value", "rows expired (TTL)", title=title)
     for view, report in result.report.items():
         table.add_row(escape(view), f"{report.missing:,}", f"{report.expired:,}")
-    shown = console()
     shown.print(table)
     for warning in result.warnings:
         shown.print(f"[yellow]warning[/yellow] {escape(warning)}")

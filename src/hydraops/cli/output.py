@@ -17,3 +17,15 @@ def progress(out):  # (a rich Console) -> rich.progress.Progress
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     return Progress(*columns, console=out, transient=True, disable=not out.is_terminal)
+
+
+def reporter(bar):  # (a rich Progress) -> hydraops.features.progress.Report
+    """A Report that shows long work as a second line of ``bar``: what runs and its percent done."""
+    from rich.markup import escape
+
+    task = bar.add_task("", total=100, visible=False)
+
+    def report(what: str, percent: float) -> None:
+        bar.update(task, description=escape(what), completed=percent, visible=percent < 100)
+
+    return report

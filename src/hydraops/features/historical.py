@@ -14,6 +14,7 @@ from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
 from hydraops.features.aggregates import aggregates_at_sql
 from hydraops.features.materialize import us
+from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo
 from hydraops.features.sources import confine, connect, literal, quote
 
@@ -205,7 +206,7 @@ class TrainingTable:
     warnings: tuple[str, ...] = ()  # failed checks of the labels source (features.validation: warn)
 
 
-def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
+def build_training_table(repo: FeatureRepo, path: str, report: Report | None = None) -> TrainingTable:
     """The labels (``features.labels``) joined with every feature, point in time, written as parquet.
 
     Runs wholly in DuckDB: the labels source and the timelines are read from parquet, never loaded
@@ -231,7 +232,7 @@ def build_training_table(repo: FeatureRepo, path: str) -> TrainingTable:
     query = join_sql(con, repo, plan, "__entities", labels.timestamp, side=side, carry=carried)
     counts = ", ".join(f"sum(__missing_{i}::INT), sum(__expired_{i}::INT)" for i in range(len(plan)))
     try:
-        con.execute(f"CREATE TEMP TABLE __joined AS {query}")
+        execute(con, f"CREATE TEMP TABLE __joined AS {query}", what="training table: joining features", report=report)
         features = ", ".join(quote(n) for names in plan.values() for n in names)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         con.execute(f"COPY (SELECT {columns}, {features} FROM __joined) TO {literal(path)} (FORMAT parquet)")

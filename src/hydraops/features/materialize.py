@@ -14,6 +14,7 @@ from hydraops.config.schemas import ValidationMode
 from hydraops.errors import DataError
 from hydraops.features import offline
 from hydraops.features.aggregates import last_change_sql, view_events_sql
+from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us
 from hydraops.features.sources import connect, literal, quote, register_source
 from hydraops.features.timeline import row_timeline_sql
@@ -82,8 +83,9 @@ def _up_to_date(repo: FeatureRepo, name: str) -> ViewResult:
     return ViewResult(name, current.version, "up to date", current.rows, current.entities, tuple(current.warnings))
 
 
-def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | None, end: datetime | None) -> ViewResult:
-    """Compute the view's timeline from its sources, check it and publish it as ``version`` (made CURRENT)."""
+def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | None, end: datetime | None, report: Report | None = None) -> ViewResult:
+    """Compute the view's timeline (or events) from its sources, check it and publish it as ``version``
+    (made CURRENT); long statements tell ``report`` how far they are."""
     view = repo.view(name)
     keys = repo.join_keys(name)
     con = connect()
@@ -95,10 +97,10 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
     try:
         if view.aggregations:  # its events; the aggregates are computed where they are asked for
             layout, start = offline.EVENTS, None
-            rows, entities, last_change = _write_events(con, view, source, info, keys, staging, end)
+            rows, entities, last_change = _write_events(con, view, source, info, keys, staging, end, report)
         else:
             layout = offline.TIMELINE
-            rows, entities, last_change = _write_timeline(con, row_timeline_sql(view, source, info, keys), keys, staging, start, end)
+            rows, entities, last_change = _write_timeline(con, row_timeline_sql(view, source, info, keys), keys, staging, start, end, report)
         feature_checks = {n: f for n, f in view.features.items() if f.ge is not None or f.le is not None or f.isin is not None or not f.nullable}
         glob = str(staging / "*.parquet")
         rows_checked = batches(con, f"SELECT {', '.join(quote(n) for n in feature_checks) or '1'} FROM read_parquet({literal(glob)})")
@@ -168,11 +170,11 @@ def _source_failures(con, repo: FeatureRepo, source: str) -> list:
     return source_failures(con, repo, source)
 
 
-def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) -> tuple[int, int, int | None]:
+def _write_timeline(con, timeline: str, keys: list[str], staging, start, end, report: Report | None) -> tuple[int, int, int | None]:
     """Write the row view's timeline (bounded to [start, end] plus each entity's last row before start)
     as one parquet file; returns its rows, its entities and the unbounded timeline's last change."""
     key_list = ", ".join(quote(k) for k in keys)
-    con.execute(f"CREATE TABLE __full AS {timeline}")
+    execute(con, f"CREATE TABLE __full AS {timeline}", what=f"materialize {staging.parent.name}: timeline", report=report)
     last_change = con.execute("SELECT max(__valid_from) FROM __full").fetchone()[0]
     bounded = "SELECT * FROM __full"
     if start is not None or end is not None:
@@ -184,23 +186,25 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end) ->
             SELECT * FROM (SELECT DISTINCT ON ({key_list}) * FROM __full WHERE __valid_from < {start_us}
                            ORDER BY {key_list}, __valid_from DESC)
         """
-    return *_write_sorted(con, f"SELECT * FROM ({bounded})", [*keys, "__valid_from"], keys, staging / offline.TIMELINE_FILE), last_change
+    return *_write_sorted(con, f"SELECT * FROM ({bounded})", [*keys, "__valid_from"], keys, staging / offline.TIMELINE_FILE, report), last_change
 
 
-def _write_events(con, view, source, info, keys: list[str], staging, end) -> tuple[int, int, int | None]:
+def _write_events(con, view, source, info, keys: list[str], staging, end, report: Report | None) -> tuple[int, int, int | None]:
     """Write the aggregation view's events visible before ``end`` as one parquet file sorted by entity and
     time (streamed: DuckDB's sort spills when it must); returns their rows, their entities and the last
     instant an aggregate changes."""
     path = staging / offline.EVENTS_FILE
-    rows, entities = _write_sorted(con, view_events_sql(view, source, info, keys, None if end is None else us(end)), [*keys, "__ts", "__seq"], keys, path)
+    events = view_events_sql(view, source, info, keys, None if end is None else us(end))
+    rows, entities = _write_sorted(con, events, [*keys, "__ts", "__seq"], keys, path, report)
     unbounded = f"({view_events_sql(view, source, info, keys)})" if end is not None else f"read_parquet({literal(str(path))})"
     return rows, entities, con.execute(last_change_sql(view, unbounded)).fetchone()[0]
 
 
-def _write_sorted(con, query: str, order: list[str], keys: list[str], path) -> tuple[int, int]:
+def _write_sorted(con, query: str, order: list[str], keys: list[str], path, report: Report | None) -> tuple[int, int]:
     """COPY ``query`` ordered by ``order`` to the parquet file ``path``; returns its rows and distinct keys."""
     key_list = ", ".join(quote(k) for k in keys)
-    con.execute(f"COPY ({query} ORDER BY {', '.join(quote(c) for c in order)}) TO {literal(str(path))} (FORMAT parquet)")
+    copy = f"COPY ({query} ORDER BY {', '.join(quote(c) for c in order)}) TO {literal(str(path))} (FORMAT parquet)"
+    execute(con, copy, what=f"materialize {path.parent.parent.name}: {path.name}", report=report)
     return con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM read_parquet({literal(str(path))})").fetchone()
 
 

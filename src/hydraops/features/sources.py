@@ -31,11 +31,12 @@ class SourceInfo:
 
 
 def connect():  # -> duckdb.DuckDBPyConnection
-    """An in-memory DuckDB connection in UTC, without DuckDB's own progress bar."""
+    """An in-memory DuckDB connection in UTC; it tracks the progress of long statements but prints none
+    (:mod:`hydraops.features.progress` reports it)."""
     import duckdb
 
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = true; SET enable_progress_bar_print = false")
     return con
 
 

@@ -219,7 +219,7 @@ def materialize_view(action: MaterializeView, ctx: RunContext | None = None) -> 
                 offline.switch(repo.offline_dir, name, kept.folder)
                 result = ViewResult(name, action.version, "materialized", kept.rows, kept.entities, tuple(kept.warnings))
             else:
-                result = compute_view(repo, name, action.version, action.start, action.end)
+                result = compute_view(repo, name, action.version, action.start, action.end, None if ctx is None else ctx.report)
         finally:
             offline.clean(repo.offline_dir, name)  # what this run or a crashed one left
     result = replace(result, warnings=(*result.warnings, *action.repairs))

@@ -16,6 +16,7 @@ from hydraops.tracking.handle import Tracking
 
 if TYPE_CHECKING:
     from hydraops.config.schemas import ProjectSpec
+    from hydraops.features.progress import Report
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class RunContext:
     reproduces: str | None = None  # the run a training run reproduces
     actor: str = ""  # who decides, in the registry's audit log
     redactor: Redactor = field(default_factory=Redactor)
-    progress: bool = False  # progress bars on long work
+    report: Report | None = None  # where long work says how far it is: (what, percent done)
     now: datetime | None = None  # the instant latest values are taken at (default: the current time)
 
     @classmethod

@@ -20,6 +20,7 @@ from hydraops.tracking import tags as T
 from hydraops.training.reproduce import OVERRIDES_ARTIFACT, overrides_record
 
 if TYPE_CHECKING:
+    from hydraops.features.progress import Report
     from hydraops.plan.context import RunContext
 
 
@@ -63,7 +64,7 @@ def train(spec: ProjectSpec, ctx: RunContext, *, inputs_digest: str | None = Non
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")  # dataset-source and int-schema hints
     ctx.output_dir.mkdir(parents=True, exist_ok=True)
     ctx.tracking.check()  # first: an unreachable store fails in seconds, before any feature is computed
-    prepared = prepare(spec)  # then bad data or config, before the store is created or a run exists
+    prepared = prepare(spec, ctx.report)  # then bad data or config, before the store is created or a run exists
     client = ctx.tracking.client
     overrides_text, overrides_digest = overrides_record(ctx.overrides)
     tags = {
@@ -89,7 +90,7 @@ def train(spec: ProjectSpec, ctx: RunContext, *, inputs_digest: str | None = Non
     return TrainResult(run_id, experiment_id, model.uri, model.sha256, spec.registry.name, version, metrics)
 
 
-def prepare(spec: ProjectSpec) -> Prepared:
+def prepare(spec: ProjectSpec, report: Report | None = None) -> Prepared:
     """Training table, split, features and the unfitted estimator; raises before any run exists."""
     import pandas as pd
 
@@ -108,7 +109,7 @@ def prepare(spec: ProjectSpec) -> Prepared:
     for view in spec.features.views:
         lineage.update({T.data_file_sha256(Path(p).name): d for p, d in current_manifest(repo.offline_dir, view).sources.items()})
     lineage.update({T.data_file_sha256(Path(p).name): d for p, d in repo.source_digests(labels.source).items()})
-    table_path = _training_table(repo, spec, lineage)
+    table_path = _training_table(repo, spec, lineage, report)
     lineage[T.TRAINING_TABLE_SHA256] = file_sha256(table_path)
     warnings = [w for view in spec.features.views for w in current_manifest(repo.offline_dir, view).warnings]
     lineage[T.DATA_CHECKS] = f"failed: {len(warnings)} warnings at materialize" if warnings else "passed"
@@ -138,7 +139,7 @@ def _require_current(repo) -> None:
                                     "run `hydraops features materialize` (or `hydraops train`, which plans it)", key=f"features.views.{view}")  # fmt: skip
 
 
-def _training_table(repo, spec: ProjectSpec, lineage: Mapping[str, str]) -> Path:
+def _training_table(repo, spec: ProjectSpec, lineage: Mapping[str, str], report: Report | None) -> Path:
     """The training table for these view versions and label files: built once, then reused by every run
     and sweep job that needs the same one (written to a temp name and renamed, so parallel jobs are safe)."""
     from hydraops.features.historical import build_training_table
@@ -148,7 +149,7 @@ def _training_table(repo, spec: ProjectSpec, lineage: Mapping[str, str]) -> Path
     path = Path(spec.paths.offline_store_dir) / "training_tables" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.parquet"
     if not path.exists():
         partial = path.with_name(f".{path.stem}-{os.getpid()}.parquet")
-        build_training_table(repo, str(partial))
+        build_training_table(repo, str(partial), report)
         os.replace(partial, path)
     return path
 

@@ -1,0 +1,38 @@
+"""Long DuckDB statements report their progress (what runs, percent done) to whoever shows it."""
+
+from __future__ import annotations
+
+import io
+
+from hydraops.features.progress import execute
+from hydraops.features.sources import connect
+
+
+def test_a_long_statement_reports_from_zero_to_done() -> None:
+    con = connect()
+    seen: list[tuple[str, float]] = []
+    [(total,)] = execute(
+        con, "SELECT sum(a.range * b.range) FROM range(20000) a, range(5000) b", what="join", report=lambda w, p: seen.append((w, p))
+    ).fetchall()
+    assert total > 0
+    assert seen[0] == ("join", 0.0) and seen[-1] == ("join", 100.0)
+    percents = [p for _, p in seen]
+    assert percents == sorted(percents) and all(0 <= p <= 100 for p in percents)
+
+
+def test_without_a_report_it_is_a_plain_execute() -> None:
+    assert execute(connect(), "SELECT 42", what="x").fetchall() == [(42,)]
+
+
+def test_the_cli_bar_shows_what_runs_on_a_terminal_only() -> None:
+    from rich.console import Console
+
+    from hydraops.cli.output import progress, reporter
+
+    for terminal in (True, False):
+        out = io.StringIO()
+        with progress(Console(file=out, force_terminal=terminal, width=100)) as bar:
+            report = reporter(bar)
+            report("materialize transactions: events.parquet", 40.0)
+            bar.refresh()
+        assert ("materialize transactions" in out.getvalue()) is terminal

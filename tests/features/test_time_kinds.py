@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from hydraops import load_spec
-from hydraops.errors import FeatureStoreError
+from hydraops.errors import DataError, FeatureStoreError
 from hydraops.features import FeatureRepo, get_historical_features, materialize
 from tests.conftest import Run, generated_churn
 
@@ -73,3 +73,30 @@ def test_naive_labels_on_aware_features_are_refused_too(naive_tickets: Path, hyd
     assert result.returncode == 2, result.stdout + result.stderr
     message = " ".join((result.stdout + result.stderr).split())
     assert "labels source 'labels' column 'label_time' is naive but view 'customer_profile' has timezone-aware" in message, message
+
+
+def test_a_declared_time_zone_makes_naive_timestamps_instants(tmp_path: Path) -> None:
+    """Naive local times with ``timezone: America/New_York`` are read as instants there: 09:00 local is 14:00 UTC."""
+    from hydraops.config.schemas.data import DataSpec, EntitySpec, FeatureSpec, FeaturesSpec, FeatureViewSpec, FileFormat, SourceSpec
+
+    (tmp_path / "data").mkdir()
+    weather = pd.DataFrame({"origin": ["JFK", "JFK"], "ts": pd.to_datetime(["2013-01-10 09:00", "2013-01-10 10:00"]), "temp": [1.0, 2.0]})
+    weather.to_parquet(tmp_path / "data" / "weather.parquet")
+
+    def repo(zone: str | None) -> FeatureRepo:
+        data = DataSpec(
+            format=FileFormat.parquet, dir=str(tmp_path / "data"), sources={"weather": SourceSpec(path="weather.parquet", timestamp="ts", timezone=zone)}
+        )
+        views = {"w": FeatureViewSpec(entity="airport", source="weather", features={"temp": FeatureSpec(expr="temp")})}
+        return FeatureRepo(FeaturesSpec(entities={"airport": EntitySpec(join_keys=["origin"])}, views=views), data, tmp_path / f"offline-{zone is None}")
+
+    local = repo("America/New_York")
+    materialize(local)
+    rows = pd.DataFrame({"origin": ["JFK"] * 3, "t": pd.to_datetime(["2013-01-10 13:59", "2013-01-10 14:00", "2013-01-10 15:00"], utc=True)})
+    assert get_historical_features(local, rows, timestamp_column="t").frame["temp"].fillna(0).tolist() == [0, 1.0, 2.0]
+    materialize(repo(None))
+    with pytest.raises(FeatureStoreError, match="is timezone-aware but view 'w' has naive timestamps"):
+        get_historical_features(repo(None), rows, timestamp_column="t")
+    weather.assign(ts=weather["ts"].dt.tz_localize("UTC")).to_parquet(tmp_path / "data" / "weather.parquet")
+    with pytest.raises(DataError, match="already timezone-aware; data.sources.weather.timezone"):
+        materialize(repo("America/New_York"), force=True)

@@ -58,3 +58,6 @@ def test_training_table_refuses_nulls_in_a_label_column_declared_not_nullable(qu
     trained = hydraops("train", "debug=fast", cwd=query_labels)  # the same error, before the MLflow store exists
     assert trained.returncode == 2 and "column 'churned' failed not_nullable" in trained.stdout + trained.stderr
     assert not (query_labels / "artifacts" / "mlflow.db").exists()
+    warned = hydraops("train", "debug=fast", "features.validation=warn", cwd=query_labels)  # checks only warn: train still refuses
+    assert warned.returncode == 2, warned.stdout + warned.stderr
+    assert "the target column 'churned' (features.labels.target)" in warned.stdout + warned.stderr and "2 null value(s)" in warned.stdout + warned.stderr

@@ -95,6 +95,8 @@ def check_data(spec: ProjectSpec) -> Iterator[Finding]:
                     yield f"{key}.{field}", _one_of(column, source.columns, "column")
                 elif source.columns[column].dtype is not Dtype.timestamp:
                     yield f"{key}.{field}", f"column '{column}' is {source.columns[column].dtype.value}, expected timestamp"
+        if source.timezone is not None:
+            yield from _time_zone(f"{key}.timezone", source.timezone)
 
 
 def check_features(spec: ProjectSpec) -> Iterator[Finding]:
@@ -290,6 +292,15 @@ def _label_columns(spec: ProjectSpec) -> dict[str, Dtype]:
     labels = spec.features.labels
     source = spec.data.sources.get(labels.source) if labels else None
     return {name: column.dtype for name, column in source.columns.items()} if source else {}
+
+
+def _time_zone(key: str, name: str) -> Iterator[Finding]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield key, f"'{name}' is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)"
 
 
 def _duration(key: str, text: str) -> Iterator[Finding]:

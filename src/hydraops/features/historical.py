@@ -192,7 +192,7 @@ def _check_time_kinds(con, repo: FeatureRepo, plan: dict[str, list[str]], entiti
         raise FeatureStoreError(
             f"{side} is {said[aware]} but view '{view}' has {said[manifest.tz_aware]} timestamps (source '{source}' "
             f"column '{repo.data.sources[source].timestamp}'): declare both sides the same kind, or convert one "
-            "(a naive column is made aware in a query source with timezone('<its zone>', <column>), in pandas with "
+            f"(declare the zone of a naive source: data.sources.<source>.timezone, e.g. 'America/New_York'; in pandas: "
             ".dt.tz_localize('<its zone>')); they are never compared shifted",
             column=column,
         )

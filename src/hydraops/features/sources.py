@@ -102,6 +102,8 @@ def register_source(con, repo: FeatureRepo, name: str, writable: Iterable[str] =
         raise DataError(f"source '{name}' cannot be read: {_first_line(error)}", key=f"data.sources.{name}") from error
     columns = {row[0]: row[1] for row in described if row[0] != "__seq"}
     _check_columns(name, spec, columns)
+    if spec.timezone is not None:
+        columns = _localize(con, name, spec, columns, body)
     tz_aware = spec.timestamp is not None and columns[spec.timestamp] == "TIMESTAMP WITH TIME ZONE"
     return SourceInfo(name, columns, tz_aware)
 
@@ -138,6 +140,35 @@ def _check_columns(name: str, spec, columns: dict[str, str]) -> None:
                 key=f"data.sources.{name}.columns.{column}.dtype",
                 column=column,
             )
+
+
+def _localize(con, name: str, spec, columns: dict[str, str], body: str) -> dict[str, str]:
+    """Redefine the view ``name`` (rows of ``body``) with its naive timestamp columns read as instants in
+    its declared ``timezone``; returns the new column types. An aware column with a zone declared is an error."""
+    import duckdb
+
+    localized = {}
+    for field in ("timestamp", "created_timestamp"):
+        column = getattr(spec, field)
+        if column is None:
+            continue
+        if columns[column] == "TIMESTAMP WITH TIME ZONE":
+            raise DataError(
+                f"source '{name}': {field} column '{column}' is already timezone-aware; data.sources.{name}.timezone "
+                f"('{spec.timezone}') is for naive columns only",
+                key=f"data.sources.{name}.timezone",
+                column=column,
+            )
+        localized[column] = f"timezone({literal(spec.timezone)}, {quote(column)}::TIMESTAMP) AS {quote(column)}"
+    try:
+        con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT * REPLACE ({', '.join(localized.values())}) FROM ({body})")
+        con.execute(f"SELECT * FROM {quote(name)} LIMIT 1").fetchall()
+    except duckdb.Error as error:
+        raise DataError(
+            f"source '{name}': time zone '{spec.timezone}' (data.sources.{name}.timezone) cannot be applied: {_first_line(error)}",
+            key=f"data.sources.{name}.timezone",
+        ) from error
+    return {**columns, **dict.fromkeys(localized, "TIMESTAMP WITH TIME ZONE")}
 
 
 def _first_line(error: BaseException) -> str:

@@ -116,6 +116,14 @@ def prepare(spec: ProjectSpec, report: Report | None = None) -> Prepared:
     frame = pd.read_parquet(table_path)
     if spec.debug is not None and spec.debug.max_rows and len(frame) > spec.debug.max_rows:
         frame = frame.sample(n=spec.debug.max_rows, random_state=spec.seed).sort_index()
+    if nulls := int(frame[labels.target].isna().sum()):
+        raise TrainingError(
+            f"the target column '{labels.target}' (features.labels.target) of the labels source '{labels.source}' has {nulls} null value(s): "
+            "a model cannot learn from them; remove those rows (a query source: WHERE ... IS NOT NULL) or declare the column "
+            f"nullable: false (data.sources.{labels.source}.columns) so features.validation: strict refuses them",
+            key="features.labels.target",
+            column=labels.target,
+        )
     features = list(spec.model.features) or [n for n in spec.features.feature_names() if n in frame.columns]
     splits = split_table(frame, spec.split, time_column=labels.timestamp, target=labels.target, task=spec.model.task)
     categorical = [f for f in features if not pd.api.types.is_numeric_dtype(frame[f]) and not pd.api.types.is_bool_dtype(frame[f])]

@@ -106,6 +106,9 @@ class SourceSpec:
     query: str | None = None
     timestamp: str | None = None
     created_timestamp: str | None = None
+    #: The IANA time zone of naive ``timestamp``/``created_timestamp`` values (``America/New_York``): they are
+    #: read as instants in it. Without one, naive and aware timestamps are never compared.
+    timezone: str | None = None
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
     description: str = ""
 

@@ -25,7 +25,7 @@ def validate(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         f"ok: project '{spec.project}' is valid — model {spec.model.name} ({spec.model.task.value}), "
         f"{len(spec.data.sources)} sources, {len(features.views)} feature views, "
         f"{len(features.feature_names())} features, stack {spec.stack.name}"
-        + (f"; the data matches it ({len(spec.data.sources)} sources read, no rows)" if options.get("check_data") else "")
+        + (f"; the data matches it: {len(spec.data.sources)} sources' schemas checked, no row read" if options.get("check_data") else "")
     )
 
 

@@ -207,7 +207,8 @@ def test_materialize_runs_the_same_check(tmp_path: Path) -> None:
 
 def test_no_data_row_is_read(tmp_path: Path) -> None:
     """2M events whose data pages are overwritten with zeros, the footer kept: any read of a row fails, the
-    checks (schemas from the footer, expressions compiled with LIMIT 0) pass and still find a typo."""
+    checks (schemas from the footer, a query source bound, expressions compiled with LIMIT 0) pass and still
+    find a typo."""
     repo = shop(tmp_path, events_rows=2_000_000)
     events = tmp_path / "data" / "events.parquet"
     size, footer = events.stat().st_size, int.from_bytes(events.read_bytes()[-8:-4], "little")
@@ -216,6 +217,8 @@ def test_no_data_row_is_read(tmp_path: Path) -> None:
         file.write(bytes(size - 8 - footer - 4))
     with pytest.raises(duckdb.Error):
         duckdb.execute(f"SELECT sum(amount) FROM read_parquet('{events}')").fetchall()
+    repo.data.sources["web"] = SourceSpec(query="SELECT user_id, ts, amount FROM events WHERE channel = 'web'", timestamp="ts")
+    repo.features.views["web_rows"] = FeatureViewSpec(entity="user", source="web", features={"cents": FeatureSpec(expr="round(amount * 100)")})
     assert check_sources(repo) == []
     repo.features.views["spend"].aggregations[0].where = "channel = 3 + 'web'"
     assert only(check_sources(repo)).key == "features.views.spend.aggregations[0].where"

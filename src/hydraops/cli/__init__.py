@@ -33,6 +33,7 @@ MATERIALIZE_PARAMS = (
 )
 OUT = Param("out", Kind.PATH, "the parquet file to write, inside the project (default: in the offline store)")
 SAMPLE = Param("sample", Kind.INT, "stored entities compared per view", default=100, minimum=1)
+CHECK_DATA = Param("check_data", Kind.BOOL, "also check the sources' schemas (file metadata, no rows) against every column the config names", default=False)
 GET_ONLINE_PARAMS = (
     Param("entity", Kind.TEXT, "the entity key(s) to look up", expected="the entity key(s), e.g. entity=42 or entity=42,43", required=True),
     Param("at", Kind.MOMENT, "the instant the TTL is enforced at (naive: UTC; default: now)"),
@@ -42,8 +43,8 @@ GET_ONLINE_PARAMS = (
 VERBS: dict[str, tuple[str, Verb]] = {
     "init": ("create a new project from a template (copier): hydraops init NAME --template churn", init_verb),
     "validate": (
-        "compose the config and check every value, reference and _target_; writes nothing",
-        HydraVerb("validate", verbs.validate, read_only=True),
+        "compose the config and check every value, reference and _target_; writes nothing [check_data=true]",
+        HydraVerb("validate", verbs.validate, read_only=True, params=(CHECK_DATA,)),
     ),
     "plan": (
         "show what `hydraops apply` would do, stage by stage, as a tree (--json for machines); writes nothing",

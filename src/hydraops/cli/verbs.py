@@ -10,12 +10,22 @@ from hydraops.config.schemas import ProjectSpec
 
 
 def validate(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
-    """Print a one-line summary of the valid config (problems never get this far)."""
+    """Print a one-line summary of the valid config (problems never get this far). With ``check_data=true``
+    the sources' schemas are checked first (no data row is read): every problem listed, exit 2."""
     features = spec.features
+    if options.get("check_data"):
+        from hydraops.config.origins import Origins
+        from hydraops.features.checks import check_sources, listed
+        from hydraops.features.repo import FeatureRepo
+
+        problems = check_sources(FeatureRepo.from_spec(spec))
+        if problems:
+            raise listed(problems, Origins.from_hydra().of)
     print(
         f"ok: project '{spec.project}' is valid — model {spec.model.name} ({spec.model.task.value}), "
         f"{len(spec.data.sources)} sources, {len(features.views)} feature views, "
         f"{len(features.feature_names())} features, stack {spec.stack.name}"
+        + (f"; the data matches it: {len(spec.data.sources)} sources' schemas checked, no row read" if options.get("check_data") else "")
     )
 
 

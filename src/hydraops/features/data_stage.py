@@ -1,5 +1,6 @@
 """The data stage: one CheckSource per declared source. Planned, it says which files the source reads now
-and what it declares; applied, it opens the source in DuckDB (files readable, declared columns there with
+and what it declares, and checks the sources' schemas against the config (no data row read: planning fails
+on a misspelled column); applied, it opens the source in DuckDB (files readable, declared columns there with
 their types)."""
 
 from __future__ import annotations
@@ -39,8 +40,15 @@ class CheckSource(Action):
 
 
 def plan_data(spec: ProjectSpec, ctx: RunContext | None = None, *, earlier: Sequence[Action] = ()) -> list[Action]:
-    """One check per declared source: which files it reads now, and what its declared schema is."""
+    """One check per declared source: which files it reads now, and what its declared schema is. A DataError
+    listing every column the config names that the sources' schemas lack (a source with no file yet, or one
+    that cannot be opened, is left to its CheckSource)."""
+    from hydraops.features.checks import check_sources, listed
+
     repo, actions = FeatureRepo.from_spec(spec), []
+    problems = check_sources(repo, skip_unreadable=True)
+    if problems:
+        raise listed(problems)
     for name, source in spec.data.sources.items():
         columns = f"{len(source.columns)} declared columns" if source.columns else "no declared columns"
         if source.query is not None:

@@ -14,6 +14,7 @@ from hydraops.config.schemas import ValidationMode
 from hydraops.errors import DataError
 from hydraops.features import offline
 from hydraops.features.aggregates import last_change_sql, view_events_sql
+from hydraops.features.checks import check_view_inputs
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us
 from hydraops.features.sources import connect, literal, quote, register_source
@@ -91,7 +92,7 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
     con = connect()
     info = register_source(con, repo, view.source)
     source = repo.data.sources[view.source]
-    _check_view_inputs(con, repo, name, info)
+    check_view_inputs(con, repo, name, info)
     warnings = [f"source '{view.source}': {failure}" for failure in _source_failures(con, repo, view.source)]
     staging = offline.staging_dir(repo.offline_dir, name)
     try:
@@ -122,48 +123,6 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
         offline.discard(staging)
         raise
     return ViewResult(name, version, "materialized", rows, entities, tuple(warnings))
-
-
-def _check_view_inputs(con, repo: FeatureRepo, name: str, info) -> None:
-    import duckdb
-
-    from hydraops.features.expressions import expression_problem
-
-    view = repo.view(name)
-    available = ", ".join(info.columns)
-    for key in repo.join_keys(name):
-        if key not in info.columns:
-            raise DataError(
-                f"feature view '{name}': join key '{key}' is not a column of source '{info.name}'; available: {available}",
-                key=f"features.entities.{view.entity}.join_keys",
-                column=key,
-            )
-        nulls = con.execute(f"SELECT count(*) FROM {quote(info.name)} WHERE {quote(key)} IS NULL").fetchone()[0]
-        if nulls:
-            raise DataError(f"feature view '{name}': {nulls} row(s) of source '{info.name}' have a null join key '{key}'", column=key)
-    expressions = [(f"feature '{f}'", f"features.views.{name}.features.{f}.expr", spec.expr) for f, spec in view.features.items()]
-    expressions += [
-        (f"aggregation {i}", f"features.views.{name}.aggregations[{i}].where", a.where) for i, a in enumerate(view.aggregations) if a.where is not None
-    ]
-    for what, key, expr in expressions:
-        problem = expression_problem(con, expr, info.columns)
-        if problem:
-            raise DataError(f"feature view '{name}': {what} ({key}) {problem}", key=key)
-        try:
-            con.execute(f"SELECT ({expr}) FROM {quote(info.name)} LIMIT 0")
-        except duckdb.Error as error:
-            raise DataError(
-                f"feature view '{name}': {what} ({key}) `{expr}` does not compile: {str(error).splitlines()[0]}; source '{info.name}' has: {available}",
-                key=key,
-            ) from error
-    for i, aggregation in enumerate(view.aggregations):
-        if aggregation.column not in info.columns:
-            raise DataError(
-                f"feature view '{name}': aggregation column '{aggregation.column}' "
-                f"(features.views.{name}.aggregations[{i}].column) is not in source '{info.name}'; available: {available}",
-                key=f"features.views.{name}.aggregations[{i}].column",
-                column=aggregation.column,
-            )
 
 
 def _source_failures(con, repo: FeatureRepo, source: str) -> list:

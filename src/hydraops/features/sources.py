@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from hydraops.config.schemas import Dtype
@@ -74,8 +74,6 @@ def register_source(con, repo: FeatureRepo, name: str, writable: Iterable[str] =
 
     A connection not yet confined is confined first to the source's files, the offline store and ``writable``.
     """
-    import duckdb
-
     if not confined(con):
         confine(con, repo, [name], writable)
     spec = repo.data.sources[name]
@@ -83,6 +81,21 @@ def register_source(con, repo: FeatureRepo, name: str, writable: Iterable[str] =
         for other in repo.data.sources:
             if other != name and mentions(spec.query, other):
                 register_source(con, repo, other)
+    columns = create_source_view(con, repo, name)
+    for problem in column_problems(name, spec, columns):
+        raise problem
+    tz_aware = spec.timestamp is not None and columns[spec.timestamp] == "TIMESTAMP WITH TIME ZONE"
+    return SourceInfo(name, columns, tz_aware)
+
+
+def create_source_view(con, repo: FeatureRepo, name: str) -> dict[str, str]:
+    """Create the temp view ``name`` over its files or its query (the sources it names registered already) and
+    return its column types. Binding the view reads the parquet footers (a CSV's first rows): no row is read.
+    A DataError naming the source when it cannot be read."""
+    import duckdb
+
+    spec = repo.data.sources[name]
+    if spec.query is not None:
         body = f"SELECT *, row_number() OVER () AS __seq FROM ({spec.query})"
     else:
         files = repo.source_files(name)
@@ -101,40 +114,38 @@ def register_source(con, repo: FeatureRepo, name: str, writable: Iterable[str] =
     except duckdb.Error as error:
         raise DataError(f"source '{name}' cannot be read: {_first_line(error)}", key=f"data.sources.{name}") from error
     columns = {row[0]: row[1] for row in described if row[0] != "__seq"}
-    _check_columns(name, spec, columns)
-    if spec.timezone is not None:
-        columns = _localize(con, name, spec, columns, body)
-    tz_aware = spec.timestamp is not None and columns[spec.timestamp] == "TIMESTAMP WITH TIME ZONE"
-    return SourceInfo(name, columns, tz_aware)
+    return columns if spec.timezone is None else _localize(con, name, spec, columns, body)
 
 
-def _check_columns(name: str, spec, columns: dict[str, str]) -> None:
+def column_problems(name: str, spec, columns: dict[str, str]) -> Iterator[DataError]:
+    """Each way the source's columns differ from its declaration (timestamps, declared columns and dtypes), as a
+    DataError naming the key and the column (yielded, not raised: the caller raises the first or lists them all)."""
     available = ", ".join(columns)
     for field in ("timestamp", "created_timestamp"):
         column = getattr(spec, field)
         if column is None:
             continue
         if column not in columns:
-            raise DataError(
+            yield DataError(
                 f"source '{name}': {field} column '{column}' (data.sources.{name}.{field}) is not in the data; available: {available}",
                 key=f"data.sources.{name}.{field}",
                 column=column,
             )
-        if not accepts(Dtype.timestamp, columns[column]):
-            raise DataError(
+        elif not accepts(Dtype.timestamp, columns[column]):
+            yield DataError(
                 f"source '{name}': {field} column '{column}' is {columns[column]}, expected a timestamp",
                 key=f"data.sources.{name}.{field}",
                 column=column,
             )
     for column, declared in spec.columns.items():
         if column not in columns:
-            raise DataError(
+            yield DataError(
                 f"source '{name}': declared column '{column}' (data.sources.{name}.columns) is not in the data; available: {available}",
                 key=f"data.sources.{name}.columns.{column}",
                 column=column,
             )
-        if not accepts(declared.dtype, columns[column]):
-            raise DataError(
+        elif not accepts(declared.dtype, columns[column]):
+            yield DataError(
                 f"source '{name}': column '{column}' is {columns[column]} in the data, "
                 f"declared {declared.dtype.value} (data.sources.{name}.columns.{column}.dtype)",
                 key=f"data.sources.{name}.columns.{column}.dtype",
@@ -144,14 +155,15 @@ def _check_columns(name: str, spec, columns: dict[str, str]) -> None:
 
 def _localize(con, name: str, spec, columns: dict[str, str], body: str) -> dict[str, str]:
     """Redefine the view ``name`` (rows of ``body``) with its naive timestamp columns read as instants in
-    its declared ``timezone``; returns the new column types. An aware column with a zone declared is an error."""
+    its declared ``timezone``; returns the new column types. An aware column with a zone declared is an error.
+    Nothing is read but the first row (a bad zone name fails there)."""
     import duckdb
 
     localized = {}
     for field in ("timestamp", "created_timestamp"):
         column = getattr(spec, field)
-        if column is None:
-            continue
+        if column not in columns:
+            continue  # none declared, or not in the data: column_problems says so
         if columns[column] == "TIMESTAMP WITH TIME ZONE":
             raise DataError(
                 f"source '{name}': {field} column '{column}' is already timezone-aware; data.sources.{name}.timezone "

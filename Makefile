@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 CHURN := projects/churn
+TRIPS := projects/trips
 
-.PHONY: demo test test-fast lint bench reference clean
+.PHONY: demo demo-trips test test-fast lint bench reference clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("hydraops needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -24,6 +25,14 @@ demo: $(VENV)/.installed
 	cd $(CHURN) && $(BIN)/hydraops features check-skew sample=200
 	cd $(CHURN) && $(BIN)/hydraops registry show
 	cd $(CHURN) && $(BIN)/hydraops apply
+
+## demo-trips: the second template, trips (regression over zone and driver features), end to end the same way
+demo-trips: $(VENV)/.installed
+	cd $(TRIPS) && $(BIN)/python generate_data.py
+	cd $(TRIPS) && $(BIN)/hydraops validate
+	cd $(TRIPS) && $(BIN)/hydraops apply
+	cd $(TRIPS) && $(BIN)/hydraops features training-table
+	cd $(TRIPS) && $(BIN)/hydraops apply
 
 ## test: the lint, then the whole test suite, as CI runs it
 test: lint
@@ -48,3 +57,4 @@ reference: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) build dist $(CHURN)/data $(CHURN)/outputs $(CHURN)/multirun $(CHURN)/artifacts
+	rm -rf $(TRIPS)/data $(TRIPS)/outputs $(TRIPS)/multirun $(TRIPS)/artifacts

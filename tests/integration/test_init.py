@@ -70,7 +70,7 @@ def test_init_refuses_a_non_empty_destination(hydraops: Run, tmp_path: Path, hom
 def test_init_refuses_an_unknown_template(hydraops: Run, tmp_path: Path, home: dict[str, str]) -> None:
     result = hydraops("init", "x", "--template", "fraud", cwd=tmp_path, env=home)
     assert result.returncode == 2
-    assert "unknown template 'fraud'; available: churn" in result.stderr
+    assert "unknown template 'fraud'; available: churn, trips" in result.stderr
 
 
 def test_init_refuses_a_bad_project_name(hydraops: Run, tmp_path: Path, home: dict[str, str]) -> None:

@@ -33,7 +33,9 @@ def test_wheel_contents(wheel: Path) -> None:
     assert "hydra_plugins/hydraops_searchpath/__init__.py" in names
     assert "hydraops/projects/churn/copier.yml" in names
     assert "hydraops/projects/churn/conf/config.yaml" in names
-    assert not any(name.startswith("hydraops/projects/churn/data/") for name in names), "generated data never ships"
+    assert "hydraops/projects/trips/copier.yml" in names
+    assert "hydraops/projects/trips/conf/features/trips.yaml" in names
+    assert not any(name.startswith(("hydraops/projects/churn/data/", "hydraops/projects/trips/data/")) for name in names), "generated data never ships"
 
 
 def test_wheel_install_composes_a_project(wheel: Path, tmp_path: Path) -> None:

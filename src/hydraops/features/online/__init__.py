@@ -155,6 +155,8 @@ _EXPIRED, _MISSING, _LATER = object(), object(), object()
 def _value(row: OnlineRow | None, name: str, ttl: timedelta | None, now: datetime) -> Any:
     if row is None or name not in row.values:
         return _MISSING
+    if row.feature_ts is None:  # a static view: valid at every instant, never expires
+        return row.values[name]
     if row.feature_ts > now:
         return _LATER
     if ttl is not None and now - row.feature_ts > ttl:

@@ -1,7 +1,8 @@
 """The online store contract, and the encoding both backends share.
 
 A stored row is the JSON ``[feature_ts, values]`` or ``[feature_ts, values, [names of datetime values]]``,
-every instant as whole microseconds since the Unix epoch, so timestamps come back exactly, as UTC.
+every instant as whole microseconds since the Unix epoch, so timestamps come back exactly, as UTC
+(``feature_ts`` null: a static view's row, valid at every instant).
 A key is the JSON list of its join-key values: ``(42, "eu")`` → ``[42,"eu"]``.
 """
 
@@ -41,7 +42,7 @@ class OnlineRow:
     """The latest value of one entity in one view: its join-key values, feature timestamp and features."""
 
     key: tuple
-    feature_ts: datetime
+    feature_ts: datetime | None  # None: a static view's row (its source has no timestamp), valid at every instant
     values: dict[str, Any]
 
 
@@ -124,7 +125,8 @@ def encode_row(row: OnlineRow) -> str:
             stamps.append(name)
             value = to_micros(value)
         values[name] = value
-    document = [to_micros(row.feature_ts), values, stamps] if stamps else [to_micros(row.feature_ts), values]
+    feature_ts = None if row.feature_ts is None else to_micros(row.feature_ts)
+    document = [feature_ts, values, stamps] if stamps else [feature_ts, values]
     return _dumps(document)
 
 
@@ -134,7 +136,7 @@ def decode_row(key: tuple, data: str | bytes) -> OnlineRow:
     if len(document) > 2:
         for name in document[2]:
             values[name] = from_micros(values[name])
-    return OnlineRow(key, from_micros(document[0]), values)
+    return OnlineRow(key, None if document[0] is None else from_micros(document[0]), values)
 
 
 def chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:

@@ -124,6 +124,15 @@ def test_a_model_version_is_registered_and_the_static_view_is_served_online(proj
     assert "vehicle_type" not in served[0].missing + served[0].expired + served[0].later
 
 
+def test_get_online_takes_the_keys_of_several_entities(project: Path, hydraops_module: Run) -> None:
+    drivers = pd.read_parquet(project / "data" / "drivers.parquet")
+    shown = hydraops_module("features", "get-online", "entity=driver_id:1,pickup_zone:1", cwd=project)
+    assert shown.returncode == 0, shown.stderr
+    assert "driver_id=1 pickup_zone=1" in shown.stdout and drivers.loc[drivers["driver_id"] == 1, "vehicle_type"].item() in shown.stdout
+    unnamed = hydraops_module("features", "get-online", "entity=1", cwd=project)
+    assert unnamed.returncode == 2 and "names its keys in a project of several join keys" in unnamed.stdout + unnamed.stderr
+
+
 def test_a_second_apply_changes_nothing(project: Path, hydraops_module: Run) -> None:
     again = hydraops_module("apply", "debug=fast", cwd=project)
     assert again.returncode == 0, again.stderr

@@ -64,7 +64,10 @@ def test_findings_on_a_modified_spec() -> None:
 def test_duplicate_feature_names_are_found() -> None:
     spec = load_spec(CHURN)
     spec.features.views["customer_profile"].features["amount_sum_30d"] = FeatureSpec(expr="1")
-    assert ("features.views", "feature names declared twice: amount_sum_30d") in cross_reference_findings(spec)
+    spec.features.labels.features = ["age"]
+    messages = [message for key, message in cross_reference_findings(spec) if key == "features.views"]
+    assert any("feature 'amount_sum_30d' is declared by view 'customer_profile' and view 'transaction_activity'" in m for m in messages)
+    assert any("feature 'age' is declared by view 'customer_profile' and features.labels.features" in m for m in messages)
 
 
 def test_slices_name_the_models_input_features() -> None:

@@ -35,7 +35,13 @@ OUT = Param("out", Kind.PATH, "the parquet file to write, inside the project (de
 SAMPLE = Param("sample", Kind.INT, "stored entities compared per view", default=100, minimum=1)
 CHECK_DATA = Param("check_data", Kind.BOOL, "also check the sources' schemas (file metadata, no rows) against every column the config names", default=False)
 GET_ONLINE_PARAMS = (
-    Param("entity", Kind.TEXT, "the entity key(s) to look up", expected="the entity key(s), e.g. entity=42 or entity=42,43", required=True),
+    Param(
+        "entity",
+        Kind.TEXT,
+        "the entity key(s) to look up",
+        expected="the entity key(s), e.g. entity=42, entity=42,43, or entity=pickup_zone:3,driver_id:7 (several join keys)",
+        required=True,
+    ),
     Param("at", Kind.MOMENT, "the instant the TTL is enforced at (naive: UTC; default: now)"),
 )
 

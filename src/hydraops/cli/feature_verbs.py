@@ -68,7 +68,8 @@ def get_online(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     rows = _entity_rows(spec, options["entity"])
     with open_online_store(spec.stack.online_store, spec.project) as store:
         served = get_online_features(spec.features, store, rows, now=options.get("at"))
-    table = Table("feature", *[escape(str(next(iter(row.values())))) for row in rows], title="online features")
+    heading = [", ".join(str(v) for v in row.values()) if len(rows) > 1 else " ".join(f"{k}={v}" for k, v in row.items()) for row in rows]
+    table = Table("feature", *map(escape, heading), title="online features")
     names = spec.features.feature_names()
     for name in names:
         cells = []
@@ -178,29 +179,34 @@ def describe(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
             )  # fmt: skip
             cells = [feature, item.expr, item.dtype or "-", checks or "-", item.owner or view.owner or "-", ", ".join(item.tags), item.description]
             table.add_row(*map(escape, cells))
-        for aggregation in view.aggregations:
-            for func in aggregation.agg:
-                for window in aggregation.windows:
-                    definition = f"{func.value}({aggregation.column}) over (t - {window}, t]"
-                    cells = [
-                        f"{aggregation.column}_{func.value}_{window}",
-                        definition,
-                        "-",
-                        "-",
-                        view.owner or "-",
-                        ", ".join(view.tags),
-                        aggregation.description,
-                    ]
-                    table.add_row(*map(escape, cells))
+        for i, func, window, name in view.aggregates():
+            aggregation = view.aggregations[i]
+            where = f" where {aggregation.where}" if aggregation.where else ""
+            definition = f"{func.value}({aggregation.column}){where} over (t - {window}, t]"
+            cells = [name, definition, "-", "-", view.owner or "-", ", ".join(view.tags), aggregation.description]
+            table.add_row(*map(escape, cells))
         out.print(table)
 
 
 def _entity_rows(spec: ProjectSpec, text: str) -> list[dict]:
-    entities = spec.features.entities
-    if len(entities) != 1 or len(next(iter(entities.values())).join_keys) != 1:
-        raise FeatureStoreError("entity=… needs exactly one entity with one join key; this project declares more")
-    key = next(iter(entities.values())).join_keys[0]
-    return [{key: int(value) if value.strip().lstrip("-").isdigit() else value.strip()} for value in text.split(",")]
+    """``entity=42,43``: rows of the one join key of a one-key project; ``entity=zone:3,driver_id:7``: one row
+    with the named join keys (a project of several entities: each view is looked up by its own keys)."""
+    pairs = [part.strip() for part in text.split(",") if part.strip()]
+    keys = sorted({key for entity in spec.features.entities.values() for key in entity.join_keys})
+    if all(":" in pair for pair in pairs):
+        row = {key.strip(): _typed(value) for key, _, value in (pair.partition(":") for pair in pairs)}
+        unknown = [key for key in row if key not in keys]
+        if unknown:
+            raise FeatureStoreError(f"entity=…: {', '.join(unknown)} is not a join key; join keys: {', '.join(keys)}")
+        return [row]
+    if len(keys) != 1:
+        raise FeatureStoreError(f"entity=… names its keys in a project of several join keys ({', '.join(keys)}): entity={keys[0]}:…,{keys[1]}:…")
+    return [{keys[0]: _typed(value)} for value in pairs]
+
+
+def _typed(value: str) -> int | str:
+    value = value.strip()
+    return int(value) if value.lstrip("-").isdigit() else value
 
 
 def _count(value: int | None) -> str:

@@ -132,10 +132,21 @@ def check_features(spec: ProjectSpec) -> Iterator[Finding]:
             for join_key in features.entities[view.entity].join_keys:
                 if join_key not in declared:
                     yield f"{key}.source", f"source '{view.source}' has no join key column '{join_key}' of entity '{view.entity}'"
-    names = features.feature_names()
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        yield "features.views", f"feature names declared twice: {', '.join(duplicates)}"
+    owners: dict[str, list[str]] = {}
+    for name, view in features.views.items():
+        for feature in view.feature_names():
+            owners.setdefault(feature, []).append(f"view '{name}'")
+    for feature in features.labels.features if features.labels else ():
+        owners.setdefault(feature, []).append("features.labels.features")
+    for feature, where in owners.items():
+        if len(where) > 1:
+            yield (
+                "features.views",
+                (
+                    f"feature '{feature}' is declared by {' and '.join(where)}: feature names are columns of one training table "
+                    "and must be unique (an aggregation is named {column}_{agg}_{window}: aggregate another column, or rename one)"
+                ),
+            )
     labels = features.labels
     if labels is not None:
         if labels.source not in sources:

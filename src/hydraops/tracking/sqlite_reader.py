@@ -121,8 +121,8 @@ class SqliteReader(TrackingReader):
             return []
         try:
             return connection.execute(sql, list(args)).fetchall()
-        except sqlite3.OperationalError as error:
-            if "no such table" in str(error):
+        except sqlite3.Error as error:
+            if isinstance(error, sqlite3.OperationalError) and "no such table" in str(error):
                 return []
             raise self._error(path, error) from error
 
@@ -133,7 +133,7 @@ class SqliteReader(TrackingReader):
         if not path.is_file():
             return None
         try:
-            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=self._timeout)
+            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=self._timeout, check_same_thread=False)
             rows = connection.execute(_WORKSPACE_TABLES).fetchall()
         except sqlite3.Error as error:
             raise self._error(path, error) from error

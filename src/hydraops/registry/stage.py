@@ -1,9 +1,9 @@
 """The registry stage: promote the candidate through the declared gates, or roll the champion back.
 
-Planning reads aliases, versions, run metrics and the audit log (through ``Tracking.reader``: no MLflow import
-on an embedded SQLite store), and evaluates every gate that needs no
-model file; the gates that do (size, predict latency) and the sha256 check are measured at apply, where
-the decision is taken again on the same candidate and carried out by compare-and-set.
+Planning reads aliases, versions, run metrics and the audit log (through ``Tracking.reader``: no MLflow
+import on an embedded SQLite store), and evaluates every gate that needs no model file; the gates that do
+(size, predict latency) and the sha256 check are measured at apply, where the decision is taken again on
+the same candidate, through the MlflowClient, and carried out by compare-and-set.
 """
 
 from __future__ import annotations

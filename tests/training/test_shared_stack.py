@@ -5,6 +5,7 @@ The server is started with the command docs/how-to/shared-stack.md gives, on a d
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -42,4 +43,12 @@ def test_train_and_sweep_against_the_server(server: str, project: Path, hydraops
     assert parent.data.tags["hydraops.best_child"] in {r.info.run_id for r in runs}
     assert len(client.search_model_versions(f"name='{name}'")) == 3
     assert {a.path for a in client.list_artifacts(runs[0].info.run_id, "plots")} >= {"plots/roc.png"}
+    # plan reads the server through MlflowClient (MlflowReader): the single run trained these inputs, and the
+    # candidate is the sweep's best child (its latest version is one of the sweep's jobs).
+    planned = hydraops("plan", "--json", "stack=shared", f"project={name}", "debug=fast", cwd=project, env=env)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    actions = {action["type"]: action for action in json.loads(planned.stdout)["actions"]}
+    assert actions["TrainRun"]["effect"] == "skip", actions["TrainRun"]
+    promote = actions["Promote"]
+    assert promote["effect"] == "update" and parent.info.run_id in promote["data"]["why"], promote
     assert not (project / "artifacts" / "mlflow.db").exists(), "nothing went to the embedded store"

@@ -107,3 +107,21 @@ def test_the_vocabulary_reads_back_what_it_names() -> None:
     lineage = data_lineage_of_tags(written)
     assert (lineage.training_table_sha256, lineage.data_sha256, lineage.view_versions) == ("cd", {"labels.parquet": "ab"},
                                                                                            {"customer_profile": "v3"})  # fmt: skip
+
+
+def test_the_planners_import_no_mlflow() -> None:
+    """``plan`` stays fast: the planners, the registry's decision logic and the tracking handle import no MLflow
+    (nor SQLAlchemy) when imported; they read an embedded store through ``Tracking.reader``."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from hydraops.plan.planner import stages\n"
+        "import hydraops.cli, hydraops.registry.promote, hydraops.registry.facts, hydraops.registry.audit\n"
+        "import hydraops.tracking.handle, hydraops.tracking.reading, hydraops.tracking.sqlite_reader\n"
+        "stages()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'mlflow', 'sqlalchemy', 'alembic'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

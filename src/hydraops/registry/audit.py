@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+from hydraops.tracking.reading import reading
 from hydraops.tracking.tags import AUDIT_OF
 from hydraops.tracking.tags import AUDIT_PREFIX as AUDIT_TAG_PREFIX
 from hydraops.tracking.tags import AUDIT_RUN as AUDIT_RUN_TAG
@@ -60,9 +61,11 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def read_history(client, model: str) -> list[dict]:
-    """The model's audit entries from its tag history, oldest first (summaries: no gate reasons)."""
-    tags = client.get_registered_model(model).tags
+def read_history(source, model: str) -> list[dict]:
+    """The model's audit entries from its tag history, oldest first (summaries: no gate reasons); none for a
+    model not in the registry. ``source``: a TrackingReader (``tracking.reading``) or an MlflowClient."""
+    found = reading(source).registered_model(model)
+    tags = found.tags if found is not None else {}
     keys = sorted(key for key in tags if key.startswith(AUDIT_TAG_PREFIX))
     return [json.loads(tags[key]) for key in keys]
 

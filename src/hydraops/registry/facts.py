@@ -1,6 +1,9 @@
 """What the gates are told about a model version, read from MLflow: its run's metrics and data checks, its
 files (sha256 and flavor checked, size), its approval tag, and its predict latency measured on its input example.
 
+Reads go through a ``TrackingReader`` (``tracking.reading``; an ``MlflowClient`` passed instead is read through
+``MlflowReader``); only checking and timing the model's files needs the client itself.
+
 Which version is the candidate comes from ``registry.candidate``: the latest version (or, when that version
 is a sweep's job, the version of that sweep's best child), the version of the best child of the last sweep,
 or an explicit version.
@@ -19,6 +22,7 @@ from hydraops.errors import RegistryError
 from hydraops.registry.gates import LOWER_IS_BETTER, ModelFacts
 from hydraops.tracking import tags as T
 from hydraops.tracking.model_load import VerifiedModel, verified_model
+from hydraops.tracking.reading import MlflowReader, RunRecord, TrackingReader, VersionRecord, reading
 
 LATENCY_CALLS = 200
 
@@ -32,9 +36,11 @@ class Candidate:
     why: str
 
 
-def pick_candidate(client, model: str, experiment: str, spec: CandidateSpec, version: int | None = None) -> Candidate:
-    """The version ``registry.candidate`` (or an explicit ``version``) designates; RegistryError when there is none."""
-    versions = {str(v.version): v for v in client.search_model_versions(f"name='{model}'")}
+def pick_candidate(source, model: str, experiment: str, spec: CandidateSpec, version: int | None = None) -> Candidate:
+    """The version ``registry.candidate`` (or an explicit ``version``) designates; RegistryError when there is none.
+    ``source``: a TrackingReader or an MlflowClient."""
+    reader = reading(source)
+    versions = {v.version: v for v in reader.versions(model)}
     if not versions:
         raise RegistryError(f"registered model '{model}' has no versions yet: run `hydraops train` first")
     strategy = CandidateStrategy(spec.strategy)
@@ -48,84 +54,90 @@ def pick_candidate(client, model: str, experiment: str, spec: CandidateSpec, ver
             raise RegistryError(f"version={version}: model '{model}' has no such version; it has {known}")
         return Candidate(str(version), versions[str(version)].run_id, "explicit version")
     if strategy is CandidateStrategy.latest:
-        return _latest(client, model, versions, spec.metric)
-    run_id, why = _best_child(client, _last_sweep(client, experiment), spec.metric)
+        return _latest(reader, model, versions, spec.metric)
+    run_id, why = _best_child(reader, _last_sweep(reader, experiment), spec.metric)
     return Candidate(_version_of(model, versions, run_id), run_id, why)
 
 
-def _latest(client, model: str, versions: dict, metric: str | None) -> Candidate:
+def _latest(reader: TrackingReader, model: str, versions: dict[str, VersionRecord], metric: str | None) -> Candidate:
     """The latest version; when its run is a job of a sweep, the version of that sweep's best child instead
     (a sweep's jobs finish in any order: the last one registered is rarely the best)."""
     latest = max(versions, key=int)
     run_id = versions[latest].run_id
-    parent = _sweep_of(client, run_id)
+    parent = _sweep_of(reader, run_id)
     if parent is None:
         return Candidate(latest, run_id, "latest version")
-    best, why = _best_child(client, parent, metric)
+    best, why = _best_child(reader, parent, metric)
     return Candidate(_version_of(model, versions, best), best, f"{why} (the latest version, v{latest}, is one of its jobs)")
 
 
-def _sweep_of(client, run_id: str | None):
+def _sweep_of(reader: TrackingReader, run_id: str | None) -> RunRecord | None:
     """The sweep parent run that ``run_id`` is a job of, or None."""
-    parent_id = client.get_run(run_id).data.tags.get(T.PARENT_RUN) if run_id else None
-    if not parent_id:
-        return None
-    parent = client.get_run(parent_id)
-    return parent if parent.data.tags.get(T.SWEEP) == "true" else None
+    run = reader.run(run_id) if run_id else None
+    parent_id = run.tags.get(T.PARENT_RUN) if run is not None else None
+    parent = reader.run(parent_id) if parent_id else None
+    return parent if parent is not None and parent.tags.get(T.SWEEP) == "true" else None
 
 
-def _version_of(model: str, versions: dict, run_id: str) -> str:
+def _version_of(model: str, versions: dict[str, VersionRecord], run_id: str) -> str:
     """The newest version registered from ``run_id``."""
     matching = [v for v in versions.values() if v.run_id == run_id]
     if not matching:
         raise RegistryError(f"registry.candidate: the best child run {run_id} of the sweep registered no version of '{model}'")
-    return str(max(matching, key=lambda v: int(v.version)).version)
+    return max(matching, key=lambda v: int(v.version)).version
 
 
-def _last_sweep(client, experiment: str):
-    found = client.get_experiment_by_name(experiment)
-    sweeps = [] if found is None else client.search_runs(
-        [found.experiment_id], f"tags.`{T.SWEEP}` = 'true'", order_by=["attributes.start_time DESC"], max_results=1
-    )  # fmt: skip
+def _last_sweep(reader: TrackingReader, experiment: str) -> RunRecord:
+    found = reader.experiment_id(experiment)
+    sweeps = [] if found is None else reader.runs(found, tags={T.SWEEP: "true"}, max_results=1)
     if not sweeps:
         raise RegistryError(f"registry.candidate.strategy=best_child: no sweep in experiment '{experiment}'; run `hydraops train -m ...` first")
     return sweeps[0]
 
 
-def _best_child(client, parent, metric: str | None) -> tuple[str, str]:
+def _best_child(reader: TrackingReader, parent: RunRecord, metric: str | None) -> tuple[str, str]:
     """The best child of the sweep ``parent``: the one it tags, or the best by ``metric`` among its finished children."""
     if metric is None:
-        best = parent.data.tags.get(T.BEST_CHILD)
+        best = parent.tags.get(T.BEST_CHILD)
         if best is None:
             raise RegistryError(
-                f"registry.candidate: sweep {parent.info.run_id} ({parent.info.status}) has no best child: is it still running,"
+                f"registry.candidate: sweep {parent.run_id} ({parent.status}) has no best child: is it still running,"
                 " or did every job fail? Pass version=N to promote one of its versions"
             )
-        return best, f"best child of sweep {parent.info.run_id}"
-    children = client.search_runs([parent.info.experiment_id], f"tags.`{T.PARENT_RUN}` = '{parent.info.run_id}'", max_results=10_000)
-    scored = [r for r in children if r.info.status == "FINISHED" and not math.isnan(r.data.metrics.get(metric, math.nan))]
+        return best, f"best child of sweep {parent.run_id}"
+    children = reader.runs(parent.experiment_id, tags={T.PARENT_RUN: parent.run_id}, max_results=10_000)
+    scored = [r for r in children if r.status == "FINISHED" and not math.isnan(r.metrics.get(metric, math.nan))]
     if not scored:
-        raise RegistryError(f"registry.candidate.metric: no finished child of sweep {parent.info.run_id} has metric '{metric}'")
+        raise RegistryError(f"registry.candidate.metric: no finished child of sweep {parent.run_id} has metric '{metric}'")
     lower = metric.rsplit(".", 1)[-1] in LOWER_IS_BETTER
-    best = (min if lower else max)(scored, key=lambda r: r.data.metrics[metric])
-    return best.info.run_id, f"best child of sweep {parent.info.run_id} by {metric}"
+    best = (min if lower else max)(scored, key=lambda r: r.metrics[metric])
+    return best.run_id, f"best child of sweep {parent.run_id} by {metric}"
 
 
-def version_facts(client, model: str, version: str, *, inspect_files: bool, measure_latency: bool = False) -> ModelFacts:
+def version_facts(source, model: str, version: str, *, inspect_files: bool, measure_latency: bool = False) -> ModelFacts:
     """The gates' view of one version. ``inspect_files`` downloads the model and checks its sha256 and flavor
-    (raising ModelIntegrityError on a mismatch) to give its size; ``measure_latency`` also loads it and times predict."""
-    details = client.get_model_version(model, version)
-    run = client.get_run(details.run_id)
-    checks = run.data.tags.get(T.DATA_CHECKS)
+    (raising ModelIntegrityError on a mismatch) to give its size; ``measure_latency`` also loads it and times predict.
+    ``source``: a TrackingReader or an MlflowClient (an MlflowReader or client when files are inspected)."""
+    reader = reading(source)
+    details = reader.version(model, version)
+    if details is None:
+        raise RegistryError(f"model '{model}' has no version {version}")
+    run = reader.run(details.run_id) if details.run_id else None
+    if run is None:
+        raise RegistryError(f"model '{model}' v{version}: its run {details.run_id} is not in the tracking store")
+    checks = run.tags.get(T.DATA_CHECKS)
     size_mb = latency = None
     if inspect_files:
+        if not isinstance(reader, MlflowReader):
+            raise TypeError("version_facts(inspect_files=True) downloads the model: pass an MlflowClient")
+        client = reader.client
         with verified_model(client, f"models:/{model}/{version}", details.tags) as verified:
             size_mb = sum(p.stat().st_size for p in verified.local.rglob("*") if p.is_file()) / 1e6
             if measure_latency:
                 latency = predict_latency_p99_ms(verified, _levels(client, details.run_id))
     return ModelFacts(
         version=str(version),
-        metrics=dict(run.data.metrics),
+        metrics=dict(run.metrics),
         size_mb=size_mb,
         predict_latency_p99_ms=latency,
         data_checks_passed=None if checks is None else checks == "passed",

@@ -3,6 +3,9 @@
     proposal = propose_promotion(client, spec.registry, spec.project)  # reads only
     entry = apply(client, proposal, experiment_id=..., config_digest=...)  # moves aliases, or raises
 
+Deciding only reads: it takes an ``MlflowClient`` or any ``TrackingReader`` (``tracking.reading``), which is how
+``plan`` decides without importing MLflow; measuring the model's files and applying need the client.
+
 Deciding reads the candidate's facts (its files checked against their sha256 first) and the aliases as
 they are. Applying takes the model's lock (``registry.lock``), re-reads the aliases and raises
 ``RegistryConflict`` if any changed since the decision; otherwise it tags the version and writes a
@@ -25,6 +28,7 @@ from hydraops.registry.audit import AuditEntry
 from hydraops.registry.facts import Candidate, pick_candidate, version_facts
 from hydraops.registry.gates import Decision, GateContext, evaluate_gates
 from hydraops.registry.lock import default_actor, registry_lock
+from hydraops.tracking.reading import TrackingReader, reading
 from hydraops.tracking.tags import PROMOTION_PREFIX as TAG
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
@@ -59,33 +63,31 @@ def describe_moves(moves: dict[str, str | None]) -> str:
     return ", ".join(f"{alias} → {'v' + v if v else 'removed'}" for alias, v in moves.items()) or "no alias moved"
 
 
-def aliases_of(client, model: str) -> dict[str, str]:
-    """The model's aliases: alias → version; RegistryError when the registry has no such model."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        found = client.get_registered_model(model)
-    except MlflowException as error:
-        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
-        raise RegistryError(f"no registered model '{model}' in the registry: run `hydraops train` first") from None
-    return {alias: str(version) for alias, version in found.aliases.items()}
+def aliases_of(source, model: str) -> dict[str, str]:
+    """The model's aliases: alias → version; RegistryError when the registry has no such model. ``source``: a
+    TrackingReader or an MlflowClient."""
+    found = reading(source).registered_model(model)
+    if found is None:
+        raise RegistryError(f"no registered model '{model}' in the registry: run `hydraops train` first")
+    return dict(found.aliases)
 
 
 #: Gates that need the model's files (downloaded, checked, loaded): a plan leaves them to apply.
 MEASURED = frozenset({GateType.max_model_size_mb, GateType.max_predict_latency_ms})
 
 
-def propose_promotion(client, registry: RegistrySpec, experiment: str, *, version: int | None = None,
+def propose_promotion(source, registry: RegistrySpec, experiment: str, *, version: int | None = None,
                       approve: bool = False, measure: bool = True, pinned: Candidate | None = None) -> Proposal:  # fmt: skip
     """Pick the candidate (or take the ``pinned`` one), gather its facts and the champion's, evaluate the gates;
     moves nothing. Without ``measure`` nothing is downloaded: the candidate's files are not checked and the
-    ``MEASURED`` gates are left out of the decision (a plan says they are measured at apply)."""
+    ``MEASURED`` gates are left out of the decision (a plan says they are measured at apply). ``source``: an
+    MlflowClient, or (without ``measure``) any TrackingReader."""
+    reader = reading(source)
     if registry.on_pass not in (CHAMPION, CHALLENGER):
         raise RegistryError(f"registry.on_pass: '{registry.on_pass}' is not an alias a promotion gives; expected champion or challenger")
-    candidate = pinned or pick_candidate(client, registry.name, experiment, registry.candidate, version)
-    aliases = aliases_of(client, registry.name)
-    history = audit.read_history(client, registry.name)
+    candidate = pinned or pick_candidate(reader, registry.name, experiment, registry.candidate, version)
+    aliases = aliases_of(reader, registry.name)
+    history = audit.read_history(reader, registry.name)
     pending = audit.half_done(history)
     resumes = next((e["id"] for e in reversed(pending) if e["action"] == "promote" and e["version"] == candidate.version), None)
     abandoned = tuple(e["id"] for e in pending if e["id"] != resumes)
@@ -93,9 +95,9 @@ def propose_promotion(client, registry: RegistrySpec, experiment: str, *, versio
         return Proposal("promote", registry.name, candidate, registry.on_pass, Decision(()), aliases, {}, resumes, abandoned)
     gates = [gate for gate in registry.gates if measure or GateType(gate.type) not in MEASURED]
     latency = measure and any(GateType(gate.type) is GateType.max_predict_latency_ms for gate in gates)
-    facts = version_facts(client, registry.name, candidate.version, inspect_files=measure, measure_latency=latency)
+    facts = version_facts(reader, registry.name, candidate.version, inspect_files=measure, measure_latency=latency)
     champion = aliases.get(CHAMPION)
-    champion_facts = None if champion is None else version_facts(client, registry.name, champion, inspect_files=False)
+    champion_facts = None if champion is None else version_facts(reader, registry.name, champion, inspect_files=False)
     decision = evaluate_gates(gates, GateContext(facts, champion_facts, approve))
     moves: dict[str, str | None] = {registry.on_pass: candidate.version}
     if registry.on_pass == CHAMPION:
@@ -103,11 +105,13 @@ def propose_promotion(client, registry: RegistrySpec, experiment: str, *, versio
     return Proposal("promote", registry.name, candidate, registry.on_pass, decision, aliases, moves, resumes, abandoned)
 
 
-def propose_rollback(client, registry: RegistrySpec) -> Proposal:
+def propose_rollback(source, registry: RegistrySpec) -> Proposal:
     """Champion back to the ``previous`` version; ``previous`` is cleared. No gates: it was champion before.
-    A rollback that stopped half-way (and whose aliases nobody moved since) is completed instead."""
-    aliases = aliases_of(client, registry.name)
-    resumed = _half_done_rollback(client, registry.name, aliases)
+    A rollback that stopped half-way (and whose aliases nobody moved since) is completed instead. ``source``:
+    a TrackingReader or an MlflowClient."""
+    reader = reading(source)
+    aliases = aliases_of(reader, registry.name)
+    resumed = _half_done_rollback(reader, registry.name, aliases)
     if resumed is not None:
         return resumed
     previous, champion = aliases.get(PREVIOUS), aliases.get(CHAMPION)
@@ -116,15 +120,21 @@ def propose_rollback(client, registry: RegistrySpec) -> Proposal:
     if previous is None:
         raise RegistryError(f"model '{registry.name}' has no '{PREVIOUS}' version to roll back to (champion is v{champion}); "
                             "promote an explicit version instead: hydraops promote version=N")  # fmt: skip
-    run_id = client.get_model_version(registry.name, previous).run_id
-    candidate = Candidate(previous, run_id, f"previous champion (champion now v{champion})")
+    candidate = Candidate(previous, _run_of(reader, registry.name, previous), f"previous champion (champion now v{champion})")
     return Proposal("rollback", registry.name, candidate, CHAMPION, Decision(()), aliases, {PREVIOUS: None, CHAMPION: previous})
 
 
-def _half_done_rollback(client, model: str, aliases: dict[str, str]) -> Proposal | None:
+def _run_of(reader: TrackingReader, model: str, version: str) -> str:
+    found = reader.version(model, version)
+    if found is None:
+        raise RegistryError(f"model '{model}' has no version {version} (an alias or the audit log names it)")
+    return found.run_id
+
+
+def _half_done_rollback(reader: TrackingReader, model: str, aliases: dict[str, str]) -> Proposal | None:
     """The rest of the latest rollback that stopped between its alias moves, if every alias it moves is
     still either where it found it or where it put it."""
-    pending = [entry for entry in audit.half_done(audit.read_history(client, model)) if entry["action"] == "rollback"]
+    pending = [entry for entry in audit.half_done(audit.read_history(reader, model)) if entry["action"] == "rollback"]
     if not pending:
         return None
     entry = pending[-1]
@@ -132,8 +142,7 @@ def _half_done_rollback(client, model: str, aliases: dict[str, str]) -> Proposal
     if any(aliases.get(a) not in (entry["aliases_before"].get(a), v) for a, v in moves.items()):
         return None  # moved since by another decision: not this rollback's to finish
     remaining = {alias: version for alias, version in moves.items() if aliases.get(alias) != version}
-    candidate = Candidate(entry["version"], client.get_model_version(model, entry["version"]).run_id,
-                          "the target of a rollback that stopped half-way")  # fmt: skip
+    candidate = Candidate(entry["version"], _run_of(reader, model, entry["version"]), "the target of a rollback that stopped half-way")
     return Proposal("rollback", model, candidate, CHAMPION, Decision(()), aliases, remaining, resumes=entry["id"])
 
 

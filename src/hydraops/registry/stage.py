@@ -1,8 +1,9 @@
 """The registry stage: promote the candidate through the declared gates, or roll the champion back.
 
-Planning reads aliases, versions, run metrics and the audit log, and evaluates every gate that needs no
-model file; the gates that do (size, predict latency) and the sha256 check are measured at apply, where
-the decision is taken again on the same candidate and carried out by compare-and-set.
+Planning reads aliases, versions, run metrics and the audit log (through ``Tracking.reader``: no MLflow
+import on an embedded SQLite store), and evaluates every gate that needs no model file; the gates that do
+(size, predict latency) and the sha256 check are measured at apply, where the decision is taken again on
+the same candidate, through the MlflowClient, and carried out by compare-and-set.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from hydraops.errors import RegistryError
 from hydraops.plan.context import RunContext
 from hydraops.plan.model import Action, Effect, Outcome, Result
 from hydraops.tracking import tags as T
+from hydraops.tracking.reading import TrackingReader
 
 #: The version tags of its latest decision (hydraops.registry.promote writes them).
 _DECISION_STATE, _DECISION_DIGEST, _DECISION_GATES = (T.PROMOTION_PREFIX + key for key in ("state", "config_digest", "gates"))
@@ -87,20 +89,20 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), version: in
     missing = ctx.tracking.missing_store()
     if missing is not None:
         return _nothing(required, f"no registry yet: {missing} does not exist; run `hydraops train` first", registry.name, where, notes)
-    client = ctx.tracking.client
-    if not client.search_registered_models(f"name='{registry.name}'"):
+    reader = ctx.tracking.reader()
+    if reader.registered_model(registry.name) is None:
         return _nothing(required, f"no registered model '{registry.name}' in the registry: run `hydraops train` first", registry.name, where, notes)
     if rollback:
-        proposal = propose_rollback(client, registry)
+        proposal = propose_rollback(reader, registry)
         return [Rollback(effect=Effect.update, model=registry.name, version=proposal.candidate.version, moves=tuple(proposal.moves.items()),
                          registry=where, notes=(proposal.candidate.why, f"would move {describe_moves(proposal.moves)}"))]  # fmt: skip
-    proposal = propose_promotion(client, registry, spec.project, version=version, approve=approve, measure=False)
+    proposal = propose_promotion(reader, registry, spec.project, version=version, approve=approve, measure=False)
     candidate = proposal.candidate
     action = dict(model=registry.name, target=registry.on_pass, version=candidate.version, why=candidate.why,
                   moves=tuple(proposal.moves.items()), approve=approve, registry=where)  # fmt: skip
     if proposal.nothing_to_do:
         return [Promote(effect=Effect.skip, **action, notes=(*notes, f"v{candidate.version} is already {proposal.target}"))]
-    rejected = None if required else _rejected_before(client, registry.name, candidate.version, ctx.config_digest)
+    rejected = None if required else _rejected_before(reader, registry.name, candidate.version, ctx.config_digest)
     if rejected:
         return [Promote(effect=Effect.skip, **action, notes=(*notes, rejected))]
     rows = tuple(proposal.decision.table_rows()) + tuple((gate, "-", "-", "at apply") for gate in _measured(registry))
@@ -161,9 +163,10 @@ def _measured(registry) -> list[str]:
     return [str(gate.type) for gate in registry.gates if GateType(gate.type) in MEASURED]
 
 
-def _rejected_before(client, model: str, version: str, config_digest: str) -> str | None:
+def _rejected_before(reader: TrackingReader, model: str, version: str, config_digest: str) -> str | None:
     """Why not to decide again: the version's latest decision rejected it under the same config."""
-    tags = client.get_model_version(model, version).tags
+    found = reader.version(model, version)
+    tags = found.tags if found is not None else {}
     if tags.get(_DECISION_STATE) == "rejected" and tags.get(_DECISION_DIGEST) == config_digest:
         failed = [row[0] for row in json.loads(tags.get(_DECISION_GATES, "[]")) if row[-1] == "fail"]
         return (f"v{version} was rejected under this config (failed {', '.join(failed) or 'a gate'}): nothing new to decide; "

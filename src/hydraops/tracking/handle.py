@@ -2,8 +2,10 @@
 
     tracking = Tracking.of(spec.stack)
     tracking.client.search_runs(...)      # stores checked (bounded time) on first use
+    tracking.reader().runs(...)           # what planners read: no MLflow import on an embedded SQLite store
 
 Every MLflow call below ``cli/`` goes through a handle like this one (never a process-wide tracking URI).
+Importing this module imports no MLflow: the client is made on first use.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hydraops.config.schemas import StackSpec
+    from hydraops.tracking.reading import TrackingReader
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,26 @@ class Tracking:
             registry_uri=with_connect_timeout(self.registry_uri, self.timeout),
         )
 
+    def reader(self) -> TrackingReader:
+        """The read-only view the planners use: a ``SqliteReader`` (standard library, file opened read-only)
+        when both stores are embedded SQLite files, else an ``MlflowReader`` over :attr:`client`."""
+        return self._reader
+
+    @cached_property
+    def _reader(self) -> TrackingReader:
+        from hydraops.tracking.connection import check_bounds, check_store
+        from hydraops.tracking.reading import MlflowReader
+        from hydraops.tracking.sqlite_reader import SqliteReader
+
+        tracking, registry = _sqlite_file(self.tracking_uri), _sqlite_file(self.registry_uri)
+        if tracking is None or registry is None:
+            return MlflowReader(self.client)
+        check_bounds(self.timeout, self.retries)
+        check_store(self.tracking_uri, "stack.tracking_uri", self.timeout)
+        if self.registry_uri != self.tracking_uri:
+            check_store(self.registry_uri, "stack.registry_uri", self.timeout)
+        return SqliteReader(tracking, registry, timeout=self.timeout)
+
     def check(self) -> None:
         """Both stores answer within ``timeout`` (a TrackingError naming the config key when not), and MLflow's
         requests are bounded by it; creates nothing (an embedded SQLite store is created by the client)."""
@@ -64,6 +87,14 @@ class Tracking:
         if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
             return f"{uri.removeprefix('sqlite:///')} (stack.{key})"
         return None
+
+
+def _sqlite_file(uri: str) -> str | None:
+    """The file of a plain ``sqlite:///<path>`` URI (no query, not in memory); None for any other store."""
+    if not uri.startswith("sqlite:///") or "?" in uri:
+        return None
+    path = uri.removeprefix("sqlite:///")
+    return path if path and path != ":memory:" else None
 
 
 __all__ = ["Tracking"]

@@ -99,16 +99,14 @@ def _trained(ctx: RunContext, experiment: str, digest: str) -> str | None:
     """``run X already trained these inputs (version N)`` when a finished run with this digest registered a version."""
     if ctx.tracking.missing_store() is not None:
         return None
-    client = ctx.tracking.client
-    found = client.get_experiment_by_name(experiment)
+    reader = ctx.tracking.reader()
+    found = reader.experiment_id(experiment)
     if found is None:
         return None
-    runs = client.search_runs([found.experiment_id], f"tags.`{T.INPUTS_DIGEST}` = '{digest}' and attributes.status = 'FINISHED'",
-                              order_by=["attributes.start_time DESC"], max_results=20)  # fmt: skip
-    for run in runs:
-        versions = client.search_model_versions(f"run_id='{run.info.run_id}'")
+    for run in reader.runs(found, tags={T.INPUTS_DIGEST: digest}, status="FINISHED", max_results=20):
+        versions = reader.versions(run_id=run.run_id)
         if versions:
-            return f"up to date: run {run.info.run_id} trained these inputs (version {versions[0].version})"
+            return f"up to date: run {run.run_id} trained these inputs (version {versions[0].version})"
     return None
 
 

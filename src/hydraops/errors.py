@@ -131,6 +131,12 @@ class ModelIntegrityError(HydraopsError):
     exit_code = 2
 
 
+class ServingError(HydraopsError):
+    """A bundle cannot be built, served or used for scoring as declared (no such alias, not explainable...)."""
+
+    exit_code = 2
+
+
 class NotReproduced(HydraopsError):
     """``hydraops reproduce``: the reproduction's model or metrics differ from the original's."""
 

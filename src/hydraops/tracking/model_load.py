@@ -81,18 +81,27 @@ def verified_model(client, model_uri: str, tags: Mapping[str, str]) -> Iterator[
     store's artifact URI, a folder), fetched through ``client`` (an MlflowClient with explicit URIs) and checked
     against its ``tags`` (the version's: sha256 and flavor); ModelIntegrityError naming the file or field
     otherwise. The copy is removed when the block ends."""
-    expected, flavor = tags.get(SHA_TAG), tags.get(FLAVOR_TAG)
-    if not expected:
-        raise ModelIntegrityError(f"model {model_uri} has no recorded sha256 ({SHA_TAG}): refusing to load it")
-    if flavor not in MODEL_FILE_FIELD:
-        raise ModelIntegrityError(f"model {model_uri}: recorded flavor ({FLAVOR_TAG}) is {flavor!r}; hydraops loads only "
-                                  f"{' or '.join(sorted(MODEL_FILE_FIELD))} models: refusing to load it")  # fmt: skip
+    _check_recorded(model_uri, tags.get(SHA_TAG), tags.get(FLAVOR_TAG))
     with tempfile.TemporaryDirectory(prefix="hydraops-model-") as scratch:
-        local = Path(download_model(client, model_uri, scratch))
-        actual, mlmodel = read_model_dir(local)
-        if actual != expected:
-            raise ModelIntegrityError(f"model {model_uri} does not match its recorded sha256 ({expected[:12]}…, found {actual[:12]}…): refusing to load it")
-        yield VerifiedModel(model_uri, local, flavor, mlmodel, _model_file(model_uri, local, flavor, mlmodel))
+        yield verified_folder(model_uri, Path(download_model(client, model_uri, scratch)), tags[SHA_TAG], tags[FLAVOR_TAG])
+
+
+def verified_folder(uri: str, local: Path, sha256: str, flavor: str) -> VerifiedModel:
+    """A model folder on disk (a bundle's copy) checked against the recorded ``sha256`` and ``flavor``, as
+    :func:`verified_model` checks a download; ``uri`` names it in errors. Reads no MLflow store."""
+    _check_recorded(uri, sha256, flavor)
+    actual, mlmodel = read_model_dir(local)
+    if actual != sha256:
+        raise ModelIntegrityError(f"model {uri} does not match its recorded sha256 ({sha256[:12]}…, found {actual[:12]}…): refusing to load it")
+    return VerifiedModel(uri, local, flavor, mlmodel, _model_file(uri, local, flavor, mlmodel))
+
+
+def _check_recorded(uri: str, sha256: str | None, flavor: str | None) -> None:
+    if not sha256:
+        raise ModelIntegrityError(f"model {uri} has no recorded sha256 ({SHA_TAG}): refusing to load it")
+    if flavor not in MODEL_FILE_FIELD:
+        raise ModelIntegrityError(f"model {uri}: recorded flavor ({FLAVOR_TAG}) is {flavor!r}; hydraops loads only "
+                                  f"{' or '.join(sorted(MODEL_FILE_FIELD))} models: refusing to load it")  # fmt: skip
 
 
 def download_model(client, model_uri: str, destination: str) -> str:

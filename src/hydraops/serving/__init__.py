@@ -1,0 +1,7 @@
+"""Serving: a registered model version and the project's declarations, bundled so nothing at serve time
+needs Hydra or the project's ``conf/``.
+
+    spec.py       ServingSpec: everything a service or a batch scorer needs, as JSON inside the bundle
+    predictor.py  Predictor: the model files checked against their sha256, loaded by flavor, predictions
+                  and explanations from raw feature values (the one path serving and batch scoring share)
+"""

@@ -1,0 +1,77 @@
+"""The model of a bundle: its files checked against the recorded sha256, loaded by flavor (never pickle),
+then predictions and explanations from raw feature values. Serving and batch scoring both call it, so
+they give the same numbers, and the same numbers as the model in training (``training.evaluate``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hydraops.errors import ServingError
+from hydraops.serving.spec import ServingSpec
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Per row: the base value and each input's contribution, in ``space`` (``raw margin (log-odds)`` for a
+    classifier, ``target units`` for a regressor); base + contributions = the raw prediction."""
+
+    base: np.ndarray  # (rows,)
+    contributions: np.ndarray  # (rows, features), in the spec's feature order
+    raw: np.ndarray  # (rows,): the model's raw prediction the contributions add up to
+    space: str
+
+
+class Predictor:
+    """Loads the model in ``model_dir`` (checked against ``spec.model``'s sha256 and flavor)."""
+
+    def __init__(self, spec: ServingSpec, model_dir: Path | str):
+        from hydraops.tracking.model_load import verified_folder
+
+        self.spec = spec
+        self.model = verified_folder(f"{spec.model.name}/{spec.model.version}", Path(model_dir), spec.model.sha256, spec.model.flavor).load()
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's inputs in its order, categoricals as the training levels (unseen → missing)."""
+        from hydraops.training.estimators import prepare_features
+
+        missing = [name for name in self.spec.feature_names if name not in frame.columns]
+        if missing:
+            raise ServingError(f"the rows lack the model's input(s) {', '.join(missing)}")
+        return prepare_features(frame[self.spec.feature_names], self.spec.categories)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probability of class 1 (classification) or the prediction (regression), one float per row."""
+        import numpy as np
+
+        prepared = self.prepare(frame)
+        if self.spec.model.flavor == "lightgbm":  # a Booster: probabilities (binary) or values (regression)
+            return np.asarray(self.model.predict(prepared), dtype=float).reshape(-1)
+        from hydraops.config.schemas import Task
+        from hydraops.training.evaluate import predict_scores
+
+        return predict_scores(self.model, prepared, Task(self.spec.task))
+
+    def explain(self, frame: pd.DataFrame) -> Explanation:
+        """Exact contributions: LightGBM's own ``pred_contrib`` (TreeSHAP). Other models: a ServingError
+        saying they are not explainable (the build refuses ``explain: true`` for them)."""
+        import numpy as np
+
+        if not self.explainable:
+            raise ServingError(f"model {self.spec.model.name}/{self.spec.model.version} ({self.spec.model.flavor}) is not explainable: "
+                               "hydraops explains LightGBM models (deploy.service.explain: false for others)")  # fmt: skip
+        prepared = self.prepare(frame)
+        contributions = np.asarray(self.model.predict(prepared, pred_contrib=True), dtype=float)
+        raw = np.asarray(self.model.predict(prepared, raw_score=True), dtype=float).reshape(-1)
+        space = "raw margin (log-odds)" if self.spec.task == "classification" else "target units"
+        return Explanation(contributions[:, -1], contributions[:, :-1], raw, space)
+
+    @property
+    def explainable(self) -> bool:
+        return self.spec.model.flavor == "lightgbm"

@@ -15,7 +15,7 @@ its own instant). Contenders, each run a fresh subprocess, round-robin over ``--
 
 Each child imports its libraries first; ``work_s`` is then the work alone, ``process_s`` the whole child
 from spawn to exit; peak RSS is the child's VmHWM. A run past ``--timeout`` seconds or ``--max-rss-gib`` resident is
-killed and reported as "> 600 s" or "> 12 GiB"; that contender is not run again on that case. The first round's hydraops table is compared
+killed and reported as "> 600 s" or "> 10 GiB"; that contender is not run again on that case. The first round's hydraops table is compared
 with the brute-force one cell by cell (rel tol 1e-9, null = null): the script exits 1 if they differ.
 Feast's row-view values are compared too, for information only.
 
@@ -92,7 +92,7 @@ def bench_case(name: str, folder: Path, case: dict, contenders: list[str], args)
 
 
 def shown(result: dict, args) -> str:
-    """A run's time, or why it has none: "> 600 s", "> 12 GiB" (killed at the limit), "failed"."""
+    """A run's time, or why it has none: "> 600 s", "> 10 GiB" (killed at the limit), "failed"."""
     if "timeout" in result:
         return f"> {args.timeout:.0f} s"
     if "memory_limit" in result:
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dense-events", type=lambda s: int(s.replace("_", "")), default=100_000, help="departures per airport (default 100000)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per contender and case, round-robin (default 3)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a run is killed (default 600)")
-    parser.add_argument("--max-rss-gib", type=float, default=12.0, help="GiB resident before a run is killed (default 12)")
+    parser.add_argument("--max-rss-gib", type=float, default=10.0, help="GiB resident before a run is killed (default 10)")
     parser.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated subset of hydraops,duckdb,feast")
     parser.add_argument("--feast-python", type=Path, default=FEAST_PYTHON, help=f"python of Feast's virtualenv (default {FEAST_PYTHON})")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "features_e2e.json")
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         contenders.remove("feast")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
 
-    cases, failed = {}, False
+    cases, failed, load_start = {}, False, os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="hydraops-bench-e2e-") as tmp:
         plan = [(f"churn-{n}", lambda folder, n=n: write_churn(folder, n)) for n in sizes]
         if args.dense:
@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "load_average_start": load_start,
         "load_average_end": os.getloadavg(),
         "versions": versions(args.feast_python if "feast" in contenders else None),
         "runs": args.runs,

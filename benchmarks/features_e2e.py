@@ -9,9 +9,11 @@ its own instant). Contenders, each run a fresh subprocess, round-robin over ``--
 - ``duckdb``: the brute-force query of ``_e2e_brute.py`` (docs/concepts/feature-store.md, in plain SQL),
   ``COPY``'d to parquet;
 - ``feast``: ``get_historical_features`` for the **row views only** (Feast has no window aggregations over
-  a batch source), file offline store, from its own virtualenv (``--feast-python``; skipped with a note
+  a batch source), file (dask) offline store, from its own virtualenv (``--feast-python``; skipped with a note
   when missing). Create it with:
-      python3.11 -m venv /work/feast-venv && /work/feast-venv/bin/pip install 'feast==0.67.*' 'pandas<3'
+      python3.11 -m venv /work/feast-venv && /work/feast-venv/bin/pip install 'feast[duckdb]==0.67.*' 'pandas<3'
+- ``feast-duckdb``: the same with Feast's DuckDB offline store (needs ``feast[duckdb]``: skipped with a note
+  when the venv cannot import ibis).
 
 Each child imports its libraries first; ``work_s`` is then the work alone, ``process_s`` the whole child
 from spawn to exit; peak RSS is the child's VmHWM. A run past ``--timeout`` seconds or ``--max-rss-gib`` resident is
@@ -43,7 +45,8 @@ from _e2e_compare import compare_feast, compare_tables
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-CONTENDERS = ("hydraops", "duckdb", "feast")
+CONTENDERS = ("hydraops", "duckdb", "feast", "feast-duckdb")
+FEASTS = {"feast": "file", "feast-duckdb": "duckdb"}  # contender: Feast offline store type
 BASELINE = "duckdb"
 FEAST_PYTHON = Path("/work/feast-venv/bin/python")
 #: From the issue: hydraops within these factors of the brute-force query, faster than Feast, and this
@@ -52,8 +55,8 @@ TARGET_TIME, TARGET_MEMORY, TARGET_PEAK_300K_MIB = 1.5, 1.5, 2048
 
 
 def run(contender: str, folder: Path, out: Path, args) -> dict:
-    if contender == "feast":
-        argv = [str(args.feast_python), str(HERE / "_e2e_feast.py"), str(folder), str(out)]
+    if contender in FEASTS:
+        argv = [str(args.feast_python), str(HERE / "_e2e_feast.py"), str(folder), str(out), "--offline-store", FEASTS[contender]]
     else:
         argv = [sys.executable, str(HERE / "_e2e_children.py"), contender, str(folder), str(out)]
     return run_json_child(argv, args.timeout, cwd=folder, max_rss=int(args.max_rss_gib * 2**30))
@@ -87,9 +90,9 @@ def bench_case(name: str, folder: Path, case: dict, contenders: list[str], args)
                     print(f"    {problem}")
             elif "hydraops" in contenders and BASELINE in contenders:
                 print(f"  {name}: hydraops not compared with the brute-force query (one of them did not finish)")
-            if "feast" in ok and BASELINE in ok:
-                case["feast_check"] = compare_feast(outputs / "feast-0.parquet", outputs / f"{BASELINE}-0.parquet", case)
-                print(f"  {name}: feast vs brute force on the row views: {case['feast_check']['summary']}")
+            for feast in (c for c in FEASTS if c in ok and BASELINE in ok):
+                check = case.setdefault("feast_check", {})[feast] = compare_feast(outputs / f"{feast}-0.parquet", outputs / f"{BASELINE}-0.parquet", case)
+                print(f"  {name}: {feast} vs brute force on the row views: {check['summary']}")
         done = [c for c in contenders if len(runs[c]) == round_ + 1]
         print(f"  {name} round {round_ + 1}/{args.runs}: " + ", ".join(f"{c} {shown(runs[c][-1], args)}" for c in done))
     return runs, problems
@@ -130,9 +133,10 @@ def summarize(runs: dict[str, list[dict]], args) -> dict:
             r["time_ratio"] = r["median_work_s"] / base["median_work_s"]
             r["peak_rss_ratio"] = r["median_peak_rss_mib"] / base["median_peak_rss_mib"]
             r["peak_delta_ratio"] = r["median_peak_delta_mib"] / max(base["median_peak_delta_mib"], 1.0)
-    feast = summary.get("feast", {})
-    if "median_work_s" in feast and "median_work_s" in summary.get("hydraops", {}):
-        summary["hydraops"]["feast_ratio"] = summary["hydraops"]["median_work_s"] / feast["median_work_s"]
+    for feast in FEASTS:
+        other = summary.get(feast, {})
+        if "median_work_s" in other and "median_work_s" in summary.get("hydraops", {}):
+            summary["hydraops"][f"{feast}_ratio"] = summary["hydraops"]["median_work_s"] / other["median_work_s"]
     return summary
 
 
@@ -143,7 +147,7 @@ def targets(summary: dict, case: dict) -> dict:
     (time limit); its time also misses a time target when it was killed later than the other contender's
     whole process (spawn to exit) took times the factor.
     """
-    h, b, f = (summary.get(c, {}) for c in ("hydraops", BASELINE, "feast"))
+    h, b = summary.get("hydraops", {}), summary.get(BASELINE, {})
     killed = h.get("killed_after_s") if "timeout" in h or "memory_limit" in h else None
 
     def faster(key: str, other: dict, factor: float):
@@ -156,7 +160,7 @@ def targets(summary: dict, case: dict) -> dict:
     out = {
         "time_le_1.5x_brute_force": faster("time_ratio", b, TARGET_TIME),
         "peak_rss_le_1.5x_brute_force": False if "memory_limit" in h else (h["peak_rss_ratio"] <= TARGET_MEMORY if "peak_rss_ratio" in h else None),
-        "faster_than_feast": faster("feast_ratio", f, 1.0),
+        **{f"faster_than_{feast}": faster(f"{feast}_ratio", summary.get(feast, {}), 1.0) for feast in FEASTS},
     }
     if case.get("size", {}).get("customers", 0) >= 300_000:
         out["peak_rss_le_2GB"] = False if "memory_limit" in h else (h["median_peak_rss_mib"] <= TARGET_PEAK_300K_MIB if "median_peak_rss_mib" in h else None)
@@ -165,14 +169,14 @@ def targets(summary: dict, case: dict) -> dict:
 
 def print_table(name: str, summary: dict, goals: dict) -> None:
     print(f"\n{name}")
-    print(f"  {'contender':<9} {'work s':>9} {'× brute':>8} {'process s':>10} {'CPU s':>8} {'peak MiB':>9} {'× brute':>8} {'Δ MiB':>7}")
+    print(f"  {'contender':<12} {'work s':>9} {'× brute':>8} {'process s':>10} {'CPU s':>8} {'peak MiB':>9} {'× brute':>8} {'Δ MiB':>7}")
     for contender, r in summary.items():
         if "median_work_s" not in r:
-            print(f"  {contender:<9} {r['stopped']}")
+            print(f"  {contender:<12} {r['stopped']}")
             continue
         ratio = lambda key: f"{r[key]:.2f}" if key in r else "-"  # noqa: E731
         print(
-            f"  {contender:<9} {r['median_work_s']:>9.2f} {ratio('time_ratio'):>8} {r['median_process_s']:>10.2f} "
+            f"  {contender:<12} {r['median_work_s']:>9.2f} {ratio('time_ratio'):>8} {r['median_process_s']:>10.2f} "
             f"{r['median_cpu_s']:>8.2f} {r['median_peak_rss_mib']:>9,.0f} {ratio('peak_rss_ratio'):>8} {r['median_peak_delta_mib']:>7,.0f}"
         )
     word = {True: "met", False: "MISSED", None: "n/a"}
@@ -200,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per contender and case, round-robin (default 3)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a run is killed (default 600)")
     parser.add_argument("--max-rss-gib", type=float, default=10.0, help="GiB resident before a run is killed (default 10)")
-    parser.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated subset of hydraops,duckdb,feast")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS), help=f"comma-separated subset of {','.join(CONTENDERS)}")
     parser.add_argument("--feast-python", type=Path, default=FEAST_PYTHON, help=f"python of Feast's virtualenv (default {FEAST_PYTHON})")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "features_e2e.json")
     args = parser.parse_args(argv)
@@ -209,9 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     contenders = [c for c in args.contenders.split(",") if c]
     if unknown := set(contenders) - set(CONTENDERS):
         parser.error(f"unknown contenders {sorted(unknown)}; choose from {', '.join(CONTENDERS)}")
-    if "feast" in contenders and not args.feast_python.exists():
+    if any(c in FEASTS for c in contenders) and not args.feast_python.exists():
         print(f"note: Feast skipped, no {args.feast_python} (create it as the module docstring says, or pass --feast-python)")
-        contenders.remove("feast")
+        contenders = [c for c in contenders if c not in FEASTS]
+    if "feast-duckdb" in contenders and subprocess.run([str(args.feast_python), "-c", "import ibis"], capture_output=True).returncode:
+        print(f"note: feast-duckdb skipped, {args.feast_python} cannot import ibis (pip install 'feast[duckdb]' there)")
+        contenders.remove("feast-duckdb")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
 
     cases, failed, load_start = {}, False, os.getloadavg()
@@ -248,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(),
         "load_average_start": load_start,
         "load_average_end": os.getloadavg(),
-        "versions": versions(args.feast_python if "feast" in contenders else None),
+        "versions": versions(args.feast_python if any(c in FEASTS for c in contenders) else None),
         "runs": args.runs,
         "timeout_s": args.timeout,
         "max_rss_gib": args.max_rss_gib,

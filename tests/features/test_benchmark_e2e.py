@@ -29,5 +29,5 @@ def test_features_e2e_runs_and_agrees_with_the_brute_force_query(tmp_path):
             assert summary["rows"] == case["rows"]["labels"], (name, contender)
             assert summary["median_work_s"] > 0 and summary["median_peak_rss_mib"] > 0
             assert {"time_ratio", "peak_rss_ratio"} <= set(summary)
-        assert set(case["targets"]) == {"time_le_1.5x_brute_force", "peak_rss_le_1.5x_brute_force", "faster_than_feast"}
+        assert set(case["targets"]) == {"time_le_1.5x_brute_force", "peak_rss_le_1.5x_brute_force", "faster_than_feast", "faster_than_feast-duckdb"}
     assert report["cases"]["dense-3x1000"]["rows"]["labels"] == 3000

@@ -18,7 +18,8 @@ its own instant). Contenders, each run a fresh subprocess, round-robin over ``--
 Each child imports its libraries first; ``work_s`` is then the work alone, ``process_s`` the whole child
 from spawn to exit; peak RSS is the child's VmHWM. A run past ``--timeout`` seconds or ``--max-rss-gib`` resident is
 killed and reported as "> 600 s" or "> 10 GiB"; that contender is not run again on that case. The first round's hydraops table is compared
-with the brute-force one cell by cell (rel tol 1e-9, null = null): the script exits 1 if they differ.
+with the brute-force one cell by cell (rel tol 1e-9, null = null): the script exits 1 if they differ
+(or if either fails with an error).
 Feast's row-view values are compared too, for information only.
 
     .venv/bin/python benchmarks/features_e2e.py --sizes 3000,30000 --dense
@@ -83,7 +84,10 @@ def bench_case(name: str, folder: Path, case: dict, contenders: list[str], args)
             shutil.rmtree(outputs / f"{out.stem}-feast", ignore_errors=True)
         if round_ == 0:
             ok = [c for c in contenders if "work_s" in runs[c][0]]
-            if "hydraops" in ok and BASELINE in ok:
+            if failed := [f"{c} failed: {runs[c][0]['error']}" for c in ("hydraops", BASELINE) if "error" in runs.get(c, [{}])[0]]:
+                problems = failed  # an error (not a time or memory limit) fails the script, as a disagreement does
+                print("  " + "\n  ".join(failed))
+            elif "hydraops" in ok and BASELINE in ok:
                 problems = compare_tables(outputs / "hydraops-0.parquet", outputs / f"{BASELINE}-0.parquet")
                 print(f"  {name}: hydraops {'DISAGREES with' if problems else 'equals'} the brute-force query cell by cell")
                 for problem in problems:
@@ -115,7 +119,7 @@ def summarize(runs: dict[str, list[dict]], args) -> dict:
         good = [s for s in samples if "work_s" in s]
         if not good:
             first = samples[0]
-            summary[contender] = {"stopped": shown(first, args), **{k: v for k, v in first.items() if k != "process_s"}, "killed_after_s": first["process_s"]}
+            summary[contender] = {"stopped": shown(first, args), **{k: v for k, v in first.items() if k != "process_s"}, "stopped_after_s": first["process_s"]}
             continue
         median = lambda key: statistics.median(s[key] for s in good)  # noqa: E731
         summary[contender] = {
@@ -148,7 +152,7 @@ def targets(summary: dict, case: dict) -> dict:
     whole process (spawn to exit) took times the factor.
     """
     h, b = summary.get("hydraops", {}), summary.get(BASELINE, {})
-    killed = h.get("killed_after_s") if "timeout" in h or "memory_limit" in h else None
+    killed = h.get("stopped_after_s") if "timeout" in h or "memory_limit" in h else None
 
     def faster(key: str, other: dict, factor: float):
         if key in h:

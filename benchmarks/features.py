@@ -45,6 +45,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import mib, peak_rss_bytes
+
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 FEATURES = [f"f{i}" for i in range(1, 6)]
@@ -136,25 +138,6 @@ def make_repo(tmp: Path):
     return FeatureRepo(features=features, data=data, offline_dir=tmp / "store")
 
 
-def peak_rss_bytes() -> int:
-    """This process's peak resident set size so far.
-
-    On Linux, ``VmHWM`` from ``/proc/self/status``: the high-water mark of this process's own address
-    space. ``getrusage(RUSAGE_SELF).ru_maxrss`` is not usable there: the kernel folds the peak of the
-    address space replaced by ``exec`` into it, and ``subprocess`` starts children with ``vfork``, so a
-    child's ru_maxrss starts at the *parent's* peak (here: the data generator's). Elsewhere, ru_maxrss.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, the rest KiB
-
-
 def child(role: str, tmp: Path, result: Path | None) -> None:
     """Run in a fresh interpreter: one measurement, printed as one JSON line on stdout."""
     sys.path.insert(0, str(SRC))
@@ -229,10 +212,6 @@ def compare(results: dict[str, Path], entities: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------- main
-def mib(n: float) -> float:
-    return n / 2**20
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per contender, round-robin (default 3)")

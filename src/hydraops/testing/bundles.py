@@ -4,10 +4,13 @@
     bundle = tiny_bundle(tmp_path / "bundle")          # ~1 s
     bundle.folder / "serving.json", bundle.folder / "model", bundle.store_path
     bundle.frame                                        # rows the model was trained on (its input columns)
+    with running_service(bundle.folder) as url: ...     # `bentoml serve` in the bundle, stopped on exit
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any
 
 from hydraops.serving.spec import FILE, FeatureField, ModelRef, ServingSpec, ViewLookup
 
-__all__ = ["FRESH", "EXPIRED", "ABSENT", "TinyBundle", "tiny_bundle"]
+__all__ = ["ABSENT", "EXPIRED", "FRESH", "TinyBundle", "running_service", "tiny_bundle"]
 
 FRESH, EXPIRED, ABSENT = 1, 2, 3  # customer ids: a value within the TTL, one older than it, none stored
 PLANS = ["basic", "max", "pro"]
@@ -95,3 +98,45 @@ def tiny_bundle(folder: Path, *, service: dict[str, Any] | None = None, rows: in
     )
     (folder / FILE).write_text(spec.to_json())
     return TinyBundle(folder, store_path, spec, frame, stored)
+
+
+@contextmanager
+def running_service(folder: Path, *, env: dict[str, str] | None = None, timeout: float = 60.0) -> Iterator[str]:
+    """``bentoml serve hydraops.serving.service:Service`` on 127.0.0.1 and a free port, in ``folder`` (a
+    bundle), with ``BENTOML_HOME`` beside it; yields its base URL once ``/livez`` answers; stopped on exit."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (folder.parent / f"service-{port}.log").open("wb")
+    environment = {**os.environ, "BENTOML_HOME": str(folder.parent / "bentoml"), "BENTOML_DO_NOT_TRACK": "True", **(env or {})}
+    command = [sys.executable, "-m", "bentoml", "serve", "hydraops.serving.service:Service", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the service exited with {process.returncode}: see {log.name}")
+            try:
+                with urllib.request.urlopen(f"{url}/livez", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the service did not answer /livez within {timeout} s: see {log.name}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # its workers too: the server leads its own process group
+            os.killpg(process.pid, 9)
+            process.wait()
+        log.close()

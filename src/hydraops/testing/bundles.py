@@ -59,7 +59,7 @@ def tiny_bundle(folder: Path, *, service: dict[str, Any] | None = None, rows: in
     model = lightgbm.LGBMClassifier(n_estimators=20, num_leaves=7, min_child_samples=5, verbose=-1, random_state=seed)
     model.fit(prepare_features(frame, categories), target)
     folder.mkdir(parents=True, exist_ok=True)
-    mlflow.lightgbm.save_model(model.booster_, str(folder / "model"), serialization_format="skops")
+    mlflow.lightgbm.save_model(model.booster_, str(folder / "model"), serialization_format="skops", pip_requirements=["lightgbm"])
 
     store_path = folder.parent / "online.db"
     now = datetime.now(UTC)

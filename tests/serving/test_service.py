@@ -199,3 +199,54 @@ def test_readyz_is_503_with_the_reason_while_the_store_file_is_gone(client, bund
         shutil.move(moved, bundle.store_path)
     assert client.get("/readyz").status_code == 200, "ready again once the store is back"
     assert predict(client, [{"customer_id": FRESH, "amount": 1.0}]).json()["features"][0]["plan"]["status"] == "present"
+
+
+def test_every_wire_format_gives_the_same_predictions_bit_for_bit(client, bundle, predictor) -> None:
+    rows = bundle.frame.iloc[40:60]
+    expected = predictor.predict(rows).tolist()
+    records = rows.to_dict("records")
+    split = {"columns": list(rows.columns), "data": [list(record.values()) for record in records]}
+    bodies = {
+        "dataframe_split": {"dataframe_split": split},
+        "dataframe_records": {"dataframe_records": records},
+        "instances": {"instances": records},
+        "inputs (columns)": {"inputs": {name: rows[name].tolist() for name in rows.columns}},
+    }
+    for name, body in bodies.items():
+        response = client.post("/invocations", json=body)
+        assert response.status_code == 200, (name, response.text)
+        assert response.json() == {"predictions": expected}, name
+    csv = client.post("/invocations", content=rows.to_csv(index=False).encode(), headers={"content-type": "text/csv"})
+    assert csv.json() == {"predictions": expected}
+    assert predict(client, records).json()["predictions"] == expected
+
+    tensors = [{"name": n, "shape": [len(rows)], "datatype": "BYTES" if n == "plan" else "FP64", "data": rows[n].tolist()} for n in rows.columns]
+    response = client.post("/v2/models/tiny-churn/infer", json={"id": "abc", "inputs": tensors})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"model_name": "tiny-churn", "model_version": "3", "id": "abc",
+                               "outputs": [{"name": "predictions", "datatype": "FP64", "shape": [20], "data": expected}]}  # fmt: skip
+    assert client.post("/v2/models/tiny-churn/versions/3/infer", json={"inputs": tensors}).json()["outputs"][0]["data"] == expected
+
+
+def test_mlflow_and_v2_requests_are_validated_and_looked_up_alike(client) -> None:
+    response = client.post("/invocations", json={"dataframe_records": [{"customer_id": FRESH, "amount": -1.0}]})
+    assert response.status_code == 422 and errors_of(response) == {(0, "amount", "ge=0")}
+    response = client.post("/invocations", json={"dataframe_records": [], "instances": []})
+    assert response.status_code == 422
+    tensors = [{"name": "customer_id", "shape": [1], "datatype": "INT64", "data": [FRESH]}, {"name": "amount", "shape": [1], "datatype": "FP64", "data": [2.0]}]
+    expected = predict(client, [{"customer_id": FRESH, "amount": 2.0}]).json()["predictions"]
+    assert client.post("/v2/models/tiny-churn/infer", json={"inputs": tensors}).json()["outputs"][0]["data"] == expected
+    assert client.post("/v2/models/other/infer", json={"inputs": tensors}).status_code == 404
+    bad_shape = [{**tensors[1], "shape": [3]}, tensors[0]]
+    assert errors_of(client.post("/v2/models/tiny-churn/infer", json={"inputs": bad_shape})) == {(None, "amount", "shape")}
+
+
+def test_v2_health_and_metadata(client) -> None:
+    assert client.get("/v2/health/live").json() == {"live": True}
+    assert client.get("/v2/health/ready").status_code == 200 and client.get("/v2/models/tiny-churn/ready").status_code == 200
+    metadata = client.get("/v2/models/tiny-churn").json()
+    assert metadata["name"] == "tiny-churn" and metadata["versions"] == ["3"] and metadata["platform"] == "hydraops-lightgbm"
+    assert {(i["name"], i["datatype"]) for i in metadata["inputs"]} == {
+        ("tenure_days", "INT64"), ("plan", "BYTES"), ("amount", "FP64"), ("customer_id", "BYTES")}  # fmt: skip
+    assert metadata["outputs"] == [{"name": "predictions", "datatype": "FP64", "shape": [-1]}]
+    assert client.get("/v2/models/nope").status_code == 404

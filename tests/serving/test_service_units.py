@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from hydraops.serving.app import Serving
 from hydraops.serving.problems import Problem
-from hydraops.serving.service import Serving
 from hydraops.serving.spec import FILE
 from hydraops.testing.bundles import ABSENT, EXPIRED, FRESH, TinyBundle, tiny_bundle
 

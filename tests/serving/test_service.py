@@ -97,6 +97,7 @@ def test_every_constraint_kind_is_refused_naming_the_field_without_the_value(cli
     }
     problem = response.json()
     assert problem["type"].endswith("/invalid-input") and problem["status"] == 422 and problem["title"]
+    assert problem["request_id"] == response.headers["x-request-id"]
     for secret in ("abc-secret", "7777", "98765", "gold-secret"):
         assert secret not in response.text
 
@@ -120,6 +121,8 @@ def test_unknown_fields_are_refused(client) -> None:
 def test_too_large_a_body_or_too_many_rows_is_413(client) -> None:
     response = client.post("/predict", content=b'{"rows": [' + b" " * 30_000 + b"]}")
     assert response.status_code == 413 and "20000" in response.json()["detail"]
+    streamed = client.post("/predict", content=iter([b'{"rows": [', b" " * 15_000, b" " * 15_000, b"]}"]))  # chunked: no length
+    assert streamed.status_code == 413 and "content-length" not in streamed.request.headers
     response = predict(client, [{"customer_id": FRESH, "amount": 1.0}] * 51)
     assert response.status_code == 413 and "at most 50" in response.json()["detail"]
 

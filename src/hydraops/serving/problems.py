@@ -32,16 +32,17 @@ class Problem(Exception):
     detail: str
     errors: list[FieldError] = field(default_factory=list)
 
-    def document(self, instance: str | None = None) -> dict:
+    def document(self, request_id: str | None = None) -> dict:
+        """The problem details, with the extension members ``errors`` and ``request_id`` (as in ``x-request-id``)."""
         document = {"type": _TYPE_BASE + self.kind, "title": self.title, "status": self.status, "detail": self.detail}
-        if instance:
-            document["instance"] = instance
         if self.errors:
             document["errors"] = [asdict(error) for error in self.errors]
+        if request_id:
+            document["request_id"] = request_id
         return document
 
-    def body(self, instance: str | None = None) -> bytes:
-        return json.dumps(self.document(instance)).encode()
+    def body(self, request_id: str | None = None) -> bytes:
+        return json.dumps(self.document(request_id)).encode()
 
 
 def invalid(errors: list[FieldError]) -> Problem:

@@ -33,10 +33,10 @@ def json_response(document: Any, status: int = 200) -> Response:
     return Response(json.dumps(document, default=str), status_code=status, media_type="application/json")
 
 
-def problem_response(problem: Problem, serving: Serving | None = None) -> Response:
+def problem_response(problem: Problem, serving: Serving | None = None, request_id: str | None = None) -> Response:
     if serving is not None and 400 <= problem.status < 500:
         serving.count_refusal(problem.status)
-    return Response(problem.body(), status_code=problem.status, media_type=MEDIA_TYPE)
+    return Response(problem.body(request_id), status_code=problem.status, media_type=MEDIA_TYPE)
 
 
 def answering(handler: Callable[[Request, Serving, bytes], Any]) -> Callable[[Request], Awaitable[Response]]:
@@ -49,10 +49,11 @@ def answering(handler: Callable[[Request, Serving, bytes], Any]) -> Callable[[Re
             body = await read_body(request, serving.max_body_bytes()) if request.method == "POST" else b""
             answer = handler(request, serving, body)
         except Problem as problem:
-            return problem_response(problem, serving)
+            return problem_response(problem, serving, request.state.request_id)
         except Exception:  # a bug of ours, never a client's mistake: no detail leaked
-            logger.exception("request %s failed", request.state.request_id)
-            return problem_response(Problem(500, "internal-error", "Internal error", f"see the server log for request {request.state.request_id}"))
+            request_id = request.state.request_id
+            logger.exception("request %s failed", request_id)
+            return problem_response(Problem(500, "internal-error", "Internal error", f"see the server log for request {request_id}"), None, request_id)
         return answer if isinstance(answer, Response) else json_response(answer)
 
     return endpoint

@@ -83,16 +83,16 @@ class ServingHeaders:
             await send(message)
 
         if scope["path"] == "/readyz" and scope["method"] == "GET":
-            return await _readyz(send_with_headers)
+            return await _readyz(send_with_headers, request_id)
         return await self.app(scope, receive, send_with_headers)
 
 
-async def _readyz(send: Any) -> None:
+async def _readyz(send: Any, request_id: str) -> None:
     try:
         reason = current().not_ready()
     except Exception as error:  # noqa: BLE001 - the service is not instantiated yet
         reason = f"the service is starting ({error})"
-    response = problem_response(unavailable(reason)) if reason else Response(b'{"status": "ready"}\n', media_type="application/json")
+    response = problem_response(unavailable(reason), None, request_id) if reason else Response(b'{"status": "ready"}\n', media_type="application/json")
     await response({"type": "http"}, None, send)
 
 

@@ -128,3 +128,19 @@ def test_lookup_on_redis_reports_present_expired_missing(bundle, tmp_path) -> No
         finally:
             client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
             client.delete(*client.keys(f"{prefix}:*"))
+
+
+def test_a_materialization_while_serving_is_served_at_once(tmp_path) -> None:
+    from hydraops.features.online import SqliteOnlineStore
+    from hydraops.features.online.base import OnlineRow
+    from hydraops.serving.lookup import OnlineFeatures
+
+    bundle = tiny_bundle(tmp_path / "bundle")
+    online = OnlineFeatures(bundle.spec)  # read-only, as the service opens it
+    assert online.serve([{"customer_id": ABSENT}]).statuses[0]["plan"] == "missing"
+    now = datetime.now(UTC)
+    with SqliteOnlineStore(bundle.store_path) as writer:
+        writer.write("customer", [OnlineRow((ABSENT,), now, {"tenure_days": 1, "plan": "max"})], as_of=now)
+        assert online.serve([{"customer_id": ABSENT}]).values[0]["plan"] == "max", "seen while the writer is open"
+    assert online.serve([{"customer_id": FRESH}]).statuses[0]["plan"] == "missing", "a write replaces the view as a whole"
+    online.close()

@@ -40,7 +40,7 @@ class Serving:
         try:
             from hydraops.serving.predictor import Predictor
 
-            self.predictor = Predictor(self.spec, folder / MODEL_DIR)
+            self.predictor = Predictor(self.spec, folder / MODEL_DIR, threads=1)  # small requests: no thread start-up
         except Exception as error:  # noqa: BLE001 - the service stays up and says why it is not ready
             self.load_error = f"model {self.spec.model.name}/{self.spec.model.version} not loaded: {error}"
             logger.error(self.load_error)

@@ -144,3 +144,27 @@ def test_a_materialization_while_serving_is_served_at_once(tmp_path) -> None:
         assert online.serve([{"customer_id": ABSENT}]).values[0]["plan"] == "max", "seen while the writer is open"
     assert online.serve([{"customer_id": FRESH}]).statuses[0]["plan"] == "missing", "a write replaces the view as a whole"
     online.close()
+
+
+def test_no_client_input_reaches_the_model_unchecked(bundle, tmp_path) -> None:
+    """Inputs that would make the model fail are refusals (4xx), never a 500: no rows in any format, a
+    string for a numeric input, an integer beyond 64 bits."""
+    from hydraops.serving.formats import mlflow_rows, oip_rows
+
+    serving = serving_with(bundle, tmp_path)
+    no_rows = [mlflow_rows(b'{"dataframe_records": []}', "application/json", serving.spec),
+               mlflow_rows(b"tenure_days,plan,amount\n", "text/csv", serving.spec),
+               oip_rows({"inputs": [{"name": "amount", "shape": [0], "datatype": "FP64", "data": []}]})[0]]  # fmt: skip
+    for rows in no_rows:
+        with pytest.raises(Problem) as caught:
+            serving.predict_rows(rows, "r")
+        assert caught.value.status == 422 and caught.value.errors[0].constraint == "minItems=1"
+    wrong = [{"tenure_days": 1, "plan": "pro", "amount": "3.5"}, {"tenure_days": 2**70, "plan": "pro", "amount": 1.0}]
+    problem = refusal(serving, body(wrong))
+    assert {(e.row, e.field, e.constraint) for e in problem.errors} == {(0, "amount", "dtype=float64"), (1, "tenure_days", "dtype=int64")}
+    from hydraops.serving.spec import FeatureField
+    from hydraops.serving.validation import check_value
+
+    undeclared = FeatureField("distance")  # a request-time input whose source declares no dtype
+    assert check_value(undeclared, "far", numeric=True) == [("dtype=number", "'distance' must be a number (the model takes it as one)")]
+    assert check_value(undeclared, "far", numeric=False) == [] and check_value(undeclared, 3.5, numeric=True) == []

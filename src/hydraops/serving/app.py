@@ -12,7 +12,7 @@ import bentoml
 
 from hydraops.serving.explaining import explanations
 from hydraops.serving.lookup import OnlineFeatures, model_frame, refuse_missing
-from hydraops.serving.problems import Problem, invalid, unavailable
+from hydraops.serving.problems import FieldError, Problem, invalid, unavailable
 from hydraops.serving.spec import FILE, ServingSpec
 from hydraops.serving.validation import check_row_count, validate_rows
 
@@ -64,6 +64,8 @@ class Serving:
     def predict_rows(self, rows: list[dict[str, Any]], request_id: str, *, explain: bool = False, top_k: int | None = None) -> dict[str, Any]:
         """Rows (entity keys and/or feature values) → the native response document; a Problem for a refusal."""
         self.require_model()
+        if not rows:
+            raise invalid([FieldError(None, "rows", "minItems=1", "the request has no rows")])
         check_row_count(len(rows), self.spec.service)
         errors = validate_rows(self.spec, rows)
         if errors:

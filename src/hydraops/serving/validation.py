@@ -16,6 +16,7 @@ from hydraops.serving.problems import FieldError, Problem, invalid, malformed, t
 from hydraops.serving.spec import FeatureField, ServingSpec
 
 _TOP_LEVEL = ("rows", "explain", "top_k")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _DTYPES = {
     "int64": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
     "float64": ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
@@ -89,7 +90,10 @@ def validate_rows(spec: ServingSpec, rows: list[dict[str, Any]]) -> list[FieldEr
     for index, row in enumerate(rows):
         for name, value in row.items():
             if name in declared:
-                errors += [FieldError(index, name, constraint, message) for constraint, message in check_value(declared[name], value)]
+                errors += [
+                    FieldError(index, name, constraint, message)
+                    for constraint, message in check_value(declared[name], value, numeric=name not in spec.categories)
+                ]
             elif name in keys:
                 if isinstance(value, bool) or not isinstance(value, (str, int)):
                     errors.append(FieldError(index, name, "entity key", f"entity key '{name}' must be a string or an integer"))
@@ -106,8 +110,9 @@ def validate_rows(spec: ServingSpec, rows: list[dict[str, Any]]) -> list[FieldEr
     return errors
 
 
-def check_value(field: FeatureField, value: Any) -> list[tuple[str, str]]:
-    """(constraint, message) for each declaration ``value`` breaks; empty when it passes."""
+def check_value(field: FeatureField, value: Any, *, numeric: bool = False) -> list[tuple[str, str]]:
+    """(constraint, message) for each declaration ``value`` breaks; empty when it passes. ``numeric``: the
+    model takes the input as a number (it is not categorical), whatever its declared dtype."""
     name = field.name
     if value is None:
         return [] if field.nullable else [("nullable=false", f"'{name}' must not be null")]
@@ -117,8 +122,12 @@ def check_value(field: FeatureField, value: Any) -> list[tuple[str, str]]:
         expected, accepts = _DTYPES[field.dtype]
         if not accepts(value):
             return [(f"dtype={field.dtype}", f"'{name}' must be {expected}")]
-    failures = []
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if numeric and not (number or isinstance(value, bool)):
+        return [(f"dtype={field.dtype or 'number'}", f"'{name}' must be a number (the model takes it as one)")]
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT64_MIN <= value <= _INT64_MAX:
+        return [(f"dtype={field.dtype or 'number'}", f"'{name}' must be within the 64-bit integer range")]
+    failures = []
     if field.ge is not None and (not number or value < field.ge):
         failures.append((f"ge={field.ge:g}", f"'{name}' must be a number >= {field.ge:g}"))
     if field.le is not None and (not number or value > field.le):

@@ -46,6 +46,7 @@ def tiny_bundle(folder: Path, *, service: dict[str, Any] | None = None, rows: in
     from hydraops.tracking.models import files_sha256
     from hydraops.training.estimators import prepare_features
 
+    folder = Path(folder).resolve()  # serving.json names the store by an absolute path
     random = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {

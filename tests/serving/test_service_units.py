@@ -52,6 +52,14 @@ def test_unknown_fields_are_ignored_when_deploy_says_so(bundle, tmp_path) -> Non
     assert [e.constraint for e in refusal(strict, body([{"customer_id": FRESH, "amount": 1.0, "colour": "red"}])).errors] == ["unknown"]
 
 
+def test_explanations_are_refused_when_deploy_turns_them_off(bundle, tmp_path) -> None:
+    serving = serving_with(bundle, tmp_path, explain=False)
+    rows = [{"tenure_days": 1, "plan": "pro", "amount": 1.0}]
+    assert "explanations" not in serving.predict(body(rows), "r")
+    problem = refusal(serving, body(rows, explain=True))
+    assert problem.status == 422 and "deploy.service.explain: false" in problem.detail
+
+
 def test_missing_and_expired_values_are_refused_under_missing_reject(bundle, tmp_path) -> None:
     serving = serving_with(bundle, tmp_path, missing="reject")
     rows = [{"customer_id": FRESH, "amount": 1.0}, {"customer_id": EXPIRED, "amount": 1.0}, {"customer_id": ABSENT, "amount": 1.0, "plan": "pro"}]

@@ -70,6 +70,8 @@ class Serving:
         errors = validate_rows(self.spec, rows)
         if errors:
             raise invalid(errors)
+        if explain and not self.spec.service.get("explain", True):
+            raise Problem(422, "not-explainable", "Explanations off", "this service gives no explanations (deploy.service.explain: false): send explain: false")
         if explain and not self.predictor.explainable:
             raise Problem(422, "not-explainable", "Not explainable",
                           f"model {self.spec.model.name}/{self.spec.model.version} ({self.spec.model.flavor}) gives no explanations: send explain: false")  # fmt: skip

@@ -59,9 +59,14 @@ def test_no_dictconfig_outside_the_cli_and_the_config() -> None:
     assert found == []
 
 
+#: The edges that may read the environment: the CLI, and the service (started by ``bentoml serve``, it reads
+#: the online store's connection, ``HYDRAOPS_ONLINE_URL``, once at start).
+ENVIRONMENT_EDGES = ("cli/", "serving/service.py")
+
+
 def test_no_hydraops_environment_read_outside_the_cli() -> None:
-    assert offenders(r"environ(\.get)?[\[(]\s*[\"']HYDRAOPS_|getenv\(\s*[\"']HYDRAOPS_", "cli/") == []
-    assert offenders(r"[\"']HYDRAOPS_\w+[\"']", "cli/") == [], "an environment variable's name below the CLI"
+    assert offenders(r"environ(\.get)?[\[(]\s*[\"']HYDRAOPS_|getenv\(\s*[\"']HYDRAOPS_", *ENVIRONMENT_EDGES) == []
+    assert offenders(r"[\"']HYDRAOPS_\w+[\"']", *ENVIRONMENT_EDGES) == [], "an environment variable's name below the CLI"
 
 
 def _tag_values() -> list[str]:

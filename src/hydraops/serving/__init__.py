@@ -4,4 +4,12 @@ needs Hydra or the project's ``conf/``.
     spec.py       ServingSpec: everything a service or a batch scorer needs, as JSON inside the bundle
     predictor.py  Predictor: the model files checked against their sha256, loaded by flavor, predictions
                   and explanations from raw feature values (the one path serving and batch scoring share)
+    service.py    Service: the one generic BentoML service (``bentoml serve hydraops.serving.service:Service``)
+    app.py        Serving: the loaded bundle, and the one path every wire format's rows take
+    routes.py     the HTTP routes: /predict, /schema, /invocations (MLflow), /v2 (Open Inference Protocol)
+    formats.py    MLflow's and the Open Inference Protocol's bodies as rows
+    validation.py the request's shape and limits, each row against the declared features and entity keys
+    lookup.py     online lookup from the bundle's views, with a status per feature; rows → the model's frame
+    explaining.py explanations as served: by |contribution|, top_k, the additivity check
+    problems.py   refusals as RFC 9457 problem details
 """

@@ -43,6 +43,7 @@ from hydraops.config.schemas.lifecycle import (
     GateSpec,
     GateType,
     ImageSpec,
+    MissingPolicy,
     MonitorSpec,
     Op,
     PerformanceSpec,
@@ -51,6 +52,7 @@ from hydraops.config.schemas.lifecycle import (
     RetrainTrigger,
     ServiceSpec,
     ThresholdSpec,
+    UnknownFields,
 )
 from hydraops.config.schemas.training import (
     DebugSpec,
@@ -113,8 +115,8 @@ __all__ = [
     "DeployTarget", "Direction", "Dtype", "EntitySpec", "EvaluateSpec", "FeatureSpec", "FeaturesSpec",
     "FeatureViewSpec", "FileFormat", "GateSpec", "GateType", "HistGradientBoostingSpec",
     "HparamsSearchSpec", "ImageSpec", "Impute", "LabelsSpec", "LightGBMSpec", "LinearRegressionSpec",
-    "LogisticRegressionSpec", "ModelSpec", "MonitorSpec", "OnlineStoreSpec", "OnlineStoreType", "Op",
+    "LogisticRegressionSpec", "MissingPolicy", "ModelSpec", "MonitorSpec", "OnlineStoreSpec", "OnlineStoreType", "Op",
     "PathsSpec", "PerformanceSpec", "PreprocessSpec", "ProjectSpec", "RandomForestSpec", "RegistrySpec",
     "RetrainSpec", "RetrainTrigger", "ServiceSpec", "SklearnEstimatorSpec", "SourceSpec", "SplitMethod",
-    "SplitSpec", "StackSpec", "Task", "ThresholdSpec", "ValidationMode", "ValueChecks", "expected",
+    "SplitSpec", "StackSpec", "Task", "ThresholdSpec", "UnknownFields", "ValidationMode", "ValueChecks", "expected",
 ]  # fmt: skip

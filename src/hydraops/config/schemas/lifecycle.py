@@ -37,6 +37,20 @@ class DeployTarget(StrEnum):
     container = "container"
 
 
+class UnknownFields(StrEnum):
+    """What the service does with a request field the model does not declare."""
+
+    reject = "reject"
+    ignore = "ignore"
+
+
+class MissingPolicy(StrEnum):
+    """What a looked-up feature that is missing or expired means for a served row."""
+
+    reject = "reject"
+    null = "null"
+
+
 class RetrainTrigger(StrEnum):
     on_breach = "on_breach"
     manual = "manual"
@@ -87,6 +101,14 @@ class ServiceSpec:
     port: int = 3000
     explain: bool = True
     online_features: bool = True
+    unknown_fields: UnknownFields = field(
+        default=UnknownFields.reject, metadata={"expected": "a request field the model does not take: refused (422) or ignored"}
+    )
+    missing: MissingPolicy = field(
+        default=MissingPolicy.reject, metadata={"expected": "a looked-up feature missing or expired: the row is refused (422), or served as null"}
+    )
+    max_rows: int = field(default=1000, metadata={"expected": "rows per request at most (more: 413)"})
+    max_body_bytes: int = field(default=1_048_576, metadata={"expected": "request body size at most, in bytes (more: 413)"})
 
 
 @dataclass

@@ -8,6 +8,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
 from dataclasses import replace
 from importlib.metadata import version as installed
 from pathlib import Path
@@ -179,23 +184,71 @@ def test_build_verb_missing_alias_exits_2_and_writes_nothing(project, hydraops: 
     assert after == before
 
 
-def test_containerize_without_a_container_engine_exits_2_naming_the_dockerfile(project, hydraops: Run, tmp_path: Path) -> None:
+def cli_bento(project, hydraops: Run) -> str:
+    """The bento `hydraops serve` and `containerize` look for (the tag under the CLI's config digest), built
+    around the stand-in service."""
     directory, spec, ctx = project
     shown = hydraops("build", "dry_run=true", "--json", cwd=directory)
     assert shown.returncode == 0, shown.stderr
     (data,) = [a["data"] for a in json.loads(shown.stdout)["actions"]]
-    action = planned(spec, replace(ctx, config_digest=data["config_digest"]))  # the CLI's config digest
+    action = planned(spec, replace(ctx, config_digest=data["config_digest"]))
     if action.effect is Effect.create:
         bundle.build_bento(stand_in_build(action, ctx), spec.stack.bento_home, version=data["tag"].partition(":")[2])
     assert bundle.is_built(spec.stack.bento_home, data["tag"])
+    return data["tag"]
 
+
+def test_containerize_without_a_container_engine_exits_2_naming_the_dockerfile(project, hydraops: Run, tmp_path: Path) -> None:
+    directory, spec, _ = project
+    tag = cli_bento(project, hydraops)
     empty = tmp_path / "bin"
     empty.mkdir()
     done = hydraops("containerize", cwd=directory, env={"PATH": str(empty)})
     assert done.returncode == 2, done.stdout + done.stderr
-    dockerfile = bundle.dockerfile(spec.stack.bento_home, data["tag"])
+    dockerfile = bundle.dockerfile(spec.stack.bento_home, tag)
     assert "no container engine is available" in done.stderr and str(dockerfile) in " ".join(done.stderr.split())
     assert dockerfile.is_file()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_runs_the_bento_and_stops_cleanly_on_a_signal(project, hydraops: Run, stop: signal.Signals) -> None:
+    from tests.conftest import HYDRAOPS
+
+    directory, _, _ = project
+    tag = cli_bento(project, hydraops)
+    port = free_port()
+    server = subprocess.Popen([HYDRAOPS, "serve", f"port={port}"], cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_live(port, server), "the bento's service answers /livez"
+        answer = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/predict", json.dumps({"rows": [1, 2]}).encode(),
+                                                               {"Content-Type": "application/json"}), timeout=10)  # fmt: skip
+        assert json.loads(answer.read()) == [1, 2]
+        server.send_signal(stop)
+        out, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert server.returncode == (143 if stop is signal.SIGTERM else 130), out + err
+    assert f"serving {tag} on http://127.0.0.1:{port}" in out
+    with pytest.raises(OSError):  # the service is gone with it
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=2)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_live(port: int, server: subprocess.Popen, timeout: float = 90) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=2).status == 200
+        except OSError:
+            time.sleep(0.5)
+    return False
 
 
 def test_serve_without_a_built_bento_says_to_build(project, hydraops: Run) -> None:

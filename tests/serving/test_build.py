@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -167,6 +166,21 @@ def test_a_missing_alias_names_the_registry_and_the_alias(project) -> None:
     assert action.effect is Effect.skip and "no alias 'challenger'" in action.details[0]
 
 
+def test_after_an_alias_move_in_the_same_plan_the_version_is_resolved_at_apply(project) -> None:
+    from hydraops.registry.stage import Promote
+
+    _, spec, ctx = project
+    moving = Promote(effect=Effect.update, model="churn", target="champion", version=None, why="latest version after training")
+    (action,) = plan(spec, ctx, earlier=(moving,))
+    assert (action.effect, action.version, action.tag) == (Effect.create, None, None)
+    assert "after the registry stage" in action.inputs[0]
+    rejected = replace(moving, version="1", passes=False)  # a planned rejection moves nothing: today's alias counts
+    other_alias = replace(moving, target="challenger")
+    for earlier in (rejected, other_alias):
+        (action,) = plan(spec, ctx, earlier=(earlier,))
+        assert action.version == "1" and action.tag is not None
+
+
 def test_a_batch_target_plans_no_bundle(project) -> None:
     from hydraops.config.schemas.lifecycle import DeployTarget
 
@@ -210,7 +224,7 @@ def test_containerize_without_a_container_engine_exits_2_naming_the_dockerfile(p
     assert dockerfile.is_file()
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
 def test_serve_runs_the_bento_and_stops_cleanly_on_a_signal(project, hydraops: Run, stop: signal.Signals) -> None:
     from tests.conftest import HYDRAOPS
 
@@ -271,7 +285,7 @@ def test_build_verb_on_a_trained_project_then_skips(tmp_path: Path, hydraops: Ru
     for verb in (("train", "debug=fast"), ("promote", "debug=fast")):
         done = hydraops(*verb, cwd=directory)
         assert done.returncode == 0, done.stdout + done.stderr
-    built = hydraops("build", "debug=fast", "--json", cwd=directory, env={"PATH": os.environ["PATH"]})
+    built = hydraops("build", "debug=fast", "--json", cwd=directory)
     assert built.returncode == 0, built.stdout + built.stderr
     (result,) = json.loads(built.stdout)["results"]
     assert result["outcome"] == "done"

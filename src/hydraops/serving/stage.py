@@ -148,7 +148,7 @@ def _moves_before(earlier: tuple[Action, ...], alias: str) -> bool:
             continue
         if action.stage == "train":
             return True
-        if action.stage == "registry":
+        if action.stage == "registry" and getattr(action, "passes", None) is not False:  # a planned rejection moves nothing
             moves = dict(getattr(action, "moves", ()))
             if alias in moves or getattr(action, "target", None) == alias:
                 return True

@@ -181,6 +181,40 @@ def test_after_an_alias_move_in_the_same_plan_the_version_is_resolved_at_apply(p
         assert action.version == "1" and action.tag is not None
 
 
+def test_a_model_hydraops_cannot_explain_is_refused_by_build_and_skipped_by_apply(project) -> None:
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    from hydraops.errors import ServingError
+    from hydraops.plan import apply, build_plan
+    from hydraops.plan.model import Outcome
+    from hydraops.tracking.models import log_model, register_model
+
+    _, spec, ctx = project
+    ctx = replace(ctx, config_digest="e" * 64)  # another registry.name is another config
+    client = ctx.tracking.client
+    x = pd.DataFrame({"age": np.arange(40, dtype=float), "spend": np.linspace(0, 1, 40)})
+    estimator = LogisticRegression().fit(x, (x["spend"] > 0.5).astype(int))
+    run_id = client.create_run(client.get_experiment_by_name("churn").experiment_id).info.run_id
+    logged = log_model(client, run_id, estimator, input_example=x.head(3), signature=infer_signature(x.head(3)), pip_requirements=["scikit-learn"])
+    version = register_model(client, "churn_linear", logged, run_id, {T.MODEL_SHA256: logged.sha256, T.FLAVOR: logged.flavor})
+    client.set_registered_model_alias("churn_linear", "champion", version)
+    linear = replace(spec, registry=replace(spec.registry, name="churn_linear"))
+
+    with pytest.raises(ServingError, match="is a sklearn model, which hydraops does not explain") as raised:
+        plan(linear, ctx, required=True)
+    assert raised.value.key == "deploy.service.explain"
+    (skipped,) = plan(linear, ctx)
+    assert skipped.effect is Effect.skip and "deploy.service.explain=false" in skipped.details[0]
+    # after an alias move in the same plan the version is only known at apply: a skip there, saying why
+    moving = BuildBundle(effect=Effect.create, model="churn_linear", alias="champion", version=None, run_id=None,
+                         config_digest=ctx.config_digest, tag=None)  # fmt: skip
+    (result,) = apply(replace(build_plan(linear, ctx, ["serving"]), actions=(moving,)), replace(ctx, spec=linear))
+    assert result.outcome is Outcome.skipped and "does not explain" in result.summary
+
+
 def test_a_batch_target_plans_no_bundle(project) -> None:
     from hydraops.config.schemas.lifecycle import DeployTarget
 

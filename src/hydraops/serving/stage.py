@@ -9,7 +9,7 @@ at apply, and a bento already there is then skipped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -40,6 +40,7 @@ class BuildBundle(Action):
     tag: str | None
     registry: str = ""
     bento_home: str = ""
+    required: bool = field(default=False, compare=False)  # the build verb: a version it cannot bundle is an error, not a skip
 
     @property
     def name(self) -> str:
@@ -63,7 +64,8 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), alias: str 
         return []
     alias = alias or spec.deploy.alias
     model, where = spec.registry.name, redact_url(spec.stack.registry_uri or spec.stack.tracking_uri)
-    common = dict(model=model, alias=alias, config_digest=ctx.config_digest, registry=where, bento_home=str(spec.stack.bento_home))
+    common = dict(model=model, alias=alias, config_digest=ctx.config_digest, registry=where, bento_home=str(spec.stack.bento_home),
+                  required=required)  # fmt: skip
     if _moves_before(earlier, alias):
         return [BuildBundle(effect=Effect.create, version=None, run_id=None, tag=None, **common,
                             notes=(f"the version {alias} points to is known once the stages before have run",))]  # fmt: skip
@@ -92,11 +94,18 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), alias: str 
 
 def build_bundle(action: BuildBundle, ctx: RunContext) -> Result:
     """Write the build context (:func:`write_context`) and ``bentoml build`` it. The Result's value is the bento's tag."""
-    spec = ctx.spec
-    tag = action.tag or bundle.bento_tag(spec.project, _resolve(ctx.tracking.client, action.model, action.alias), action.config_digest)
-    if action.tag is None and bundle.is_built(spec.stack.bento_home, tag):
+    from dataclasses import replace
+
+    spec, client = ctx.spec, ctx.tracking.client
+    version = action.version or _resolve(client, action.model, action.alias)
+    tag = bundle.bento_tag(spec.project, version, action.config_digest)
+    if action.version is None and bundle.is_built(spec.stack.bento_home, tag):
         return Result(action, Outcome.skipped, f"{tag} is in the bento store", tag)
-    directory = write_context(action, ctx)
+    if not action.required:  # apply: a version the config cannot bundle is said, not an error at the end of the lifecycle
+        refused = unexplainable(spec, action.model, version, client.get_model_version(action.model, version).tags.get(T.FLAVOR, ""))
+        if refused:
+            return Result(action, Outcome.skipped, f"not built: {refused}")
+    directory = write_context(replace(action, version=version, tag=tag), ctx)
     built = bundle.build_bento(directory, spec.stack.bento_home, version=tag.partition(":")[2])
     return Result(action, Outcome.done, f"bento {built} in {spec.stack.bento_home}", built)
 

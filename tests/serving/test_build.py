@@ -180,6 +180,14 @@ def test_after_an_alias_move_in_the_same_plan_the_version_is_resolved_at_apply(p
         (action,) = plan(spec, ctx, earlier=(earlier,))
         assert action.version == "1" and action.tag is not None
 
+    from hydraops.plan import apply, build_plan
+    from hydraops.plan.model import Outcome
+
+    # at apply the alias may point to nothing (a promotion to another alias): apply skips the build, saying so
+    unset = BuildBundle(effect=Effect.create, model="churn", alias="previous", version=None, run_id=None, config_digest=ctx.config_digest, tag=None)
+    (result,) = apply(replace(build_plan(spec, ctx, ["serving"]), actions=(unset,)), ctx)
+    assert result.outcome is Outcome.skipped and "has no alias 'previous'" in result.summary
+
 
 def test_a_model_hydraops_cannot_explain_is_refused_by_build_and_skipped_by_apply(project) -> None:
     import numpy as np

@@ -97,7 +97,9 @@ def build_bundle(action: BuildBundle, ctx: RunContext) -> Result:
     from dataclasses import replace
 
     spec, client = ctx.spec, ctx.tracking.client
-    version = action.version or _resolve(client, action.model, action.alias)
+    version = action.version or _resolve(client, action.model, action.alias, required=action.required)
+    if version is None:
+        return Result(action, Outcome.skipped, f"nothing to build: model '{action.model}' has no alias '{action.alias}' (deploy.alias)")
     tag = bundle.bento_tag(spec.project, version, action.config_digest)
     if action.version is None and bundle.is_built(spec.stack.bento_home, tag):
         return Result(action, Outcome.skipped, f"{tag} is in the bento store", tag)
@@ -151,12 +153,10 @@ def unexplainable(spec, model: str, version: str, flavor: str) -> str | None:
 
 
 def _moves_before(earlier: tuple[Action, ...], alias: str) -> bool:
-    """Whether an action planned before may register a version or move ``alias``."""
+    """Whether an action planned before may move ``alias`` (a training run registers a version, moving no alias)."""
     for action in earlier:
         if action.effect is Effect.skip:
             continue
-        if action.stage == "train":
-            return True
         if action.stage == "registry" and getattr(action, "passes", None) is not False:  # a planned rejection moves nothing
             moves = dict(getattr(action, "moves", ()))
             if alias in moves or getattr(action, "target", None) == alias:
@@ -170,12 +170,15 @@ def _nothing(required: bool, why: str, common: dict, *, error: type[Exception] =
     return [BuildBundle(effect=Effect.skip, version=None, run_id=None, tag=None, **common, notes=(why,))]
 
 
-def _resolve(client, model: str, alias: str) -> str:
+def _resolve(client, model: str, alias: str, *, required: bool = True) -> str | None:
+    """The version ``alias`` points to; None (or RegistryError when ``required``) when it points to none."""
     from mlflow.exceptions import MlflowException
 
     try:
         return str(client.get_model_version_by_alias(model, alias).version)
     except MlflowException:
+        if not required:
+            return None
         raise RegistryError(f"model '{model}' has no alias '{alias}' (deploy.alias): promote a version first", key="deploy.alias") from None
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 __all__ = [
     "ConfigError", "DataError", "EvaluationError", "FeatureStoreError", "HydraopsError", "ModelIntegrityError", "NotReproduced",
     "Problem", "ProjectError", "PromotionRejected", "RegistryConflict", "RegistryError", "TemplateError", "TrackingError",
-    "TrainingError", "UsageError",
+    "ServingError", "TrainingError", "UsageError",
 ]  # fmt: skip
 
 

@@ -37,7 +37,7 @@ def _key(action: dict) -> tuple:
 
 
 def world(project: Path) -> dict:
-    """What apply could change: runs, versions, aliases, each view's CURRENT timeline, the online store's pushes."""
+    """What apply could change: runs, versions, aliases, each view's CURRENT timeline, the online store's pushes, bentos."""
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{project}/artifacts/mlflow.db"
@@ -48,7 +48,8 @@ def world(project: Path) -> dict:
     store = project / "artifacts" / "offline_store"
     current = {p.parent.name: p.read_text() for p in store.glob("*/CURRENT")}
     online = (project / "artifacts" / "online_store.db").stat().st_mtime
-    return {"runs": sorted(runs), "versions": sorted(versions), "aliases": aliases, "current": current, "online": online}
+    bentos = sorted(f"{p.parent.name}/{p.name}" for p in (project / "artifacts" / "bentoml" / "bentos").glob("*/*") if p.name != "latest")
+    return {"runs": sorted(runs), "versions": sorted(versions), "aliases": aliases, "current": current, "online": online, "bentos": bentos}
 
 
 def run_json(hydraops: Run, project: Path, *args: str) -> dict:
@@ -60,11 +61,12 @@ def run_json(hydraops: Run, project: Path, *args: str) -> dict:
 def test_apply_does_what_plan_shows_and_then_nothing(project: Path, hydraops: Run) -> None:
     planned = run_json(hydraops, project, "plan")
     kinds = [action[0] for action in changes(planned)]
-    assert kinds == ["MaterializeView"] * 3 + ["PushOnline", "TrainRun", "Promote"]
+    assert kinds == ["MaterializeView"] * 3 + ["PushOnline", "TrainRun", "Promote", "BuildBundle"]
     applied = run_json(hydraops, project, "apply")
     assert executed(applied) == changes(planned)
     before = world(project)
     assert len(before["versions"]) == 1 and before["aliases"] == {"champion": "1"}
+    assert [bento.split("-")[0] for bento in before["bentos"]] == ["churn/1"], "the champion's bundle is built"
 
     again = run_json(hydraops, project, "plan")
     assert changes(again) == [], [a["name"] for a in again["actions"] if a["effect"] != "skip"]

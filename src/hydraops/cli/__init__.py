@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from hydraops.cli import feature_verbs, registry_verbs, verbs
+from hydraops.cli import feature_verbs, registry_verbs, serving_verbs, verbs
 from hydraops.cli.hydra_app import HELP_FLAGS, HydraVerb
 from hydraops.cli.init import init_verb
 from hydraops.cli.params import Kind, Param, verb_help
@@ -31,6 +31,8 @@ MATERIALIZE_PARAMS = (
     Param("end", Kind.MOMENT, "keep rows up to this instant (inclusive); latest values are those at end (default: now)"),
     Param("force", Kind.BOOL, "recompute and push every view, whatever is there", default=False),
 )
+ALIAS = Param("alias", Kind.TEXT, "the registry alias whose version is bundled (default: deploy.alias)")
+PORT = Param("port", Kind.INT, "the port to listen on (default: deploy.service.port)", minimum=1)
 OUT = Param("out", Kind.PATH, "the parquet file to write, inside the project (default: in the offline store)")
 SAMPLE = Param("sample", Kind.INT, "stored entities compared per view", default=100, minimum=1)
 CHECK_DATA = Param("check_data", Kind.BOOL, "also check the sources' schemas (file metadata, no rows) against every column the config names", default=False)
@@ -57,7 +59,7 @@ VERBS: dict[str, tuple[str, Verb]] = {
         HydraVerb("plan", verbs.plan, read_only=True, flags=("--json",)),
     ),
     "apply": (
-        "carry out every declared stage in lifecycle order (features → train → registry); idempotent [dry_run=true] [--json]",
+        "carry out every declared stage in lifecycle order (features → train → registry → serving); idempotent [dry_run=true] [--json]",
         HydraVerb("apply", verbs.apply, flags=("--json",), params=(DRY_RUN,)),
     ),
     "train": (
@@ -75,6 +77,18 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "registry show": (
         "versions, aliases, key metrics and the decision history of a registered model: registry show [NAME]",
         HydraVerb("registry show", registry_verbs.show, read_only=True, positional="name"),
+    ),
+    "build": (
+        "bundle the version deploy.alias points to into a bento in the project's store (stack.bento_home) [alias=NAME] [dry_run=true] [--json]",
+        HydraVerb("build", serving_verbs.build, flags=("--json",), params=(ALIAS, DRY_RUN)),
+    ),
+    "serve": (
+        "serve the built bento with `bentoml serve` on deploy.service.host and port [port=N] [alias=NAME]; stops on SIGTERM/SIGINT",
+        HydraVerb("serve", serving_verbs.serve, read_only=True, params=(PORT, ALIAS)),
+    ),
+    "containerize": (
+        "`bentoml containerize` the built bento with a container engine (docker, podman, buildah) [alias=NAME]",
+        HydraVerb("containerize", serving_verbs.containerize, read_only=True, params=(ALIAS,)),
     ),
     "reproduce": (
         "train again from a run's recorded overrides; report whether the model is bit-identical: reproduce RUN_ID",

@@ -219,6 +219,10 @@ def check_deploy(spec: ProjectSpec) -> Iterator[Finding]:
         yield "deploy.batch", "a batch target needs deploy.batch (output and chunk_rows)"
     if deploy.target is DeployTarget.container and deploy.image is None:
         yield "deploy.image", "a container target needs deploy.image (tag)"
+    if deploy.service.workers < 1:
+        yield "deploy.service.workers", f"{deploy.service.workers}: a service needs at least 1 worker process"
+    if not 1 <= deploy.service.port <= 65535:
+        yield "deploy.service.port", f"{deploy.service.port}: expected a TCP port, 1 to 65535"
 
 
 def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:

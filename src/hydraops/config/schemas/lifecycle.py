@@ -96,9 +96,12 @@ class RegistrySpec:
 
 @dataclass
 class ServiceSpec:
+    """The service of a bundle: where it listens (``hydraops serve``), its worker processes, what it offers."""
+
     name: str = MISSING
     host: str = "127.0.0.1"
     port: int = 3000
+    workers: int = 1
     explain: bool = True
     online_features: bool = True
     unknown_fields: UnknownFields = field(

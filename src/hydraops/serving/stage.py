@@ -1,0 +1,198 @@
+"""The serving stage: build the bundle of the version ``deploy.alias`` points to, unless the bento store holds it.
+
+Planning resolves the alias through ``Tracking.reader`` (no MLflow import on an embedded SQLite store, no
+download) and looks for the bento's tag in the store (``stack.bento_home``); the handler downloads the
+version (sha256 and flavor checked), writes the build context under ``paths.artifacts_dir/bundles`` and runs
+``bentoml build``. After a training run or an alias move planned in the same plan, the version is resolved
+at apply, and a bento already there is then skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from hydraops.config.secrets import redact_url
+from hydraops.errors import RegistryError, ServingError
+from hydraops.plan.context import RunContext
+from hydraops.plan.model import Action, Effect, Outcome, Result
+from hydraops.serving import bundle
+from hydraops.tracking import tags as T
+
+#: deploy.target values that serve a bundle (``batch`` scores files and needs none).
+BUNDLE_TARGETS = ("bentoml", "container")
+#: Where build contexts are written, under ``paths.artifacts_dir``.
+CONTEXTS = "bundles"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildBundle(Action):
+    """Build the bento of ``model`` v``version`` (None: the version ``alias`` points to once the stages
+    planned before have run) under the config ``config_digest``, tagged ``tag``."""
+
+    stage: ClassVar[str] = "serving"
+    model: str
+    alias: str
+    version: str | None
+    run_id: str | None
+    config_digest: str
+    tag: str | None
+    registry: str = ""
+    bento_home: str = ""
+    required: bool = field(default=False, compare=False)  # the build verb: a version it cannot bundle is an error, not a skip
+
+    @property
+    def name(self) -> str:
+        return f"build bundle {self.tag or f'of {self.model}@{self.alias}'}"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        which = f"v{self.version} (@{self.alias})" if self.version else f"@{self.alias}: the version it points to after the registry stage"
+        return (f"model {self.model} {which} in {self.registry}",)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (f"bento store {self.bento_home}",)
+
+
+def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), alias: str | None = None, required: bool = False) -> list[Action]:
+    """The bundle the alias asks for today. ``required`` (the build verb): a missing registry, model or alias is
+    a RegistryError (exit 2); otherwise (plan, apply) the stage plans nothing for a target that serves no
+    bundle, and a skip saying why when there is nothing to build yet."""
+    if not required and str(spec.deploy.target) not in BUNDLE_TARGETS:
+        return []
+    alias = alias or spec.deploy.alias
+    model, where = spec.registry.name, redact_url(spec.stack.registry_uri or spec.stack.tracking_uri)
+    common = dict(model=model, alias=alias, config_digest=ctx.config_digest, registry=where, bento_home=str(spec.stack.bento_home),
+                  required=required)  # fmt: skip
+    if _moves_before(earlier, alias):
+        return [BuildBundle(effect=Effect.create, version=None, run_id=None, tag=None, **common,
+                            notes=(f"the version {alias} points to is known once the stages before have run",))]  # fmt: skip
+    missing = ctx.tracking.missing_store()
+    if missing is not None:
+        return _nothing(required, f"no registry yet: {missing} does not exist; run `hydraops train` first", common)
+    reader = ctx.tracking.reader()
+    found = reader.registered_model(model)
+    if found is None:
+        return _nothing(required, f"no registered model '{model}' in the registry {where}: run `hydraops train` first", common)
+    version = found.aliases.get(alias)
+    if version is None:
+        known = ", ".join(f"{a} → v{v}" for a, v in sorted(found.aliases.items())) or "none"
+        why = f"model '{model}' in the registry {where} has no alias '{alias}' (deploy.alias; aliases: {known}): promote a version first"
+        return _nothing(required, why, common)
+    record = reader.version(model, version)
+    refused = unexplainable(spec, model, version, record.tags.get(T.FLAVOR, "") if record else "")
+    if refused:
+        return _nothing(required, refused, common, error=ServingError, key="deploy.service.explain")
+    tag = bundle.bento_tag(spec.project, version, ctx.config_digest)
+    built = bundle.is_built(spec.stack.bento_home, tag)
+    note = f"{tag} is in the bento store" if built else f"no bento {tag} in the store yet"
+    return [BuildBundle(effect=Effect.skip if built else Effect.create, version=version, run_id=record.run_id if record else None,
+                        tag=tag, **common, notes=(note,))]  # fmt: skip
+
+
+def build_bundle(action: BuildBundle, ctx: RunContext) -> Result:
+    """Write the build context (:func:`write_context`) and ``bentoml build`` it. The Result's value is the bento's tag."""
+    from dataclasses import replace
+
+    spec, client = ctx.spec, ctx.tracking.client
+    version = action.version or _resolve(client, action.model, action.alias, required=action.required)
+    if version is None:
+        return Result(action, Outcome.skipped, f"nothing to build: model '{action.model}' has no alias '{action.alias}' (deploy.alias)")
+    tag = bundle.bento_tag(spec.project, version, action.config_digest)
+    if action.version is None and bundle.is_built(spec.stack.bento_home, tag):
+        return Result(action, Outcome.skipped, f"{tag} is in the bento store", tag)
+    if not action.required:  # apply: a version the config cannot bundle is said, not an error at the end of the lifecycle
+        refused = unexplainable(spec, action.model, version, client.get_model_version(action.model, version).tags.get(T.FLAVOR, ""))
+        if refused:
+            return Result(action, Outcome.skipped, f"not built: {refused}")
+    directory = write_context(replace(action, version=version, tag=tag), ctx)
+    built = bundle.build_bento(directory, spec.stack.bento_home, version=tag.partition(":")[2])
+    return Result(action, Outcome.done, f"bento {built} in {spec.stack.bento_home}", built)
+
+
+def write_context(action: BuildBundle, ctx: RunContext, **options) -> Path:
+    """The build context of the action's version (resolved from its alias when the plan could not):
+    the version downloaded with its sha256 and flavor checked, its run's ``model_inputs.json``, the
+    ServingSpec; ``options`` go to :func:`bundle.prepare_context` (a test's stand-in service)."""
+    from hydraops.serving.spec import ModelRef, ServingSpec
+    from hydraops.tracking.model_load import verified_model
+
+    spec, client = ctx.spec, ctx.tracking.client
+    version = action.version or _resolve(client, action.model, action.alias)
+    tag = bundle.bento_tag(spec.project, version, action.config_digest)
+    details = client.get_model_version(action.model, version)
+    flavor = details.tags.get(T.FLAVOR, "")
+    refused = unexplainable(spec, action.model, version, flavor)
+    if refused:
+        raise ServingError(refused, key="deploy.service.explain")
+    run = client.get_run(details.run_id)
+    ref = ModelRef(action.model, str(version), details.run_id, action.alias, flavor, details.tags.get(T.MODEL_SHA256, ""),
+                   action.config_digest, run.data.tags.get(T.SOURCE_GIT_COMMIT, ""))  # fmt: skip
+    serving = ServingSpec.create(spec, ref, _model_inputs(client, details.run_id))
+    directory = context_dir(spec, tag)
+    with verified_model(client, f"models:/{action.model}/{version}", details.tags) as verified:
+        return bundle.prepare_context(directory, serving, verified.local, tag, **options)
+
+
+def context_dir(spec, tag: str) -> Path:
+    """The build context of ``tag``, under ``paths.artifacts_dir`` (never outside it)."""
+    from hydraops.paths import resolve_under
+
+    return resolve_under(spec.paths.artifacts_dir, Path(CONTEXTS) / tag.replace(":", "-"), what=f"bundle {tag}", error=ServingError)
+
+
+def unexplainable(spec, model: str, version: str, flavor: str) -> str | None:
+    """Why the version cannot be bundled under ``deploy.service.explain: true`` (hydraops explains LightGBM
+    models), or None."""
+    if spec.deploy.service.explain and flavor and flavor != "lightgbm":
+        return (f"model {model} v{version} is a {flavor} model, which hydraops does not explain: "
+                "set deploy.service.explain=false to serve it without explanations")  # fmt: skip
+    return None
+
+
+def _moves_before(earlier: tuple[Action, ...], alias: str) -> bool:
+    """Whether an action planned before may move ``alias`` (a training run registers a version, moving no alias)."""
+    for action in earlier:
+        if action.effect is Effect.skip:
+            continue
+        if action.stage == "registry" and getattr(action, "passes", None) is not False:  # a planned rejection moves nothing
+            moves = dict(getattr(action, "moves", ()))
+            if alias in moves or getattr(action, "target", None) == alias:
+                return True
+    return False
+
+
+def _nothing(required: bool, why: str, common: dict, *, error: type[Exception] = RegistryError, key: str = "deploy.alias") -> list[Action]:
+    if required:
+        raise error(why, key=key)
+    return [BuildBundle(effect=Effect.skip, version=None, run_id=None, tag=None, **common, notes=(why,))]
+
+
+def _resolve(client, model: str, alias: str, *, required: bool = True) -> str | None:
+    """The version ``alias`` points to; None (or RegistryError when ``required``) when it points to none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(model, alias).version)
+    except MlflowException:
+        if not required:
+            return None
+        raise RegistryError(f"model '{model}' has no alias '{alias}' (deploy.alias): promote a version first", key="deploy.alias") from None
+
+
+def _model_inputs(client, run_id: str) -> dict:
+    """The run's ``model_inputs.json``: the model's inputs in order and their training categories."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="hydraops-inputs-") as scratch:
+        try:
+            path = client.download_artifacts(run_id, "model_inputs.json", scratch)
+        except Exception as error:  # noqa: BLE001 - MLflow's message, named as what is missing
+            raise ServingError(f"run {run_id} has no model_inputs.json artifact ({error}): train the model with `hydraops train`") from None
+        return json.loads(Path(path).read_text())
+
+
+__all__ = ["BuildBundle", "build_bundle", "context_dir", "plan", "write_context"]

@@ -56,7 +56,10 @@ def test_every_bad_parameter_is_reported_at_once() -> None:
 def test_a_required_parameter_not_given_is_a_usage_error() -> None:
     from hydraops.cli import GET_ONLINE_PARAMS
 
-    with pytest.raises(UsageError, match=r"^entity=… is required: the entity key\(s\), e.g. entity=42, entity=42,43, or entity=pickup_zone:3,driver_id:7 \(several join keys\)\n"):
+    with pytest.raises(
+        UsageError,
+        match=r"^entity=… is required: the entity key\(s\), e.g. entity=42, entity=42,43, or entity=pickup_zone:3,driver_id:7 \(several join keys\)\n",
+    ):
         parse_params(GET_ONLINE_PARAMS, {"at": "2026-01-01"}, "hydraops features get-online")
     assert verb_help("x", "y", GET_ONLINE_PARAMS).splitlines()[4].split()[:3] == ["entity=", "text", "required"]
 

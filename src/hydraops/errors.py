@@ -29,7 +29,7 @@ from dataclasses import dataclass
 __all__ = [
     "ConfigError", "DataError", "EvaluationError", "FeatureStoreError", "HydraopsError", "ModelIntegrityError", "NotReproduced",
     "Problem", "ProjectError", "PromotionRejected", "RegistryConflict", "RegistryError", "TemplateError", "TrackingError",
-    "ServingError", "TrainingError", "UsageError",
+    "Refusal", "ServingError", "TrainingError", "UsageError",
 ]  # fmt: skip
 
 
@@ -135,6 +135,17 @@ class ServingError(HydraopsError):
     """A bundle cannot be built, served or used for scoring as declared (no such alias, not explainable...)."""
 
     exit_code = 2
+
+
+class Refusal(HydraopsError):
+    """A served request refused, as an RFC 9457 problem (``hydraops.serving.problems`` writes it): the HTTP
+    status, the problem's kind (the last segment of its ``type``), its title and detail, and the failing fields."""
+
+    exit_code = 2
+
+    def __init__(self, status: int, kind: str, title: str, detail: str, errors: list | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.kind, self.title, self.detail, self.errors = status, kind, title, detail, list(errors or [])
 
 
 class NotReproduced(HydraopsError):

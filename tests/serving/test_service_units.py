@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hydraops.serving.app import Serving
-from hydraops.serving.problems import Problem
+from hydraops.serving.problems import Refusal
 from hydraops.serving.spec import FILE
 from hydraops.testing.bundles import ABSENT, EXPIRED, FRESH, TinyBundle, tiny_bundle
 
@@ -37,8 +37,8 @@ def body(rows: list[dict], **options) -> bytes:
     return json.dumps({"rows": rows, **options}).encode()
 
 
-def refusal(serving: Serving, payload: bytes) -> Problem:
-    with pytest.raises(Problem) as caught:
+def refusal(serving: Serving, payload: bytes) -> Refusal:
+    with pytest.raises(Refusal) as caught:
         serving.predict(payload, "r")
     return caught.value
 
@@ -164,7 +164,7 @@ def test_no_client_input_reaches_the_model_unchecked(bundle, tmp_path) -> None:
                mlflow_rows(b"tenure_days,plan,amount\n", "text/csv", serving.spec),
                oip_rows({"inputs": [{"name": "amount", "shape": [0], "datatype": "FP64", "data": []}]})[0]]  # fmt: skip
     for rows in no_rows:
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(Refusal) as caught:
             serving.predict_rows(rows, "r")
         assert caught.value.status == 422 and caught.value.errors[0].constraint == "minItems=1"
     wrong = [{"tenure_days": 1, "plan": "pro", "amount": "3.5"}, {"tenure_days": 2**70, "plan": "pro", "amount": 1.0}]

@@ -12,7 +12,7 @@ import bentoml
 
 from hydraops.serving.explaining import explanations
 from hydraops.serving.lookup import OnlineFeatures, model_frame, refuse_missing
-from hydraops.serving.problems import FieldError, Problem, invalid, unavailable
+from hydraops.serving.problems import FieldError, Refusal, invalid, unavailable
 from hydraops.serving.spec import FILE, ServingSpec
 from hydraops.serving.validation import check_row_count, validate_rows
 
@@ -54,7 +54,7 @@ class Serving:
         return int(self.spec.service.get("max_body_bytes", 1_048_576))
 
     def predict(self, body: bytes, request_id: str) -> dict[str, Any]:
-        """The native ``/predict`` response for ``body``; a Problem for a refusal."""
+        """The native ``/predict`` response for ``body``; a Refusal for a refusal."""
         from hydraops.serving.validation import parse_predict
 
         self.require_model()
@@ -62,7 +62,7 @@ class Serving:
         return self.predict_rows(request.rows, request_id, explain=request.explain, top_k=request.top_k)
 
     def predict_rows(self, rows: list[dict[str, Any]], request_id: str, *, explain: bool = False, top_k: int | None = None) -> dict[str, Any]:
-        """Rows (entity keys and/or feature values) → the native response document; a Problem for a refusal."""
+        """Rows (entity keys and/or feature values) → the native response document; a Refusal for a refusal."""
         self.require_model()
         if not rows:
             raise invalid([FieldError(None, "rows", "minItems=1", "the request has no rows")])
@@ -71,9 +71,9 @@ class Serving:
         if errors:
             raise invalid(errors)
         if explain and not self.spec.service.get("explain", True):
-            raise Problem(422, "not-explainable", "Explanations off", "this service gives no explanations (deploy.service.explain: false): send explain: false")
+            raise Refusal(422, "not-explainable", "Explanations off", "this service gives no explanations (deploy.service.explain: false): send explain: false")
         if explain and not self.predictor.explainable:
-            raise Problem(422, "not-explainable", "Not explainable",
+            raise Refusal(422, "not-explainable", "Not explainable",
                           f"model {self.spec.model.name}/{self.spec.model.version} ({self.spec.model.flavor}) gives no explanations: send explain: false")  # fmt: skip
         served = self.online.serve(rows)
         for statuses in served.statuses:

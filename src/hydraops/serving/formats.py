@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hydraops.serving.problems import FieldError, Problem, invalid, malformed
+from hydraops.serving.problems import FieldError, Refusal, invalid, malformed
 from hydraops.serving.spec import ServingSpec
 from hydraops.serving.validation import loads
 
@@ -128,4 +128,4 @@ def _csv_value(value: Any, integer: bool) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-__all__ = ["MLFLOW_KEYS", "Problem", "csv_rows", "mlflow_rows", "oip_metadata", "oip_response", "oip_rows"]
+__all__ = ["MLFLOW_KEYS", "Refusal", "csv_rows", "mlflow_rows", "oip_metadata", "oip_response", "oip_rows"]

@@ -4,7 +4,9 @@ every failing field with the declared constraint it broke and the row it is in, 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+
+from hydraops.errors import Refusal
 
 MEDIA_TYPE = "application/problem+json"
 _TYPE_BASE = "https://hydraops.dev/problems/"
@@ -22,46 +24,37 @@ class FieldError:
     message: str
 
 
-@dataclass
-class Problem(Exception):
-    """A refused request: ``kind`` is the last segment of the problem's ``type`` URI."""
-
-    status: int
-    kind: str
-    title: str
-    detail: str
-    errors: list[FieldError] = field(default_factory=list)
-
-    def document(self, request_id: str | None = None) -> dict:
-        """The problem details, with the extension members ``errors`` and ``request_id`` (as in ``x-request-id``)."""
-        document = {"type": _TYPE_BASE + self.kind, "title": self.title, "status": self.status, "detail": self.detail}
-        if self.errors:
-            document["errors"] = [asdict(error) for error in self.errors]
-        if request_id:
-            document["request_id"] = request_id
-        return document
-
-    def body(self, request_id: str | None = None) -> bytes:
-        return json.dumps(self.document(request_id)).encode()
+def document(refusal: Refusal, request_id: str | None = None) -> dict:
+    """The problem details, with the extension members ``errors`` and ``request_id`` (as in ``x-request-id``)."""
+    document = {"type": _TYPE_BASE + refusal.kind, "title": refusal.title, "status": refusal.status, "detail": refusal.detail}
+    if refusal.errors:
+        document["errors"] = [asdict(error) for error in refusal.errors]
+    if request_id:
+        document["request_id"] = request_id
+    return document
 
 
-def invalid(errors: list[FieldError]) -> Problem:
+def body(refusal: Refusal, request_id: str | None = None) -> bytes:
+    return json.dumps(document(refusal, request_id)).encode()
+
+
+def invalid(errors: list[FieldError]) -> Refusal:
     """422: the rows break the declared features' constraints."""
     rows = sorted({error.row for error in errors if error.row is not None})
     where = f" in row(s) {', '.join(map(str, rows))}" if rows else ""
-    return Problem(422, "invalid-input", "Invalid input", f"{len(errors)} field(s) fail their declared constraints{where}", errors)
+    return Refusal(422, "invalid-input", "Invalid input", f"{len(errors)} field(s) fail their declared constraints{where}", errors)
 
 
-def malformed(detail: str) -> Problem:
+def malformed(detail: str) -> Refusal:
     """400: the body is not the JSON (or CSV) the endpoint takes."""
-    return Problem(400, "malformed-request", "Malformed request", detail)
+    return Refusal(400, "malformed-request", "Malformed request", detail)
 
 
-def too_large(detail: str) -> Problem:
+def too_large(detail: str) -> Refusal:
     """413: the body or the number of rows is over the configured limit."""
-    return Problem(413, "request-too-large", "Request too large", detail)
+    return Refusal(413, "request-too-large", "Request too large", detail)
 
 
-def unavailable(detail: str) -> Problem:
+def unavailable(detail: str) -> Refusal:
     """503: the model is not loaded or the online store is unreachable."""
-    return Problem(503, "not-ready", "Service not ready", detail)
+    return Refusal(503, "not-ready", "Service not ready", detail)

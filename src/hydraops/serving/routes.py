@@ -18,7 +18,8 @@ from starlette.routing import Route
 
 from hydraops.serving.app import Serving
 from hydraops.serving.formats import mlflow_rows, oip_metadata, oip_response, oip_rows
-from hydraops.serving.problems import MEDIA_TYPE, Problem, too_large, unavailable
+from hydraops.serving.problems import MEDIA_TYPE, Refusal, too_large, unavailable
+from hydraops.serving.problems import body as problem_body
 from hydraops.serving.validation import loads, schema_document
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,10 @@ def json_response(document: Any, status: int = 200) -> Response:
     return Response(json.dumps(document, default=str), status_code=status, media_type="application/json")
 
 
-def problem_response(problem: Problem, serving: Serving | None = None, request_id: str | None = None) -> Response:
+def problem_response(problem: Refusal, serving: Serving | None = None, request_id: str | None = None) -> Response:
     if serving is not None and 400 <= problem.status < 500:
         serving.count_refusal(problem.status)
-    return Response(problem.body(request_id), status_code=problem.status, media_type=MEDIA_TYPE)
+    return Response(problem_body(problem, request_id), status_code=problem.status, media_type=MEDIA_TYPE)
 
 
 def answering(handler: Callable[[Request, Serving, bytes], Any]) -> Callable[[Request], Awaitable[Response]]:
@@ -48,12 +49,12 @@ def answering(handler: Callable[[Request, Serving, bytes], Any]) -> Callable[[Re
         try:
             body = await read_body(request, serving.max_body_bytes()) if request.method == "POST" else b""
             answer = handler(request, serving, body)
-        except Problem as problem:
+        except Refusal as problem:
             return problem_response(problem, serving, request.state.request_id)
         except Exception:  # a bug of ours, never a client's mistake: no detail leaked
             request_id = request.state.request_id
             logger.exception("request %s failed", request_id)
-            return problem_response(Problem(500, "internal-error", "Internal error", f"see the server log for request {request_id}"), None, request_id)
+            return problem_response(Refusal(500, "internal-error", "Internal error", f"see the server log for request {request_id}"), None, request_id)
         return answer if isinstance(answer, Response) else json_response(answer)
 
     return endpoint
@@ -95,7 +96,7 @@ def _model_named(request: Request, serving: Serving) -> None:
     name, version = request.path_params["name"], request.path_params.get("version")
     if name != serving.spec.model.name or version not in (None, serving.spec.model.version):
         served = f"{serving.spec.model.name} version {serving.spec.model.version}"
-        raise Problem(404, "unknown-model", "Unknown model", f"this service serves {served}, not {name}{f' version {version}' if version else ''}")
+        raise Refusal(404, "unknown-model", "Unknown model", f"this service serves {served}, not {name}{f' version {version}' if version else ''}")
 
 
 @answering

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hydraops.serving.problems import FieldError, Problem, invalid, malformed, too_large
+from hydraops.serving.problems import FieldError, Refusal, invalid, malformed, too_large
 from hydraops.serving.spec import FeatureField, ServingSpec
 
 _TOP_LEVEL = ("rows", "explain", "top_k")
@@ -175,4 +175,4 @@ def schema_document(spec: ServingSpec) -> dict[str, Any]:
     }
 
 
-__all__ = ["PredictRequest", "Problem", "check_row_count", "check_value", "loads", "parse_predict", "schema_document", "validate_rows"]
+__all__ = ["PredictRequest", "Refusal", "check_row_count", "check_value", "loads", "parse_predict", "schema_document", "validate_rows"]

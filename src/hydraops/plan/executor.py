@@ -20,6 +20,7 @@ def handlers() -> Mapping[type[Action], Handler]:
     from hydraops.features import data_stage as data
     from hydraops.features import stage as features
     from hydraops.registry import stage as registry
+    from hydraops.serving import score_stage as score
     from hydraops.training import stage as training
 
     return {
@@ -29,6 +30,7 @@ def handlers() -> Mapping[type[Action], Handler]:
         training.TrainRun: training.train_run,
         registry.Promote: registry.promote,
         registry.Rollback: registry.rollback,
+        score.ScoreBatch: score.score_batch,
     }
 
 

@@ -34,7 +34,7 @@ class Broken:
 
 #: declared dtype → the Arrow types an input column of it may have
 _ACCEPTS = {
-    "int64": "integer",
+    "int64": "integer or floating point",  # a count with missing values is stored as floats (training tables do)
     "float64": "integer or floating point",
     "bool": "boolean",
     "string": "string",
@@ -59,7 +59,7 @@ def _holds(arrow: pa.DataType, dtype: str) -> bool:
     if pa.types.is_dictionary(arrow):
         arrow = arrow.value_type
     return {
-        "int64": pa.types.is_integer,
+        "int64": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t),
         "float64": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t),
         "bool": pa.types.is_boolean,
         "string": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t),

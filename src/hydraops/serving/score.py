@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hydraops.config.schemas.lifecycle import OnInvalid
 from hydraops.errors import ServingError
 from hydraops.serving.batch_checks import Broken, broken_checks, check_types, merge, refusal
 from hydraops.serving.predictor import Predictor
@@ -30,13 +30,6 @@ if TYPE_CHECKING:
 PREDICTION = "prediction"
 CONTRIB = "contrib__"  # explanations: contrib__<feature> per input, contrib__base
 META_PREFIX = "hydraops."
-
-
-class OnInvalid(StrEnum):
-    """What rows breaking a declared check do: refuse the file (nothing written), or leave them out, counted."""
-
-    fail = "fail"
-    skip = "skip"
 
 
 @dataclass(frozen=True)

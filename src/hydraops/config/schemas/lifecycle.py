@@ -37,6 +37,13 @@ class DeployTarget(StrEnum):
     container = "container"
 
 
+class OnInvalid(StrEnum):
+    """What batch scoring does with rows breaking a declared check: refuse the file, or leave them out, counted."""
+
+    fail = "fail"
+    skip = "skip"
+
+
 class RetrainTrigger(StrEnum):
     on_breach = "on_breach"
     manual = "manual"
@@ -94,6 +101,7 @@ class BatchSpec:
     input: str | None = None
     output: str = MISSING
     chunk_rows: int = 100_000
+    on_invalid: OnInvalid = OnInvalid.fail
 
 
 @dataclass

@@ -122,7 +122,7 @@ def score_batch(action: ScoreBatch, ctx: RunContext) -> Result:
     repo = FeatureRepo.from_spec(ctx.spec) if ctx.spec.features.views else None
     with verified_model(client, f"models:/{action.model}/{action.version}", tags) as verified:
         report = score_file(Predictor(serving, verified.local), action.input, action.output, options, repo=repo, metadata=metadata)
-    summary = f"{report.written:,} of {report.rows:,} rows scored → {report.output} ({report.row_groups} row groups)"
+    summary = f"{report.written:,} of {report.rows:,} rows scored → {report.output} ({report.row_groups} row group(s))"
     if report.looked_up:
         summary += f"; {len(report.looked_up)} feature(s) looked up point in time in the offline store"
     if report.skipped:

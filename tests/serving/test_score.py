@@ -14,7 +14,7 @@ import pytest
 from hydraops.config.schemas.lifecycle import OnInvalid
 from hydraops.errors import ServingError
 from hydraops.serving.predictor import Predictor
-from hydraops.serving.score import ScoreOptions, file_metadata, score_file
+from hydraops.serving.score import ScoreOptions, file_metadata, read_chunks, score_file
 from hydraops.serving.spec import FeatureField, ModelRef, ServingSpec
 from tests.conftest import HYDRAOPS
 from tests.prepared import Prepared
@@ -63,6 +63,20 @@ def test_scores_are_the_predictors_in_fixed_row_groups_and_the_same_bytes_twice(
     assert [layout.row_group(i).num_rows for i in range(layout.num_row_groups)] == [700] * 4 + [200]
     assert (first.rows, first.written, first.row_groups) == (3000, 3000, 5)
     assert file_metadata(tmp_path / "a.parquet") == {"model.name": "tiny", "model.version": "1"}
+
+
+def test_reading_in_chunks_holds_one_chunk_at_a_time(tiny, tmp_path: Path) -> None:
+    import os
+
+    import pyarrow as pa
+
+    _, rows = tiny
+    pq.write_table(pa.Table.from_pandas(pd.concat([rows] * 20, ignore_index=True), preserve_index=False), tmp_path / "many.parquet",
+                   row_group_size=1000)  # fmt: skip
+    size, before = os.path.getsize(tmp_path / "many.parquet"), pa.total_allocated_bytes()
+    _, chunks = read_chunks(tmp_path / "many.parquet", 1000)
+    held = [pa.total_allocated_bytes() - before for chunk in chunks if chunk.num_rows == 1000]
+    assert len(held) == 60 and max(held) < size / 10  # one of 60 row groups at a time, never the whole file
 
 
 def test_csv_input_scores_like_parquet_and_explanations_add_up(tiny, tmp_path: Path) -> None:

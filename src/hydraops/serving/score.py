@@ -117,7 +117,7 @@ def read_chunks(path: Path, size: int) -> tuple[pa.Schema, Iterator[pa.Table]]:
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            source = pq.ParquetFile(path)
+            source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every row group read until the end
             schema, batches = source.schema_arrow, source.iter_batches(batch_size=size)
         elif suffix == ".csv":
             reader = csv.open_csv(path)

@@ -89,15 +89,19 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--run", choices=["hydraops", "script"])
+    parser.add_argument("--run", choices=["make", "hydraops", "script"])
     parser.add_argument("--work")
     args = parser.parse_args()
+    if args.run == "make":
+        make(Path(args.work), args.rows)
+        return
     if args.run:
         {"hydraops": run_hydraops, "script": run_script}[args.run](Path(args.work), args.chunk_rows)
         return
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as scratch:
         work = Path(scratch)
-        make(work, args.rows)
+        # in a process of its own: Linux carries a parent's peak RSS into the children it forks (ru_maxrss)
+        subprocess.run([sys.executable, __file__, "--run", "make", "--work", scratch, "--rows", str(args.rows)], check=True)
         runs = {"hydraops": [], "script": []}
         for _ in range(args.runs):  # alternated, so machine noise hits both alike
             for which in runs:

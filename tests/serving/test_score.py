@@ -222,6 +222,8 @@ def test_bad_rows_and_an_unknown_alias_exit_2_naming_them(churn: Path, table: pd
     assert len(pd.read_parquet(tmp_path / "out.parquet")) == len(table) - 1
     unknown = score(churn, f"input={bad}", f"output={tmp_path / 'x.parquet'}", "alias=nightly")
     assert unknown.returncode == 2 and "no alias 'nightly' (aliases: champion → v1)" in unknown.stderr
+    ids = score(churn, f"input={written(table[['customer_id']], tmp_path / 'ids.parquet')}", f"output={tmp_path / 'x.parquet'}")
+    assert ids.returncode == 2 and "the input lacks label_time; columns: customer_id" in ids.stderr  # no instant to look up at
     missing = score(churn, f"input={tmp_path / 'nothing.parquet'}", f"output={tmp_path / 'x.parquet'}")
     assert missing.returncode == 2 and "no such file" in missing.stderr
 

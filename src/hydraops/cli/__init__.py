@@ -16,6 +16,7 @@ from hydraops.cli.hydra_app import HELP_FLAGS, HydraVerb
 from hydraops.cli.init import init_verb
 from hydraops.cli.params import Kind, Param, verb_help
 from hydraops.cli.reproduce import reproduce_verb
+from hydraops.cli.score_verb import SCORE_PARAMS, score
 
 Verb = Callable[[Sequence[str]], int]
 
@@ -89,6 +90,10 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "containerize": (
         "`bentoml containerize` the built bento with a container engine (docker, podman, buildah) [alias=NAME]",
         HydraVerb("containerize", serving_verbs.containerize, read_only=True, params=(ALIAS,)),
+    ),
+    "score": (
+        "score a parquet or CSV file in batch with the alias's version: input=PATH output=PATH [alias=NAME] [explain=true]",
+        HydraVerb("score", score, read_only=True, params=SCORE_PARAMS),
     ),
     "reproduce": (
         "train again from a run's recorded overrides; report whether the model is bit-identical: reproduce RUN_ID",

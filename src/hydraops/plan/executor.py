@@ -20,6 +20,7 @@ def handlers() -> Mapping[type[Action], Handler]:
     from hydraops.features import data_stage as data
     from hydraops.features import stage as features
     from hydraops.registry import stage as registry
+    from hydraops.serving import score_stage as score
     from hydraops.serving import stage as serving
     from hydraops.training import stage as training
 
@@ -31,6 +32,7 @@ def handlers() -> Mapping[type[Action], Handler]:
         registry.Promote: registry.promote,
         registry.Rollback: registry.rollback,
         serving.BuildBundle: serving.build_bundle,
+        score.ScoreBatch: score.score_batch,
     }
 
 

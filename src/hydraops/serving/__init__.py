@@ -12,4 +12,7 @@ needs Hydra or the project's ``conf/``.
     lookup.py     online lookup from the bundle's views, with a status per feature; rows → the model's frame
     explaining.py explanations as served: by |contribution|, top_k, the additivity check
     problems.py   refusals as RFC 9457 problem details
+    score.py      score_file: a parquet or CSV file scored in chunks, features given or looked up point in time
+    batch_checks.py  the declared checks of the inputs on Arrow chunks (refuse the file or skip rows, counted)
+    score_stage.py   the score stage: ScoreBatch planned from a registry alias, applied by ``hydraops score``
 """

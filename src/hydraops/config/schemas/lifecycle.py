@@ -51,6 +51,13 @@ class MissingPolicy(StrEnum):
     null = "null"
 
 
+class OnInvalid(StrEnum):
+    """What batch scoring does with rows breaking a declared check: refuse the file, or leave them out, counted."""
+
+    fail = "fail"
+    skip = "skip"
+
+
 class RetrainTrigger(StrEnum):
     on_breach = "on_breach"
     manual = "manual"
@@ -119,6 +126,7 @@ class BatchSpec:
     input: str | None = None
     output: str = MISSING
     chunk_rows: int = 100_000
+    on_invalid: OnInvalid = OnInvalid.fail
 
 
 @dataclass

@@ -1,0 +1,146 @@
+"""The score stage: one file scored in batch by the version a registry alias designates (``hydraops score``).
+
+Planning reads the alias and the version's tags through ``Tracking.reader`` (no model is fetched); the handler
+fetches the version's model checked against its sha256 (``tracking.model_load.verified_model``), builds its
+ServingSpec from the run's ``model_inputs.json`` and scores with ``serving.score.score_file``. The stage plans
+nothing without an input, so ``hydraops apply`` never scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from hydraops.config.schemas.lifecycle import OnInvalid
+from hydraops.errors import ServingError
+from hydraops.plan.context import RunContext
+from hydraops.plan.model import Action, Effect, Outcome, Result
+from hydraops.tracking import tags as T
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreBatch(Action):
+    """Score ``input`` into ``output`` with version ``version`` of ``model`` (designated by ``alias`` when planned)."""
+
+    stage: ClassVar[str] = "score"
+    input: Path
+    output: Path
+    model: str
+    version: str
+    run_id: str
+    alias: str | None = None
+    timestamp: str | None = None
+    chunk_rows: int = 100_000
+    explain: bool = False
+    on_invalid: OnInvalid = OnInvalid.fail
+
+    @property
+    def name(self) -> str:
+        return f"score {self.input} with {self.model} v{self.version}"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        via = f" ({self.alias})" if self.alias else ""
+        return (str(self.input), f"models:/{self.model}/{self.version}{via}, run {self.run_id}")
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (str(self.output),)
+
+
+def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), input: Path | None = None, output: Path | None = None,
+         alias: str | None = None, version: int | None = None, timestamp: str | None = None, chunk_rows: int | None = None,
+         explain: bool = False, on_invalid: OnInvalid | str | None = None) -> list[Action]:  # fmt: skip
+    """One ScoreBatch when an input is given (none otherwise: ``apply`` scores nothing). The version is ``version``
+    or the one ``alias`` (default ``deploy.alias``) designates; ServingError (exit 2) naming the alias when it
+    designates none."""
+    if input is None:
+        return []
+    batch = spec.deploy.batch
+    if output is None:
+        if batch is None:
+            raise ServingError("score needs output=PATH (or a deploy.batch.output: deploy=batch)", key="output")
+        output = Path(batch.output)
+    output = Path(output)
+    if output.suffix.lower() not in (".parquet", ".pq"):  # a folder: one file per input, named after it
+        output = output / f"{Path(input).stem}.parquet"
+    name, alias = spec.registry.name, alias or (None if version is not None else spec.deploy.alias)
+    found = _version(ctx, name, alias, version)
+    tags = found.tags
+    if explain and tags.get(T.FLAVOR) != "lightgbm":
+        raise ServingError(f"explain=true: {name} v{found.version} is a {tags.get(T.FLAVOR)} model; hydraops explains LightGBM models", key="explain")
+    labels = spec.features.labels
+    notes = (f"model sha256 {tags.get(T.MODEL_SHA256, '?')[:12]}…", f"chunks of {chunk_rows or (batch.chunk_rows if batch else 100_000):,} rows")
+    return [ScoreBatch(
+        effect=Effect.create, input=Path(input), output=output, model=name, version=found.version, run_id=found.run_id or "",
+        alias=alias, timestamp=timestamp or (labels.timestamp if labels is not None else None),
+        chunk_rows=chunk_rows or (batch.chunk_rows if batch else 100_000), explain=explain,
+        on_invalid=OnInvalid(on_invalid or (batch.on_invalid if batch else OnInvalid.fail)), notes=notes,
+    )]  # fmt: skip
+
+
+def _version(ctx: RunContext, name: str, alias: str | None, version: int | None):
+    """The version record scoring uses; ServingError naming what is missing."""
+    missing = ctx.tracking.missing_store()
+    if missing is not None:
+        raise ServingError(f"no registry yet: {missing} does not exist; run `hydraops train` and `hydraops promote` first")
+    reader = ctx.tracking.reader()
+    model = reader.registered_model(name)
+    if model is None:
+        raise ServingError(f"no registered model '{name}' (registry.name) in the registry: run `hydraops train` first", key="registry.name")
+    if version is None:
+        if alias not in model.aliases:
+            known = ", ".join(f"{a} → v{v}" for a, v in sorted(model.aliases.items())) or "none"
+            raise ServingError(f"alias={alias}: model '{name}' has no alias '{alias}' (aliases: {known}); "
+                               "`hydraops promote` sets one, or pass version=N", key="alias")  # fmt: skip
+        version = model.aliases[alias]
+    found = reader.version(name, version)
+    if found is None:
+        raise ServingError(f"version={version}: model '{name}' has no such version", key="version")
+    return found
+
+
+def score_batch(action: ScoreBatch, ctx: RunContext) -> Result:
+    """Fetch the version's model (sha256 checked), build its ServingSpec, score the file; the Result's value is
+    the ScoreReport."""
+    import hydraops
+    from hydraops.features.repo import FeatureRepo
+    from hydraops.serving.predictor import Predictor
+    from hydraops.serving.score import ScoreOptions, score_file
+    from hydraops.serving.spec import ModelRef, ServingSpec
+    from hydraops.tracking.model_load import verified_model
+
+    client = ctx.tracking.client
+    tags = client.get_model_version(action.model, action.version).tags
+    inputs = model_inputs(client, action.run_id)
+    ref = ModelRef(action.model, action.version, action.run_id, action.alias, tags[T.FLAVOR], tags[T.MODEL_SHA256], tags.get(T.CONFIG_DIGEST, ""))
+    serving = ServingSpec.create(ctx.spec, ref, inputs)
+    metadata = {"model.name": ref.name, "model.version": ref.version, "model.run_id": ref.run_id, "model.sha256": ref.sha256,
+                "model.flavor": ref.flavor, "version": hydraops.__version__}  # fmt: skip
+    options = ScoreOptions(action.chunk_rows, action.timestamp, action.explain, action.on_invalid)
+    repo = FeatureRepo.from_spec(ctx.spec) if ctx.spec.features.views else None
+    with verified_model(client, f"models:/{action.model}/{action.version}", tags) as verified:
+        report = score_file(Predictor(serving, verified.local), action.input, action.output, options, repo=repo, metadata=metadata)
+    summary = f"{report.written:,} of {report.rows:,} rows scored → {report.output} ({report.row_groups} row group(s))"
+    if report.looked_up:
+        summary += f"; {len(report.looked_up)} feature(s) looked up point in time in the offline store"
+    if report.skipped:
+        summary += f"; {report.skipped_rows:,} rows skipped (on_invalid=skip): " + "; ".join(b.describe() for b in report.skipped)
+    return Result(action, Outcome.done, summary, report)
+
+
+def model_inputs(client, run_id: str) -> dict:
+    """The run's ``model_inputs.json``: the model's features in order and the training categories."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="hydraops-inputs-") as scratch:
+        try:
+            path = client.download_artifacts(run_id, "model_inputs.json", scratch)
+        except Exception as error:  # noqa: BLE001 - MLflow's own message, named
+            raise ServingError(f"run {run_id} has no model_inputs.json (the model's inputs): {error}".splitlines()[0]) from None
+        return json.loads(Path(path).read_text())
+
+
+__all__ = ["ScoreBatch", "model_inputs", "plan", "score_batch"]

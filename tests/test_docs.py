@@ -23,6 +23,7 @@ OWN_FILE = {
     "docs/concepts/registry.md": "test_docs_registry.py",
     "docs/concepts/experiments.md": "test_docs_experiments.py",
     "docs/concepts/feature-store.md": "test_docs_feature_store.py",
+    "docs/concepts/scoring.md": "test_docs_scoring.py",
 }
 
 

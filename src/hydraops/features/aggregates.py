@@ -1,19 +1,25 @@
 """Aggregation views in DuckDB SQL: the view's events, and its aggregates computed at requested instants.
 
 The offline store keeps an aggregation view as its *events* (one row per source row: the join keys,
-``__ts``, ``__avail``, ``__seq`` and ``__v<i>``, the value aggregation ``i`` counts, null where its
-``where`` is not true). Aggregates are computed where a consumer asks for them — the label instants of a
-training table, the rows of a scoring input, the instant of an online push — never at every change point.
+``__ts``, ``__avail`` (visible from), ``__seq`` (source order), ``__v<i>`` (the value aggregation ``i``
+counts, null where its ``where`` is not true), ``__late`` and ``__latest``). Aggregates are computed where
+a consumer asks for them — the label instants of a training table, the rows of a scoring input, the
+instant of an online push — never at every change point.
 
-How (docs/concepts/feature-store.md states the values this must give):
+How (docs/concepts/feature-store.md states the values this must give). ``late_us`` (L) is a lateness
+bound chosen at materialization: the 99th percentile of ``__avail − __ts``; rows later than that are
+*very late* (``__late``). At a request instant t, the rows a window (t − w, t] counts split in three:
 
-* Events and requests are sorted together per entity by ``(event time, then source order)``, a request
-  after the events stamped at its instant. Each window is a ``RANGE`` frame over that order, so one sort
-  serves every aggregate: time and memory near O((events + requests) log), bounded by DuckDB's sort.
-  The sort key is unique, so floating-point sums run in one fixed order: the same data, the same bits.
-* A request is *clean* when every event stamped at or before it is already visible (created ≤ t): its
-  frame is exactly what the contract counts. A request with a late event still pending (created after
-  t) is answered by a direct join against the events it can see; late rows are few at any one instant.
+* on-time rows stamped in (t − w, t − L]: all visible at t (created by ts + L ≤ t). One sort of events
+  and requests together per entity serves every window as a ``RANGE`` frame over it: time near
+  O((events + requests) log), memory bounded by DuckDB's sort;
+* on-time rows stamped in (t − L, t] and very late rows stamped in (t − w, t]: joined to each request
+  directly (through time buckets, so DuckDB hash-joins), visibility checked row by row: a few rows each;
+* the parts are combined exactly (sums and counts add, min/max compare, std by Chan's formula).
+
+The feature timestamp (latest visible event) is an ASOF lookup of ``__latest``, the running maximum of
+event times in visible-from order. Sort keys are unique and partial sums run in one fixed order, so the
+same data gives the same bits on every build.
 """
 
 from __future__ import annotations
@@ -25,29 +31,34 @@ from hydraops.features.timeline import events_sql
 
 #: Sort key of a row: event time in the high 64 bits, source order (events) or 2^64 − 1 (requests) below.
 _SLOT = "18446744073709551616::HUGEINT"
-_WINDOW = {
-    AggFunc.sum: "coalesce(sum({v}) OVER {w}, 0)",
-    AggFunc.count: "count({v}) OVER {w}",
-    AggFunc.mean: "avg({v}) OVER {w}",
-    AggFunc.min: "min({v}) OVER {w}",
-    AggFunc.max: "max({v}) OVER {w}",
-    AggFunc.std: "stddev_samp({v}) OVER {w}",
+#: Added to instants before bucketing them, so integer division rounds down for instants before 1970 too.
+_SHIFT = 2**62
+#: The share of rows the lateness bound covers; the rest are joined as very late rows.
+_ON_TIME = 0.99
+#: The partial statistics each function needs, per part (window frame or joined rows).
+_NEEDS = {
+    AggFunc.sum: ("s",),
+    AggFunc.count: ("c",),
+    AggFunc.mean: ("s", "c"),
+    AggFunc.min: ("mn",),
+    AggFunc.max: ("mx",),
+    AggFunc.std: ("c", "m", "v"),
 }
-#: The same aggregates over joined rows, in event order (a fixed order: the same bits on every run).
+_WINDOWED = {"s": "sum({v})", "c": "count({v})", "mn": "min({v})", "mx": "max({v})", "m": "avg({v})", "v": "var_samp({v})"}
 _ORDER = "ORDER BY e.__ts, e.__seq"
 _JOINED = {
-    AggFunc.sum: f"coalesce(sum({{v}} {_ORDER}) FILTER ({{w}}), 0)",
-    AggFunc.count: "count({v}) FILTER ({w})",
-    AggFunc.mean: f"avg({{v}} {_ORDER}) FILTER ({{w}})",
-    AggFunc.min: "min({v}) FILTER ({w})",
-    AggFunc.max: "max({v}) FILTER ({w})",
-    AggFunc.std: f"stddev_samp({{v}} {_ORDER}) FILTER ({{w}})",
+    "s": f"sum({{v}} {_ORDER})",
+    "c": "count({v})",
+    "mn": "min({v})",
+    "mx": "max({v})",
+    "m": f"avg({{v}} {_ORDER})",
+    "v": f"var_samp({{v}} {_ORDER})",
 }
 
 
 def view_events_sql(view: FeatureViewSpec, source: SourceSpec, info: SourceInfo, keys: list[str], end_us: int | None = None) -> str:
-    """The view's events: keys, ``__ts``, ``__avail``, ``__seq`` and ``__v<i>`` per aggregation; rows visible
-    only after ``end_us`` are left out (they count for no instant up to it)."""
+    """The view's source rows as events: keys, ``__ts``, ``__avail``, ``__seq`` and ``__v<i>`` per
+    aggregation; rows visible only after ``end_us`` are left out (they count for no instant up to it)."""
     values = []
     for i, aggregation in enumerate(view.aggregations):
         column = quote(aggregation.column)
@@ -60,6 +71,22 @@ def view_events_sql(view: FeatureViewSpec, source: SourceSpec, info: SourceInfo,
     """
 
 
+def lateness_sql(events: str) -> str:
+    """SQL for the lateness bound L (µs) of a relation of events: the 99th percentile of visible-from − event time."""
+    return f"SELECT coalesce(quantile_disc(__avail - __ts, {_ON_TIME}), 0) FROM {events}"
+
+
+def stored_events_sql(keys: list[str], events: str, late_us: int) -> str:
+    """The events as stored: ``__late`` (later than ``late_us``) and ``__latest`` (the greatest event time of
+    the entity's rows visible from this row's ``__avail`` on) added."""
+    key_list = ", ".join(quote(k) for k in keys)
+    return f"""
+        SELECT *, __avail - __ts > {late_us} AS __late,
+               max(__ts) OVER (PARTITION BY {key_list} ORDER BY __avail RANGE UNBOUNDED PRECEDING) AS __latest
+        FROM {events}
+    """
+
+
 def last_change_sql(view: FeatureViewSpec, events: str) -> str:
     """SQL for the last instant any aggregate of the view can change: an event becoming visible or leaving
     its longest window."""
@@ -67,43 +94,100 @@ def last_change_sql(view: FeatureViewSpec, events: str) -> str:
     return f"SELECT greatest(max(__avail), max(__ts) + {longest}) FROM {events}"
 
 
-def aggregates_at_sql(view: FeatureViewSpec, keys: list[str], events: str, requests: str) -> str:
+def aggregates_at_sql(view: FeatureViewSpec, keys: list[str], events: str, requests: str, late_us: int) -> str:
     """SQL: for each distinct ``(keys, __t)`` of ``requests`` (``__t`` in epoch µs), ``__feature_ts`` (the
     greatest event time visible at ``__t``, null when none is) and every aggregate of the view at ``__t``.
 
-    ``events`` is a relation of :func:`view_events_sql`'s rows."""
+    ``events`` is a relation of :func:`stored_events_sql`'s rows, ``late_us`` their lateness bound."""
     key_list = ", ".join(quote(k) for k in keys)
-    values = [f"__v{i}" for i in range(len(view.aggregations))]
     names = view.aggregates()
     windows = sorted({to_us(window) for *_, window, _ in names})
-    frames = ", ".join(f"w{w} AS (PARTITION BY {key_list} ORDER BY __k RANGE BETWEEN ({w}::HUGEINT * {_SLOT} - 1) PRECEDING AND CURRENT ROW)" for w in windows)
-    windowed = ", ".join(_WINDOW[func].format(v=f"__v{i}", w=f"w{to_us(window)}") + f" AS {quote(name)}" for i, func, window, name in names)
-    joined = ", ".join(
-        _JOINED[func].format(v=f"e.__v{i}", w=f"WHERE e.__ts > d.__t - {to_us(window)}") + f" AS {quote(name)}" for i, func, window, name in names
-    )
-    on_keys = " AND ".join(f"e.{quote(k)} = d.{quote(k)}" for k in keys)
-    d_keys = ", ".join(f"d.{quote(k)}" for k in keys)
+    stats = sorted({(i, to_us(window), stat) for i, func, window, _ in names for stat in _NEEDS[func]})
+    framed = [(i, w, stat) for i, w, stat in stats if w > late_us]  # windows longer than the lateness bound
+    values = [f"__v{i}" for i in range(len(view.aggregations))]
+    on = " AND ".join(f"r.{quote(k)} = {{a}}.{quote(k)}" for k in keys)
+    joined = ", ".join(f"{_JOINED[stat].format(v=f'e.__v{i}')} FILTER (WHERE e.__ts > e.__t - {w}) AS __j_{i}_{w}_{stat}" for i, w, stat in stats)
+    selected = ", ".join(_combined(func, i, to_us(window), framed=to_us(window) > late_us) + f" AS {quote(name)}" for i, func, window, name in names)
+    with_framed = f"framed AS ({_framed_sql(keys, events, values, framed, late_us)})," if framed else ""
     return f"""
         WITH requests AS (SELECT DISTINCT {key_list}, __t FROM {requests}),
-        stream AS (
-            SELECT {key_list}, __ts AS __t, __avail, {", ".join(values)}, false AS __request,
-                   __ts::HUGEINT * {_SLOT} + __seq AS __k
-            FROM {events}
-            UNION ALL BY NAME
-            SELECT {key_list}, __t, true AS __request, __t::HUGEINT * {_SLOT} + {_SLOT} - 1 AS __k FROM requests
-        ),
-        swept AS (
-            SELECT {key_list}, __t, __request,
-                   max(__avail) OVER so_far AS __pending_until,
-                   max(CASE WHEN NOT __request THEN __t END) OVER so_far AS __feature_ts,
-                   {windowed}
-            FROM stream
-            WINDOW so_far AS (PARTITION BY {key_list} ORDER BY __k ROWS UNBOUNDED PRECEDING), {frames}
-        ),
-        pending AS (SELECT {key_list}, __t FROM swept WHERE __request AND __pending_until > __t)
-        SELECT * EXCLUDE (__request, __pending_until) FROM swept WHERE __request AND NOT coalesce(__pending_until > __t, false)
-        UNION ALL BY NAME
-        SELECT {d_keys}, d.__t, max(e.__ts) AS __feature_ts, {joined}
-        FROM pending d LEFT JOIN {events} e ON {on_keys} AND e.__avail <= d.__t
-        GROUP BY ALL
+        {with_framed}
+        joined AS (SELECT {key_list}, __t, {joined} FROM ({_joined_sql(keys, events, values, min(late_us, windows[-1]), windows[-1])}) e GROUP BY ALL)
+        SELECT {", ".join(f"r.{quote(k)}" for k in keys)}, r.__t, l.__latest AS __feature_ts, {selected}
+        FROM requests r
+        {f"LEFT JOIN framed o ON {on.format(a='o')} AND o.__t = r.__t" if framed else ""}
+        LEFT JOIN joined j ON {on.format(a="j")} AND j.__t = r.__t
+        ASOF LEFT JOIN (SELECT {key_list}, __avail, __latest FROM {events}) l ON {on.format(a="l")} AND r.__t >= l.__avail
     """
+
+
+def _framed_sql(keys: list[str], events: str, values: list[str], framed: list[tuple[int, int, str]], late_us: int) -> str:
+    """SQL: per request, each framed statistic (``__o_<i>_<w>_<stat>``) over the on-time rows stamped in
+    (t − w, t − L]: events and requests in one sort, a RANGE frame per window."""
+    key_list = ", ".join(quote(k) for k in keys)
+    end = "CURRENT ROW" if late_us == 0 else f"({late_us}::HUGEINT * {_SLOT}) PRECEDING"
+    frames = ", ".join(
+        f"f{w} AS (PARTITION BY {key_list} ORDER BY __k RANGE BETWEEN ({w}::HUGEINT * {_SLOT} - 1) PRECEDING AND {end})"
+        for w in sorted({w for _, w, _ in framed})
+    )
+    columns = ", ".join(f"{_WINDOWED[stat].format(v=f'__v{i}')} OVER f{w} AS __o_{i}_{w}_{stat}" for i, w, stat in framed)
+    return f"""
+        SELECT * EXCLUDE (__request) FROM (
+            SELECT {key_list}, __t, __request, {columns}
+            FROM (
+                SELECT {key_list}, __ts AS __t, {", ".join(values)}, false AS __request, __ts::HUGEINT * {_SLOT} + __seq AS __k
+                FROM {events} WHERE NOT __late
+                UNION ALL BY NAME
+                SELECT {key_list}, __t, true AS __request, __t::HUGEINT * {_SLOT} + {_SLOT} - 1 AS __k FROM requests
+            )
+            WINDOW {frames}
+        ) WHERE __request
+    """
+
+
+def _joined_sql(keys: list[str], events: str, values: list[str], recent: int, longest: int) -> str:
+    """SQL: (request keys, ``__t``, and an event's ``__ts``, ``__seq``, values) for each visible event a
+    request takes directly: on-time rows stamped in (t − recent, t], very late rows in (t − longest, t].
+    Buckets of time as wide as the span make it a hash join on (keys, bucket): a request meets two."""
+    key_list = ", ".join(quote(k) for k in keys)
+    on = " AND ".join(f"e.{quote(k)} = r.{quote(k)}" for k in keys)
+    columns = ", ".join(f"e.{v}" for v in values)
+    selects = []
+    for late, span in ((False, recent), (True, longest)):
+        if span <= 0:
+            continue
+        selects.append(f"""
+            SELECT {", ".join(f"r.{quote(k)}" for k in keys)}, r.__t, e.__ts, e.__seq, {columns} FROM
+                (SELECT {key_list}, __t, unnest([(__t + {_SHIFT}) // {span}, (__t + {_SHIFT}) // {span} - 1]) AS __b FROM requests) r
+            JOIN (SELECT *, (__ts + {_SHIFT}) // {span} AS __b FROM {events} WHERE {"" if late else "NOT "}__late) e
+              ON {on} AND e.__b = r.__b
+            WHERE e.__ts > r.__t - {span} AND e.__ts <= r.__t AND e.__avail <= r.__t
+        """)
+    return " UNION ALL ".join(selects)
+
+
+def _combined(func: AggFunc, i: int, w: int, *, framed: bool) -> str:
+    """The aggregate from its framed part (``o``, when the window is longer than the lateness bound) and
+    its joined part (``j``)."""
+
+    def stat(name: str) -> tuple[str, str]:
+        return (f"o.__o_{i}_{w}_{name}" if framed else "NULL", f"j.__j_{i}_{w}_{name}")
+
+    (oc, jc) = stat("c")
+    count = f"(coalesce({oc}, 0) + coalesce({jc}, 0))"
+    if func is AggFunc.count:
+        return count
+    if func is AggFunc.sum:
+        (os_, js) = stat("s")
+        return f"(coalesce({os_}, 0) + coalesce({js}, 0))"
+    if func in (AggFunc.min, AggFunc.max):
+        (o, j) = stat("mn" if func is AggFunc.min else "mx")
+        return f"{'least' if func is AggFunc.min else 'greatest'}({o}, {j})"
+    if func is AggFunc.mean:
+        (os_, js) = stat("s")
+        return f"CASE WHEN {count} > 0 THEN (coalesce({os_}, 0) + coalesce({js}, 0))::DOUBLE / {count} END"
+    (om, jm), (ov, jv) = stat("m"), stat("v")
+    na, nb = f"coalesce({oc}, 0)", f"coalesce({jc}, 0)"
+    m2 = f"(coalesce({ov}, 0) * greatest({na} - 1, 0) + coalesce({jv}, 0) * greatest({nb} - 1, 0))"
+    delta = f"(coalesce({jm}, 0) - coalesce({om}, 0))"
+    return f"CASE WHEN {count} > 1 THEN sqrt(({m2} + {delta} * {delta} * {na} * {nb} / {count}) / ({count} - 1)) END"

@@ -78,7 +78,9 @@ def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, 
         on = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in manifest.join_keys)
         if manifest.layout == offline.EVENTS:
             requests = f"(SELECT {', '.join(quote(k) for k in manifest.join_keys)}, {t} AS __t FROM {entities} e)"
-            joins.append(f"LEFT JOIN ({aggregates_at_sql(spec, manifest.join_keys, f'read_parquet({glob})', requests)}) {alias} ON {on} AND {alias}.__t = {t}")
+            joins.append(
+                f"LEFT JOIN ({aggregates_at_sql(spec, manifest.join_keys, f'read_parquet({glob})', requests, manifest.late_us or 0)}) {alias} ON {on} AND {alias}.__t = {t}"
+            )
             missing = f"{alias}.__feature_ts IS NULL"
         else:
             joins.append(f"ASOF LEFT JOIN read_parquet({glob}) {alias} ON {on} AND {t} >= {alias}.__valid_from")

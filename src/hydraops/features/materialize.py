@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from hydraops.config.schemas import ValidationMode
 from hydraops.errors import DataError
 from hydraops.features import offline
-from hydraops.features.aggregates import last_change_sql, view_events_sql
+from hydraops.features.aggregates import last_change_sql, lateness_sql, stored_events_sql, view_events_sql
 from hydraops.features.checks import check_view_inputs
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us
@@ -98,9 +98,9 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
     try:
         if view.aggregations:  # its events; the aggregates are computed where they are asked for
             layout, start = offline.EVENTS, None
-            rows, entities, last_change = _write_events(con, view, source, info, keys, staging, end, report)
+            rows, entities, last_change, late_us = _write_events(con, view, source, info, keys, staging, end, report)
         else:
-            layout = offline.TIMELINE
+            layout, late_us = offline.TIMELINE, None
             rows, entities, last_change = _write_timeline(con, row_timeline_sql(view, source, info, keys), keys, staging, start, end, report)
         feature_checks = {n: f for n, f in view.features.items() if f.ge is not None or f.le is not None or f.isin is not None or not f.nullable}
         glob = str(staging / "*.parquet")
@@ -114,7 +114,7 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
         manifest = offline.Manifest(
             view=name, version=version, layout=layout, join_keys=keys, features=view.feature_names(), ttl_us=ttl_us(view),
             tz_aware=info.tz_aware if source.timestamp else None, start=iso(start), end=iso(end), rows=rows, entities=entities,
-            created_at=datetime.now(UTC).isoformat(), last_change_us=last_change,
+            late_us=late_us, created_at=datetime.now(UTC).isoformat(), last_change_us=last_change,
             sources={path: file_digest(path) for s in repo.view_sources(name) for path in repo.source_files(s)},
             warnings=warnings,
         )  # fmt: skip
@@ -148,15 +148,16 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end, re
     return *_write_sorted(con, f"SELECT * FROM ({bounded})", [*keys, "__valid_from"], keys, staging / offline.TIMELINE_FILE, report), last_change
 
 
-def _write_events(con, view, source, info, keys: list[str], staging, end, report: Report | None) -> tuple[int, int, int | None]:
-    """Write the aggregation view's events visible before ``end`` as one parquet file sorted by entity and
-    time (streamed: DuckDB's sort spills when it must); returns their rows, their entities and the last
-    instant an aggregate changes."""
+def _write_events(con, view, source, info, keys: list[str], staging, end, report: Report | None) -> tuple[int, int, int | None, int]:
+    """Write the aggregation view's events visible by ``end`` as one parquet file sorted by entity and time
+    (streamed: DuckDB's sort spills when it must); returns their rows, their entities, the last instant an
+    aggregate changes and the events' lateness bound."""
     path = staging / offline.EVENTS_FILE
-    events = view_events_sql(view, source, info, keys, None if end is None else us(end))
-    rows, entities = _write_sorted(con, events, [*keys, "__ts", "__seq"], keys, path, report)
+    events = f"({view_events_sql(view, source, info, keys, None if end is None else us(end))})"
+    late_us = int(con.execute(lateness_sql(events)).fetchone()[0])
+    rows, entities = _write_sorted(con, stored_events_sql(keys, events, late_us), [*keys, "__ts", "__seq"], keys, path, report)
     unbounded = f"({view_events_sql(view, source, info, keys)})" if end is not None else f"read_parquet({literal(str(path))})"
-    return rows, entities, con.execute(last_change_sql(view, unbounded)).fetchone()[0]
+    return rows, entities, con.execute(last_change_sql(view, unbounded)).fetchone()[0], late_us
 
 
 def _write_sorted(con, query: str, order: list[str], keys: list[str], path, report: Report | None) -> tuple[int, int]:

@@ -65,6 +65,7 @@ class Manifest:
     folder: str = ""  # the folder under versions/ that holds this materialization
     files: dict[str, list] = field(default_factory=dict)  # path in the folder → [size, sha256]
     layout: str = TIMELINE  # TIMELINE or EVENTS
+    late_us: int | None = None  # EVENTS: the lateness bound of the events (hydraops.features.aggregates)
 
 
 def view_dir(offline_dir: Path, view: str) -> Path:

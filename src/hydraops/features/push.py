@@ -44,7 +44,7 @@ def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -
     t = to_micros(now) - (0 if view.include_current else 1)
     if manifest.layout == offline.EVENTS:
         requests = f"(SELECT DISTINCT {key_list}, {t} AS __t FROM read_parquet({glob}))"
-        latest = f"SELECT * FROM ({aggregates_at_sql(view, keys, f'read_parquet({glob})', requests)}) WHERE __feature_ts IS NOT NULL"
+        latest = f"SELECT * FROM ({aggregates_at_sql(view, keys, f'read_parquet({glob})', requests, manifest.late_us or 0)}) WHERE __feature_ts IS NOT NULL"
     else:
         latest = f"SELECT DISTINCT ON ({key_list}) * FROM read_parquet({glob}) WHERE __valid_from <= {t} ORDER BY {key_list}, __valid_from DESC"
     table = (

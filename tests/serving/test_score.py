@@ -163,7 +163,7 @@ def test_scoring_the_training_rows_gives_the_models_predictions_and_its_test_met
     from sklearn.metrics import roc_auc_score
 
     from hydraops import load_spec
-    from hydraops.serving.score_stage import model_inputs
+    from hydraops.serving import spec as serving_spec
     from hydraops.tracking.model_load import verified_model
     from hydraops.training.split import split_table
 
@@ -177,9 +177,10 @@ def test_scoring_the_training_rows_gives_the_models_predictions_and_its_test_met
         "model.sha256": version.tags["hydraops.model_sha256"], "version": __import__("hydraops").__version__,
     }  # fmt: skip
     spec = load_spec(churn)
-    ref = ModelRef("churn", "1", version.run_id, "champion", "lightgbm", version.tags["hydraops.model_sha256"])
+    ref, inputs, _ = serving_spec.registered(client, "churn", "1", "champion")
+    assert (ref.run_id, ref.flavor, ref.sha256) == (version.run_id, "lightgbm", version.tags["hydraops.model_sha256"])
     with verified_model(client, "models:/churn/1", version.tags) as model:
-        predictor = Predictor(ServingSpec.create(spec, ref, model_inputs(client, version.run_id)), model.local)
+        predictor = Predictor(ServingSpec.create(spec, ref, inputs), model.local)
         assert np.array_equal(out["prediction"].to_numpy(), predictor.predict(table))
     labels = spec.features.labels
     test = split_table(out, spec.split, time_column=labels.timestamp, target=labels.target, task=spec.model.task).test

@@ -108,13 +108,11 @@ def score_batch(action: ScoreBatch, ctx: RunContext) -> Result:
     from hydraops.features.repo import FeatureRepo
     from hydraops.serving.predictor import Predictor
     from hydraops.serving.score import ScoreOptions, score_file
-    from hydraops.serving.spec import ModelRef, ServingSpec
+    from hydraops.serving.spec import ServingSpec, registered
     from hydraops.tracking.model_load import verified_model
 
     client = ctx.tracking.client
-    tags = client.get_model_version(action.model, action.version).tags
-    inputs = model_inputs(client, action.run_id)
-    ref = ModelRef(action.model, action.version, action.run_id, action.alias, tags[T.FLAVOR], tags[T.MODEL_SHA256], tags.get(T.CONFIG_DIGEST, ""))
+    ref, inputs, tags = registered(client, action.model, action.version, action.alias)
     serving = ServingSpec.create(ctx.spec, ref, inputs)
     metadata = {"model.name": ref.name, "model.version": ref.version, "model.run_id": ref.run_id, "model.sha256": ref.sha256,
                 "model.flavor": ref.flavor, "version": hydraops.__version__}  # fmt: skip
@@ -130,17 +128,4 @@ def score_batch(action: ScoreBatch, ctx: RunContext) -> Result:
     return Result(action, Outcome.done, summary, report)
 
 
-def model_inputs(client, run_id: str) -> dict:
-    """The run's ``model_inputs.json``: the model's features in order and the training categories."""
-    import json
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="hydraops-inputs-") as scratch:
-        try:
-            path = client.download_artifacts(run_id, "model_inputs.json", scratch)
-        except Exception as error:  # noqa: BLE001 - MLflow's own message, named
-            raise ServingError(f"run {run_id} has no model_inputs.json (the model's inputs): {error}".splitlines()[0]) from None
-        return json.loads(Path(path).read_text())
-
-
-__all__ = ["ScoreBatch", "model_inputs", "plan", "score_batch"]
+__all__ = ["ScoreBatch", "plan", "score_batch"]

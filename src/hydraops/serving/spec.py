@@ -124,6 +124,32 @@ class ServingSpec:
         )
 
 
+def registered(client, name: str, version: str, alias: str | None, config_digest: str | None = None) -> tuple[ModelRef, dict[str, Any], dict[str, str]]:
+    """A registered version as a bundle records it, through ``client`` (an MlflowClient): its ModelRef (the
+    recorded flavor, sha256, config digest unless given, and its run's git commit), its run's
+    ``model_inputs.json`` (the inputs in order and their training categories) and the version's tags."""
+    import tempfile
+    from pathlib import Path
+
+    from hydraops.errors import ServingError
+    from hydraops.tracking import tags as T
+
+    details = client.get_model_version(name, version)
+    run = client.get_run(details.run_id)
+    tags = dict(details.tags)
+    ref = ModelRef(name, str(version), details.run_id, alias, tags.get(T.FLAVOR, ""), tags.get(T.MODEL_SHA256, ""),
+                   tags.get(T.CONFIG_DIGEST, "") if config_digest is None else config_digest, run.data.tags.get(T.SOURCE_GIT_COMMIT, ""))  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="hydraops-inputs-") as scratch:
+        try:
+            path = client.download_artifacts(details.run_id, "model_inputs.json", scratch)
+        except Exception as error:  # noqa: BLE001 - MLflow's message, named as what is missing
+            raise ServingError(
+                f"run {details.run_id} has no model_inputs.json artifact ({str(error).splitlines()[0]}): train the model with `hydraops train`"
+            ) from None
+        inputs = json.loads(Path(path).read_text())
+    return ref, inputs, tags
+
+
 def _declared_fields(spec: ProjectSpec) -> dict[str, FeatureField]:
     """Every feature the project declares, with its checks: row features, aggregates (float, nullable) and
     the labels' request-time columns (their declared source columns)."""

@@ -116,23 +116,19 @@ def write_context(action: BuildBundle, ctx: RunContext, **options) -> Path:
     """The build context of the action's version (resolved from its alias when the plan could not):
     the version downloaded with its sha256 and flavor checked, its run's ``model_inputs.json``, the
     ServingSpec; ``options`` go to :func:`bundle.prepare_context` (a test's stand-in service)."""
-    from hydraops.serving.spec import ModelRef, ServingSpec
+    from hydraops.serving.spec import ServingSpec, registered
     from hydraops.tracking.model_load import verified_model
 
     spec, client = ctx.spec, ctx.tracking.client
     version = action.version or _resolve(client, action.model, action.alias)
     tag = bundle.bento_tag(spec.project, version, action.config_digest)
-    details = client.get_model_version(action.model, version)
-    flavor = details.tags.get(T.FLAVOR, "")
-    refused = unexplainable(spec, action.model, version, flavor)
+    ref, inputs, tags = registered(client, action.model, version, action.alias, action.config_digest)
+    refused = unexplainable(spec, action.model, version, ref.flavor)
     if refused:
         raise ServingError(refused, key="deploy.service.explain")
-    run = client.get_run(details.run_id)
-    ref = ModelRef(action.model, str(version), details.run_id, action.alias, flavor, details.tags.get(T.MODEL_SHA256, ""),
-                   action.config_digest, run.data.tags.get(T.SOURCE_GIT_COMMIT, ""))  # fmt: skip
-    serving = ServingSpec.create(spec, ref, _model_inputs(client, details.run_id))
+    serving = ServingSpec.create(spec, ref, inputs)
     directory = context_dir(spec, tag)
-    with verified_model(client, f"models:/{action.model}/{version}", details.tags) as verified:
+    with verified_model(client, f"models:/{action.model}/{version}", tags) as verified:
         return bundle.prepare_context(directory, serving, verified.local, tag, **options)
 
 
@@ -180,19 +176,6 @@ def _resolve(client, model: str, alias: str, *, required: bool = True) -> str | 
         if not required:
             return None
         raise RegistryError(f"model '{model}' has no alias '{alias}' (deploy.alias): promote a version first", key="deploy.alias") from None
-
-
-def _model_inputs(client, run_id: str) -> dict:
-    """The run's ``model_inputs.json``: the model's inputs in order and their training categories."""
-    import json
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="hydraops-inputs-") as scratch:
-        try:
-            path = client.download_artifacts(run_id, "model_inputs.json", scratch)
-        except Exception as error:  # noqa: BLE001 - MLflow's message, named as what is missing
-            raise ServingError(f"run {run_id} has no model_inputs.json artifact ({error}): train the model with `hydraops train`") from None
-        return json.loads(Path(path).read_text())
 
 
 __all__ = ["BuildBundle", "build_bundle", "context_dir", "plan", "write_context"]

@@ -175,10 +175,18 @@ class RegistryConflict(RegistryError):
 def raise_interrupt_within(error: BaseException) -> None:
     """Raise the KeyboardInterrupt (Ctrl-C, SIGTERM) that ``error`` was raised while handling, if any: a library's
     clean-up (OmegaConf, Hydra) can turn an interrupt into an error of its own, and an interrupt is not a config problem."""
+    interrupt = interrupt_within(error)
+    if interrupt is not None:
+        raise interrupt
+
+
+def interrupt_within(error: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt ``error`` is, or was raised (directly or not) while handling; None if none."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         if isinstance(current, KeyboardInterrupt):
-            raise current
+            return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
+    return None

@@ -68,12 +68,19 @@ def test_runs_always_end_in_a_final_state(tmp_path: Path) -> None:
         raise ValueError("bad input")
     with pytest.raises(KeyboardInterrupt), tracked_run(client, experiment, "stop", {}) as killed:
         raise KeyboardInterrupt
+    with pytest.raises(AttributeError), tracked_run(client, experiment, "turned", {}) as turned:
+        try:  # a SIGTERM landing inside a library's code, which fails in its clean-up (OmegaConf does)
+            raise KeyboardInterrupt("terminated (SIGTERM)")
+        finally:
+            raise AttributeError("'NoneType' object has no attribute '_invalidate_flags_cache'")
     assert client.get_run(run.info.run_id).info.status == "FINISHED"
     assert client.get_run(run.info.run_id).data.metrics == {"m": 1.0}
     assert client.get_run(run.info.run_id).data.tags["a"] == "1"
     failed_run = client.get_run(failed.info.run_id)
     assert failed_run.info.status == "FAILED" and failed_run.data.tags["hydraops.error"] == "ValueError: bad input"
     assert client.get_run(killed.info.run_id).info.status == "KILLED"
+    turned_run = client.get_run(turned.info.run_id)
+    assert turned_run.info.status == "KILLED" and turned_run.data.tags["hydraops.error"] == "terminated (SIGTERM)"
     assert mlflow.active_run() is None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from hydraops.errors import TrackingError
+from hydraops.errors import TrackingError, interrupt_within
 from hydraops.tracking import tags as T
 from hydraops.tracking.connection import one_attempt
 from hydraops.tracking.owners import owner_tags
@@ -57,11 +57,12 @@ def tracked_run(client, experiment_id: str, run_name: str, tags: Mapping[str, st
     try:
         _resume_interrupts(deferred)  # one that came meanwhile is raised here, inside: the run ends KILLED
         yield run
-    except KeyboardInterrupt as error:  # Ctrl-C, and SIGTERM (hydraops.cli raises a KeyboardInterrupt for it)
-        _end_after_failure(client, run_id, "KILLED", str(error) or "interrupted (KeyboardInterrupt)", error)
-        raise
     except BaseException as error:
-        _end_after_failure(client, run_id, "FAILED", f"{type(error).__name__}: {error}"[:8000], error)
+        interrupt = interrupt_within(error)  # Ctrl-C or SIGTERM (a KeyboardInterrupt), maybe turned by a library into its own error
+        if interrupt is not None:
+            _end_after_failure(client, run_id, "KILLED", str(interrupt) or "interrupted (KeyboardInterrupt)", error)
+        else:
+            _end_after_failure(client, run_id, "FAILED", f"{type(error).__name__}: {error}"[:8000], error)
         raise
     else:
         try:

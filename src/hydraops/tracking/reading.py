@@ -11,6 +11,7 @@ not MLflow entities; what MLflow's client hides (deleted runs in searches, delet
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,36 +49,36 @@ class ModelRecord:
     aliases: dict[str, str] = field(default_factory=dict)
 
 
-class TrackingReader:
+class TrackingReader(ABC):
     """Read-only questions about runs and the registry. Searches leave out deleted runs and versions; a run
     asked for by id is returned deleted or not, as MLflow does."""
 
+    @abstractmethod
     def experiment_id(self, name: str) -> str | None:
         """The id of the experiment ``name`` (deleted or not), or None."""
-        raise NotImplementedError
 
+    @abstractmethod
     def runs(self, experiment_id: str, *, tags: Mapping[str, str] | None = None, status: str | None = None,
              max_results: int = 1000) -> list[RunRecord]:  # fmt: skip
         """The experiment's active runs carrying every tag of ``tags`` (and in ``status``), newest first
         (start time descending, then run id)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def run(self, run_id: str) -> RunRecord | None:
         """The run ``run_id``, or None when there is none."""
-        raise NotImplementedError
 
+    @abstractmethod
     def registered_model(self, name: str) -> ModelRecord | None:
         """The registered model ``name``, or None."""
-        raise NotImplementedError
 
+    @abstractmethod
     def versions(self, model: str | None = None, *, run_id: str | None = None) -> list[VersionRecord]:
         """The versions of ``model`` (or registered from ``run_id``) in MLflow's order: last updated first,
         then by name, then newest version first."""
-        raise NotImplementedError
 
+    @abstractmethod
     def version(self, model: str, version: str | int) -> VersionRecord | None:
         """Version ``version`` of ``model``, or None."""
-        raise NotImplementedError
 
 
 class MlflowReader(TrackingReader):

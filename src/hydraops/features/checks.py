@@ -34,7 +34,7 @@ def check_sources(repo: FeatureRepo, *, skip_unreadable: bool = False) -> list[D
     readable = [name for name, spec in repo.data.sources.items() if spec.query is None and _readable(repo, name)]
     if skip_unreadable and not readable:
         return []
-    con = connect()
+    con = connect(repo.memory_limit)
     try:
         confine(con, repo, readable)
         described = _Described(con, repo, skip_unreadable)

@@ -70,7 +70,7 @@ def check_source(action: CheckSource, ctx: RunContext | None = None) -> Result:
     """Open the source in DuckDB: its files exist and are readable, its declared columns have their types."""
     from hydraops.features.sources import connect, register_source
 
-    info = register_source(connect(), action.repo, action.source)
+    info = register_source(connect(action.repo.memory_limit), action.repo, action.source)
     reads = f"{len(action.repo.source_files(action.source))} file(s)" if action.pattern is not None else "its query"
     return Result(action, Outcome.checked, f"{reads}, {len(info.columns)} columns as declared", info)
 

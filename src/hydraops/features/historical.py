@@ -43,7 +43,7 @@ def get_historical_features(repo: FeatureRepo, entity_df, *, timestamp_column: s
 
     plan = _plan(repo, list(entity_df.columns), timestamp_column, features)
     _check_timestamps(repo, entity_df, timestamp_column, plan)
-    con = connect()
+    con = connect(repo.memory_limit)
     confine(con, repo)  # reads the offline store only
     entities = entity_df.reset_index(drop=True)
     con.register("__entity_df", entities)
@@ -221,7 +221,7 @@ def build_training_table(repo: FeatureRepo, path: str, report: Report | None = N
     labels = repo.features.labels
     if labels is None:
         raise FeatureStoreError("no labels declared (features.labels): a training table is built on them")
-    con = connect()
+    con = connect(repo.memory_limit)
     info = register_source(con, repo, labels.source, writable=[path])
     _require_columns(labels, repo.features.entities[labels.entity].join_keys, list(info.columns))
     keys = [*repo.features.entities[labels.entity].join_keys, *(k for view in repo.features.views for k in repo.join_keys(view))]

@@ -89,7 +89,7 @@ def compute_view(repo: FeatureRepo, name: str, version: str, start: datetime | N
     (made CURRENT); long statements tell ``report`` how far they are."""
     view = repo.view(name)
     keys = repo.join_keys(name)
-    con = connect()
+    con = connect(repo.memory_limit)
     info = register_source(con, repo, view.source)
     source = repo.data.sources[view.source]
     check_view_inputs(con, repo, name, info)

@@ -48,7 +48,7 @@ def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -
     else:
         latest = f"SELECT DISTINCT ON ({key_list}) * FROM read_parquet({glob}) WHERE __valid_from <= {t} ORDER BY {key_list}, __valid_from DESC"
     table = (
-        connect()
+        connect(repo.memory_limit)
         .sql(f"SELECT {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, {', '.join(quote(f) for f in features)} FROM ({latest}) ORDER BY {key_list}")
         .to_arrow_table()
     )

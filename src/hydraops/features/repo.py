@@ -26,10 +26,11 @@ class FeatureRepo:
     features: FeaturesSpec
     data: DataSpec
     offline_dir: Path
+    memory_limit: str | None = "1GB"  # of each DuckDB connection, before it spills (stack.duckdb_memory_limit)
 
     @classmethod
     def from_spec(cls, spec: ProjectSpec) -> FeatureRepo:
-        return cls(spec.features, spec.data, Path(spec.paths.offline_store_dir))
+        return cls(spec.features, spec.data, Path(spec.paths.offline_store_dir), spec.stack.duckdb_memory_limit)
 
     def view(self, name: str) -> FeatureViewSpec:
         """A declared view whose store folder stays inside the offline store (else a FeatureStoreError)."""

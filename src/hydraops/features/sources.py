@@ -30,13 +30,22 @@ class SourceInfo:
     tz_aware: bool
 
 
-def connect():  # -> duckdb.DuckDBPyConnection
-    """An in-memory DuckDB connection in UTC; it tracks the progress of long statements but prints none
+def connect(memory_limit: str | None = None):  # -> duckdb.DuckDBPyConnection
+    """An in-memory DuckDB connection in UTC, holding at most ``memory_limit`` before it spills to disk
+    (None: DuckDB's default); it tracks the progress of long statements but prints none
     (:mod:`hydraops.features.progress` reports it)."""
     import duckdb
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+    if memory_limit is not None:
+        try:
+            con.execute(f"SET memory_limit = {literal(memory_limit)}")
+        except duckdb.Error as error:
+            raise DataError(
+                f"stack.duckdb_memory_limit: '{memory_limit}' is not a size DuckDB takes (e.g. 1GB, 512MB): {_first_line(error)}",
+                key="stack.duckdb_memory_limit",
+            ) from error
     return con
 
 

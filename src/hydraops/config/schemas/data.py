@@ -77,6 +77,9 @@ class StackSpec:
     tracking_timeout: float = 10.0
     #: How often a failed request to a tracking server is retried (after 0, 2, 4... s) before the verb fails.
     tracking_retries: int = 2
+    #: The memory each DuckDB connection of the feature store may hold before it spills to disk (a DuckDB size:
+    #: 1GB, 512MB); null: DuckDB's own default, 80 % of the machine's memory.
+    duckdb_memory_limit: str | None = "1GB"
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Long DuckDB statements report their progress (what runs, percent done) to whoever shows it."""
+"""Feature-store DuckDB connections: long statements report their progress; memory is bounded as declared."""
 
 from __future__ import annotations
 
@@ -36,3 +36,13 @@ def test_the_cli_bar_shows_what_runs_on_a_terminal_only() -> None:
             report("materialize transactions: events.parquet", 40.0)
             bar.refresh()
         assert ("materialize transactions" in out.getvalue()) is terminal
+
+
+def test_feature_store_connections_hold_at_most_the_declared_memory() -> None:
+    import pytest
+
+    from hydraops.errors import DataError
+
+    assert connect("512MB").execute("SELECT current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"
+    with pytest.raises(DataError, match=r"stack.duckdb_memory_limit: 'lots' is not a size DuckDB takes"):
+        connect("lots")

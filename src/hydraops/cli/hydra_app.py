@@ -23,7 +23,7 @@ from hydraops.cli.context import PARENT_ENV
 from hydraops.cli.params import Param, parse_params
 from hydraops.config.compose import CONFIG_NAME, find_conf_dir
 from hydraops.config.schemas import ProjectSpec
-from hydraops.errors import HydraopsError, raise_interrupt_within
+from hydraops.errors import HydraopsError, interrupt_within, raise_interrupt_within
 
 #: A verb's options, typed: its flags (``--json`` → ``{"json": True}``), its positional argument (a string) and
 #: its parameters (``start=2025-01-01`` → a datetime; defaults filled in), parsed by :mod:`hydraops.cli.params`.
@@ -91,7 +91,7 @@ def run_hydra_verb(verb: HydraVerb, options: Options, args: list[str]) -> int:
         if os.environ.get(PARENT_ENV):
             from hydraops.cli.sweep import fail_open_sweep
 
-            fail_open_sweep("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
+            fail_open_sweep("FAILED" if interrupt_within(error) is None else "KILLED")  # an interrupt a library turned into its own error too
         if not isinstance(error, Exception):
             raise
         import yaml

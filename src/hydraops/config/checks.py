@@ -223,6 +223,41 @@ def check_deploy(spec: ProjectSpec) -> Iterator[Finding]:
         yield "deploy.service.workers", f"{deploy.service.workers}: a service needs at least 1 worker process"
     if not 1 <= deploy.service.port <= 65535:
         yield "deploy.service.port", f"{deploy.service.port}: expected a TCP port, 1 to 65535"
+    yield from _check_prediction_log(spec)
+
+
+def _check_prediction_log(spec: ProjectSpec) -> Iterator[Finding]:
+    """The log's sizes, where it goes (``stack.prediction_log``), and a shadow alias, which only the log shows."""
+    deploy, log, where = spec.deploy, spec.deploy.service.prediction_log, spec.stack.prediction_log
+    for key in ("queue_size", "flush_rows"):
+        if getattr(log, key) < 1:
+            yield f"deploy.service.prediction_log.{key}", f"{getattr(log, key)}: expected at least 1"
+    if log.flush_seconds <= 0:
+        yield "deploy.service.prediction_log.flush_seconds", f"{log.flush_seconds}: expected a number of seconds > 0"
+    if log.flush_rows > log.queue_size:
+        yield "deploy.service.prediction_log.flush_rows", f"{log.flush_rows}: at most queue_size ({log.queue_size}), the rows that can wait"
+    logs = log.enabled and where is not None
+    if deploy.shadow is not None:
+        if deploy.shadow == deploy.alias:
+            yield "deploy.shadow", f"'{deploy.shadow}' is deploy.alias itself: shadow another alias (e.g. challenger)"
+        elif deploy.shadow not in spec.registry.aliases:
+            yield "deploy.shadow", f"{_one_of(deploy.shadow, spec.registry.aliases, 'alias')} (registry.aliases)"
+        if not logs:
+            yield "deploy.shadow", "a shadow's predictions are only logged: it needs deploy.service.prediction_log.enabled and stack.prediction_log"
+    if deploy.target in (DeployTarget.bentoml, DeployTarget.container) and log.enabled and where is None:
+        yield (
+            "stack.prediction_log",
+            "the service logs its predictions (deploy.service.prediction_log.enabled) but the stack says nowhere: declare it, or disable the log",
+        )
+    if where is not None:
+        from hydraops.config.schemas import PredictionLogType
+
+        if where.type is PredictionLogType.parquet and not where.path:
+            yield "stack.prediction_log.path", "a parquet prediction log needs a directory (e.g. ${paths.artifacts_dir}/prediction_log)"
+        if where.type is PredictionLogType.postgresql and not str(where.url or "").startswith(("postgresql://", "postgres://")):
+            yield "stack.prediction_log.url", f"{where.url!r}: a PostgreSQL log needs a postgresql://host:port/database URL"
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?", where.table):
+            yield "stack.prediction_log.table", f"'{where.table}': expected a table name, optionally schema-qualified (schema.table)"
 
 
 def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:

@@ -11,6 +11,7 @@ from typing import Any
 import bentoml
 
 from hydraops.serving.explaining import explanations
+from hydraops.serving.log_writer import entries, open_log
 from hydraops.serving.lookup import OnlineFeatures, model_frame, refuse_missing
 from hydraops.serving.problems import FieldError, Refusal, invalid, unavailable
 from hydraops.serving.spec import FILE, ServingSpec
@@ -30,9 +31,10 @@ FEATURE_VALUES = bentoml.metrics.Counter(
 
 class Serving:
     """The bundle in ``folder``: ``serving.json`` and ``model/`` (checked against its sha256); ``online_url``
-    replaces the declared online store's URL (Redis) or path (SQLite)."""
+    replaces the declared online store's URL (Redis) or path (SQLite), ``log_url`` the prediction log's
+    PostgreSQL URL or parquet directory."""
 
-    def __init__(self, folder: Path, online_url: str | None = None):
+    def __init__(self, folder: Path, online_url: str | None = None, *, log_url: str | None = None):
         self.spec = ServingSpec.from_json((folder / FILE).read_text())
         self.labels = {"model": self.spec.model.name, "version": self.spec.model.version}
         self.predictor = None
@@ -45,6 +47,7 @@ class Serving:
             self.load_error = f"model {self.spec.model.name}/{self.spec.model.version} not loaded: {error}"
             logger.error(self.load_error)
         self.online = OnlineFeatures(self.spec, online_url)
+        self.log = open_log(self.spec, folder, log_url)
 
     def not_ready(self) -> str | None:
         """Why the service cannot serve now; None when it can."""
@@ -94,7 +97,14 @@ class Serving:
         if explain:
             document["explanations"] = explanations(self.predictor.explain(frame), self.spec.feature_names, served.values, top_k)
         PREDICTIONS.labels(**self.labels).inc(len(predictions))
+        if self.log is not None:
+            self.log.offer(entries(self.spec, request_id, rows, served.values, served.statuses, document["predictions"], document.get("explanations")))
         return document
+
+    def close(self) -> None:
+        """Graceful stop: every queued prediction log row written."""
+        if self.log is not None:
+            self.log.close()
 
     def require_model(self) -> None:
         if self.predictor is None:

@@ -13,6 +13,11 @@ read-only, and serves (``hydraops.serving.routes``):
     GET  /metrics        BentoML's series, plus hydraops_predictions, hydraops_validation_failures and
                          hydraops_feature_values{feature,status}
 
+Every served row goes to the prediction log off the request path (``hydraops.serving.log_writer``), with
+the shadow model's prediction when the bundle has one; on a graceful stop (SIGTERM) the queue is written
+before the worker exits. ``HYDRAOPS_PREDICTION_LOG_URL`` (a PostgreSQL URL with its credentials, or a
+parquet directory) replaces the spec's, read once at start.
+
 Refusals are RFC 9457 problem details (``hydraops.serving.problems``). Every response carries
 ``x-request-id`` (the caller's, when it sends a sane one), ``x-model-name`` and ``x-model-version``.
 
@@ -40,6 +45,7 @@ from hydraops.serving.routes import app, current, problem_response
 from hydraops.serving.spec import FILE
 
 ONLINE_URL_ENV = "HYDRAOPS_ONLINE_URL"
+PREDICTION_LOG_URL_ENV = "HYDRAOPS_PREDICTION_LOG_URL"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -49,7 +55,11 @@ class Service:
     """The bundle in the working directory, served."""
 
     def __init__(self) -> None:
-        self.serving = Serving(Path.cwd(), os.environ.get(ONLINE_URL_ENV) or None)
+        self.serving = Serving(Path.cwd(), os.environ.get(ONLINE_URL_ENV) or None, log_url=os.environ.get(PREDICTION_LOG_URL_ENV) or None)
+
+    @bentoml.on_shutdown
+    def write_prediction_log(self) -> None:
+        self.serving.close()
 
 
 @cache

@@ -57,6 +57,16 @@ class ModelRef:
 
 
 @dataclass(frozen=True)
+class ShadowRef:
+    """The version ``deploy.shadow`` points to, scored beside the served one and only logged: its inputs
+    (a subset of the served model's, in its order) and their training categories."""
+
+    model: ModelRef
+    features: list[str]
+    categories: dict[str, list] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ServingSpec:
     """Everything a service or a batch scorer needs: the model, its inputs in model order with their
     training categories, the views to look up, the task and the service's limits and policies."""
@@ -69,6 +79,8 @@ class ServingSpec:
     views: list[ViewLookup] = field(default_factory=list)
     online_store: dict[str, Any] = field(default_factory=dict)  # the online store's spec, no secret
     service: dict[str, Any] = field(default_factory=dict)  # deploy.service as declared
+    prediction_log: dict[str, Any] | None = None  # stack.prediction_log, no secret (None: no log)
+    shadow: ShadowRef | None = None  # deploy.shadow's version, in the bundle's shadow/ folder
     format: int = FORMAT
 
     @property
@@ -89,14 +101,16 @@ class ServingSpec:
                 "model": ModelRef(**data["model"]),
                 "features": [FeatureField(**f) for f in data["features"]],
                 "views": [ViewLookup(**v) for v in data["views"]],
+                "shadow": None if data.get("shadow") is None else ShadowRef(**{**data["shadow"], "model": ModelRef(**data["shadow"]["model"])}),
             }
         )
 
     @classmethod
-    def create(cls, spec: ProjectSpec, model: ModelRef, inputs: dict[str, Any]) -> ServingSpec:
+    def create(cls, spec: ProjectSpec, model: ModelRef, inputs: dict[str, Any], shadow: ShadowRef | None = None) -> ServingSpec:
         """From the project's spec, the registered version and its run's ``model_inputs.json``
         (``{"features": [...], "categories": {...}}``): the declared checks of each input, the views its
-        features come from, the online store (its type and where, without credentials) and ``deploy.service``."""
+        features come from, the online store and the prediction log (their type and where, without
+        credentials), ``deploy.service`` and the shadow version."""
         from hydraops.features.repo import to_us
 
         declared = _declared_fields(spec)
@@ -121,6 +135,8 @@ class ServingSpec:
             views=views,
             online_store=_public_store(spec),
             service=_plain(spec.deploy.service),
+            prediction_log=_public_log(spec),
+            shadow=shadow,
         )
 
 
@@ -175,9 +191,26 @@ def _declared_fields(spec: ProjectSpec) -> dict[str, FeatureField]:
 def _public_store(spec: ProjectSpec) -> dict[str, Any]:
     """The online store's declaration without anything secret: a URL keeps its scheme, host, port and
     database, never a user or password (the serving machine gives those)."""
+    return _without_secret(_plain(spec.stack.online_store))
+
+
+def _public_log(spec: ProjectSpec) -> dict[str, Any] | None:
+    """Where the prediction log goes (``stack.prediction_log``, a parquet directory made absolute), no
+    secret; None when the stack declares none or ``deploy.service.prediction_log.enabled`` is false."""
+    from pathlib import Path
+
+    where = spec.stack.prediction_log
+    if where is None or not spec.deploy.service.prediction_log.enabled:
+        return None
+    log = _without_secret(_plain(where))
+    if log.get("path"):
+        log["path"] = str(Path(log["path"]).resolve())
+    return log
+
+
+def _without_secret(store: dict[str, Any]) -> dict[str, Any]:
     from urllib.parse import urlsplit, urlunsplit
 
-    store = _plain(spec.stack.online_store)
     if isinstance(store.get("url"), str):
         parts = urlsplit(store["url"])
         host = parts.hostname or ""

@@ -4,6 +4,7 @@
     bundle = tiny_bundle(tmp_path / "bundle")          # ~1 s
     bundle.folder / "serving.json", bundle.folder / "model", bundle.store_path
     bundle.frame                                        # rows the model was trained on (its input columns)
+    tiny_bundle(folder, shadow=True, prediction_log={"type": "parquet", "path": "..."})   # a shadow model, a log
     with running_service(bundle.folder) as url: ...     # `bentoml serve` in the bundle, stopped on exit
 """
 
@@ -16,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hydraops.serving.spec import FILE, FeatureField, ModelRef, ServingSpec, ViewLookup
+from hydraops.serving.spec import FILE, FeatureField, ModelRef, ServingSpec, ShadowRef, ViewLookup
 
 __all__ = ["ABSENT", "EXPIRED", "FRESH", "TinyBundle", "running_service", "tiny_bundle"]
 
@@ -34,8 +35,11 @@ class TinyBundle:
     stored: dict[int, dict[str, Any]]  # what the online store holds per customer id
 
 
-def tiny_bundle(folder: Path, *, service: dict[str, Any] | None = None, rows: int = 300, seed: int = 7) -> TinyBundle:
-    """The bundle in ``folder`` (created) and its online store at ``folder.parent / "online.db"``."""
+def tiny_bundle(folder: Path, *, service: dict[str, Any] | None = None, rows: int = 300, seed: int = 7, shadow: bool = False,
+                prediction_log: dict[str, Any] | None = None) -> TinyBundle:  # fmt: skip
+    """The bundle in ``folder`` (created) and its online store at ``folder.parent / "online.db"``. ``shadow``:
+    a second model (version 4, taking ``amount`` and ``tenure_days`` only) in ``shadow/``; ``prediction_log``:
+    where the service logs (``stack.prediction_log`` as in ``serving.json``)."""
     import lightgbm
     import mlflow.lightgbm
     import numpy as np
@@ -61,6 +65,12 @@ def tiny_bundle(folder: Path, *, service: dict[str, Any] | None = None, rows: in
     model.fit(prepare_features(frame, categories), target)
     folder.mkdir(parents=True, exist_ok=True)
     mlflow.lightgbm.save_model(model.booster_, str(folder / "model"), serialization_format="skops", pip_requirements=["lightgbm"])
+    shadow_ref = None
+    if shadow:
+        challenger = lightgbm.LGBMRegressor(n_estimators=10, num_leaves=5, min_child_samples=5, verbose=-1, random_state=seed + 1)
+        challenger.fit(frame[["amount", "tenure_days"]].astype(float), target.astype(float))
+        mlflow.lightgbm.save_model(challenger.booster_, str(folder / "shadow"), serialization_format="skops", pip_requirements=["lightgbm"])
+        shadow_ref = ShadowRef(ModelRef("tiny-churn", "4", "run-1", "challenger", "lightgbm", files_sha256(folder / "shadow")), ["amount", "tenure_days"])
 
     store_path = folder.parent / "online.db"
     now = datetime.now(UTC)
@@ -96,6 +106,8 @@ def tiny_bundle(folder: Path, *, service: dict[str, Any] | None = None, rows: in
             "max_body_bytes": 20_000,
             **(service or {}),
         },  # fmt: skip
+        prediction_log=prediction_log,
+        shadow=shadow_ref,
     )
     (folder / FILE).write_text(spec.to_json())
     return TinyBundle(folder, store_path, spec, frame, stored)

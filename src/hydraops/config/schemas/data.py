@@ -29,6 +29,11 @@ class OnlineStoreType(StrEnum):
     memory = "memory"
 
 
+class PredictionLogType(StrEnum):
+    parquet = "parquet"
+    postgresql = "postgresql"
+
+
 class AggFunc(StrEnum):
     sum = "sum"
     count = "count"
@@ -63,6 +68,17 @@ class OnlineStoreSpec:
 
 
 @dataclass
+class PredictionLogStoreSpec:
+    """Where a service writes its prediction log: parquet files under ``path`` (a directory), or the PostgreSQL
+    ``table`` at ``url`` (``postgresql://host:port/database``; the serving machine gives the credentials)."""
+
+    type: PredictionLogType = MISSING
+    path: str | None = None
+    url: str | None = None
+    table: str = "prediction_log"
+
+
+@dataclass
 class StackSpec:
     """Where tracking, the registry, the online store and built bundles live."""
 
@@ -72,6 +88,8 @@ class StackSpec:
     artifact_location: str | None = None
     online_store: OnlineStoreSpec = field(default_factory=OnlineStoreSpec)
     bento_home: str = MISSING
+    #: Where served predictions are logged (null: nowhere; a service then logs none).
+    prediction_log: PredictionLogStoreSpec | None = None
     #: Seconds the tracking store has to answer: the check before a verb uses it, each request to a server,
     #: each database connection (PostgreSQL waits at least 2 s).
     tracking_timeout: float = 10.0

@@ -102,6 +102,17 @@ class RegistrySpec:
 
 
 @dataclass
+class PredictionLogSpec:
+    """The service's prediction log: every served row, queued off the request path and written in batches by
+    a background thread (where to: ``stack.prediction_log``). A full queue drops the row, counted in /metrics."""
+
+    enabled: bool = True
+    queue_size: int = field(default=10_000, metadata={"expected": "rows waiting for the writer at most (more: dropped, counted)"})
+    flush_rows: int = field(default=1000, metadata={"expected": "the writer writes once this many rows wait"})
+    flush_seconds: float = field(default=5.0, metadata={"expected": "... or once the oldest waiting row is this old"})
+
+
+@dataclass
 class ServiceSpec:
     """The service of a bundle: where it listens (``hydraops serve``), its worker processes, what it offers."""
 
@@ -119,6 +130,7 @@ class ServiceSpec:
     )
     max_rows: int = field(default=1000, metadata={"expected": "rows per request at most (more: 413)"})
     max_body_bytes: int = field(default=1_048_576, metadata={"expected": "request body size at most, in bytes (more: 413)"})
+    prediction_log: PredictionLogSpec = field(default_factory=PredictionLogSpec)
 
 
 @dataclass
@@ -139,6 +151,8 @@ class ImageSpec:
 class DeploySpec:
     target: DeployTarget = MISSING
     alias: str = "champion"
+    #: An alias scored beside ``alias`` on every request, its predictions logged, never returned (null: none).
+    shadow: str | None = field(default=None, metadata={"expected": "a registry alias (e.g. challenger) or null"})
     service: ServiceSpec = field(default_factory=ServiceSpec)
     batch: BatchSpec | None = None
     image: ImageSpec | None = None

@@ -29,6 +29,7 @@ SERVICE = "hydraops.serving.service:Service"
 BUNDLE_PACKAGES = ("lightgbm", "scikit-learn", "skops", "pandas", "pyarrow", "bentoml", "redis")
 BENTOFILE = "bentofile.yaml"
 MODEL_DIR = "model"
+SHADOW_DIR = "shadow"  # deploy.shadow's version (hydraops.serving.shadow)
 #: Suffixes of pickle files: none may be in a bundle.
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".cloudpickle", ".dill")
 
@@ -39,9 +40,11 @@ def bento_name(project: str) -> str:
     return name or "hydraops"
 
 
-def bento_tag(project: str, version: str, config_digest: str) -> str:
-    """``<project>:<model version>-<config digest[:12]>``: the same version under the same config is the same bento."""
-    return f"{bento_name(project)}:{version}-{(config_digest or 'noconfig')[:12]}"
+def bento_tag(project: str, version: str, config_digest: str, shadow_version: str | None = None) -> str:
+    """``<project>:<model version>[-s<shadow version>]-<config digest[:12]>``: the same version (and shadow
+    version) under the same config is the same bento."""
+    shadow = f"-s{shadow_version}" if shadow_version else ""
+    return f"{bento_name(project)}:{version}{shadow}-{(config_digest or 'noconfig')[:12]}"
 
 
 def bento_dir(bento_home: str | os.PathLike, tag: str) -> Path:
@@ -60,11 +63,12 @@ def dockerfile(bento_home: str | os.PathLike, tag: str) -> Path:
     return bento_dir(bento_home, tag) / "env" / "docker" / "Dockerfile"
 
 
-def prepare_context(directory: Path, serving: ServingSpec, model_dir: Path, tag: str, *,
+def prepare_context(directory: Path, serving: ServingSpec, model_dir: Path, tag: str, *, shadow_dir: Path | None = None,
                     service: str = SERVICE, extra_include: Sequence[str] = ()) -> Path:  # fmt: skip
     """A fresh build context in ``directory``: ``model/`` copied from ``model_dir`` (checked against
-    ``serving.model``'s sha256 after the copy), ``serving.json`` and ``bentofile.yaml``. ``service`` and
-    ``extra_include`` let a test build a stand-in service kept in the context."""
+    ``serving.model``'s sha256 after the copy), ``shadow/`` from ``shadow_dir`` when the spec has a shadow
+    (checked alike), ``serving.json`` and ``bentofile.yaml``. ``service`` and ``extra_include`` let a test
+    build a stand-in service kept in the context."""
     import yaml
 
     from hydraops.tracking.model_load import verified_folder
@@ -74,6 +78,9 @@ def prepare_context(directory: Path, serving: ServingSpec, model_dir: Path, tag:
     directory.mkdir(parents=True)
     shutil.copytree(model_dir, directory / MODEL_DIR, symlinks=True)
     verified_folder(_uri(serving.model), directory / MODEL_DIR, serving.model.sha256, serving.model.flavor)
+    if serving.shadow is not None:
+        shutil.copytree(shadow_dir, directory / SHADOW_DIR, symlinks=True)
+        verified_folder(_uri(serving.shadow.model), directory / SHADOW_DIR, serving.shadow.model.sha256, serving.shadow.model.flavor)
     (directory / FILE).write_text(serving.to_json() + "\n")
     content = bentofile(serving, tag, service=service, extra_include=extra_include)
     (directory / BENTOFILE).write_text(yaml.safe_dump(content, sort_keys=False))
@@ -90,8 +97,8 @@ def bentofile(serving: ServingSpec, tag: str, *, service: str = SERVICE, extra_i
     return {
         "service": service,
         "name": tag.partition(":")[0],
-        "labels": labels(serving.model),
-        "include": [FILE, f"{MODEL_DIR}/**", *extra_include],
+        "labels": labels(serving.model) | (shadow_labels(serving.shadow.model) if serving.shadow else {}),
+        "include": [FILE, f"{MODEL_DIR}/**", *([f"{SHADOW_DIR}/**"] if serving.shadow else []), *extra_include],
         "python": python,
     }
 
@@ -102,6 +109,11 @@ def labels(model: ModelRef) -> dict[str, str]:
         "model-name": model.name, "model-version": model.version, "run-id": model.run_id, "alias": model.alias or "",
         "config-digest": model.config_digest, "git-commit": model.git_commit or "unknown", "flavor": model.flavor,
     }  # fmt: skip
+
+
+def shadow_labels(model: ModelRef) -> dict[str, str]:
+    """The labels of a bento with a shadow: its version, alias and run."""
+    return {"shadow-model-version": model.version, "shadow-alias": model.alias or "", "shadow-run-id": model.run_id}
 
 
 def pinned_packages() -> list[str]:
@@ -140,7 +152,10 @@ def build_bento(directory: Path, bento_home: str | os.PathLike, *, version: str 
     serving = ServingSpec.from_json((directory / FILE).read_text())
     refuse_pickle(directory)
     verified_folder(_uri(serving.model), directory / MODEL_DIR, serving.model.sha256, serving.model.flavor)
-    tag_version = version or bento_tag(serving.project, serving.model.version, serving.model.config_digest).partition(":")[2]
+    if serving.shadow is not None:
+        verified_folder(_uri(serving.shadow.model), directory / SHADOW_DIR, serving.shadow.model.sha256, serving.shadow.model.flavor)
+    shadow_version = serving.shadow.model.version if serving.shadow else None
+    tag_version = version or bento_tag(serving.project, serving.model.version, serving.model.config_digest, shadow_version).partition(":")[2]
     wheel = _own_wheel_hint()
     if wheel:
         _build_own_wheel(directory / wheel)

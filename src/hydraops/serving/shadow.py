@@ -13,9 +13,10 @@ from pathlib import Path
 
 import bentoml
 
+from hydraops.serving.bundle import SHADOW_DIR
 from hydraops.serving.spec import FeatureField, ServingSpec
 
-SHADOW_DIR = "shadow"
+__all__ = ["SHADOW_DIR", "Shadow"]
 logger = logging.getLogger(__name__)
 
 SHADOW_PREDICTIONS = bentoml.metrics.Counter(name="hydraops_shadow_predictions", documentation="Rows the shadow model scored",

@@ -1,4 +1,5 @@
-"""The serving stage: build the bundle of the version ``deploy.alias`` points to, unless the bento store holds it.
+"""The serving stage: build the bundle of the version ``deploy.alias`` points to (and of the one ``deploy.shadow``
+points to, scored beside it and only logged), unless the bento store holds it.
 
 Planning resolves the alias through ``Tracking.reader`` (no MLflow import on an embedded SQLite store, no
 download) and looks for the bento's tag in the store (``stack.bento_home``); the handler downloads the
@@ -29,7 +30,8 @@ CONTEXTS = "bundles"
 @dataclass(frozen=True, kw_only=True)
 class BuildBundle(Action):
     """Build the bento of ``model`` v``version`` (None: the version ``alias`` points to once the stages
-    planned before have run) under the config ``config_digest``, tagged ``tag``."""
+    planned before have run) under the config ``config_digest``, tagged ``tag``; with ``shadow`` (an alias),
+    its ``shadow_version`` too (None with ``version``)."""
 
     stage: ClassVar[str] = "serving"
     model: str
@@ -40,6 +42,8 @@ class BuildBundle(Action):
     tag: str | None
     registry: str = ""
     bento_home: str = ""
+    shadow: str | None = None
+    shadow_version: str | None = None
     required: bool = field(default=False, compare=False)  # the build verb: a version it cannot bundle is an error, not a skip
 
     @property
@@ -49,7 +53,12 @@ class BuildBundle(Action):
     @property
     def inputs(self) -> tuple[str, ...]:
         which = f"v{self.version} (@{self.alias})" if self.version else f"@{self.alias}: the version it points to after the registry stage"
-        return (f"model {self.model} {which} in {self.registry}",)
+        shadow = (
+            ()
+            if self.shadow is None
+            else (f"shadow {self.model} " + (f"v{self.shadow_version} (@{self.shadow})" if self.shadow_version else f"@{self.shadow}"),)
+        )
+        return (f"model {self.model} {which} in {self.registry}", *shadow)
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -64,9 +73,10 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), alias: str 
         return []
     alias = alias or spec.deploy.alias
     model, where = spec.registry.name, redact_url(spec.stack.registry_uri or spec.stack.tracking_uri)
+    shadow = spec.deploy.shadow
     common = dict(model=model, alias=alias, config_digest=ctx.config_digest, registry=where, bento_home=str(spec.stack.bento_home),
-                  required=required)  # fmt: skip
-    if _moves_before(earlier, alias):
+                  required=required, shadow=shadow)  # fmt: skip
+    if _moves_before(earlier, alias) or (shadow is not None and _moves_before(earlier, shadow)):
         return [BuildBundle(effect=Effect.create, version=None, run_id=None, tag=None, **common,
                             notes=(f"the version {alias} points to is known once the stages before have run",))]  # fmt: skip
     missing = ctx.tracking.missing_store()
@@ -81,15 +91,18 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), alias: str 
         known = ", ".join(f"{a} → v{v}" for a, v in sorted(found.aliases.items())) or "none"
         why = f"model '{model}' in the registry {where} has no alias '{alias}' (deploy.alias; aliases: {known}): promote a version first"
         return _nothing(required, why, common)
+    shadow_version = found.aliases.get(shadow) if shadow is not None else None
+    if shadow is not None and shadow_version is None:
+        return _nothing(required, _no_shadow(model, where, shadow, found.aliases), common, key="deploy.shadow")
     record = reader.version(model, version)
     refused = unexplainable(spec, model, version, record.tags.get(T.FLAVOR, "") if record else "")
     if refused:
         return _nothing(required, refused, common, error=ServingError, key="deploy.service.explain")
-    tag = bundle.bento_tag(spec.project, version, ctx.config_digest)
+    tag = bundle.bento_tag(spec.project, version, ctx.config_digest, shadow_version)
     built = bundle.is_built(spec.stack.bento_home, tag)
     note = f"{tag} is in the bento store" if built else f"no bento {tag} in the store yet"
     return [BuildBundle(effect=Effect.skip if built else Effect.create, version=version, run_id=record.run_id if record else None,
-                        tag=tag, **common, notes=(note,))]  # fmt: skip
+                        tag=tag, shadow_version=shadow_version, **common, notes=(note,))]  # fmt: skip
 
 
 def build_bundle(action: BuildBundle, ctx: RunContext) -> Result:
@@ -100,36 +113,57 @@ def build_bundle(action: BuildBundle, ctx: RunContext) -> Result:
     version = action.version or _resolve(client, action.model, action.alias, required=action.required)
     if version is None:
         return Result(action, Outcome.skipped, f"nothing to build: model '{action.model}' has no alias '{action.alias}' (deploy.alias)")
-    tag = bundle.bento_tag(spec.project, version, action.config_digest)
+    shadow_version = action.shadow_version
+    if action.shadow is not None and shadow_version is None:
+        shadow_version = _resolve(client, action.model, action.shadow, required=action.required, key="deploy.shadow")
+        if shadow_version is None:
+            return Result(action, Outcome.skipped, f"nothing to build: model '{action.model}' has no alias '{action.shadow}' (deploy.shadow)")
+    tag = bundle.bento_tag(spec.project, version, action.config_digest, shadow_version)
     if action.version is None and bundle.is_built(spec.stack.bento_home, tag):
         return Result(action, Outcome.skipped, f"{tag} is in the bento store", tag)
     if not action.required:  # apply: a version the config cannot bundle is said, not an error at the end of the lifecycle
         refused = unexplainable(spec, action.model, version, client.get_model_version(action.model, version).tags.get(T.FLAVOR, ""))
         if refused:
             return Result(action, Outcome.skipped, f"not built: {refused}")
-    directory = write_context(replace(action, version=version, tag=tag), ctx)
+    directory = write_context(replace(action, version=version, tag=tag, shadow_version=shadow_version), ctx)
     built = bundle.build_bento(directory, spec.stack.bento_home, version=tag.partition(":")[2])
     return Result(action, Outcome.done, f"bento {built} in {spec.stack.bento_home}", built)
 
 
 def write_context(action: BuildBundle, ctx: RunContext, **options) -> Path:
-    """The build context of the action's version (resolved from its alias when the plan could not):
-    the version downloaded with its sha256 and flavor checked, its run's ``model_inputs.json``, the
-    ServingSpec; ``options`` go to :func:`bundle.prepare_context` (a test's stand-in service)."""
-    from hydraops.serving.spec import ServingSpec, registered
+    """The build context of the action's version (resolved from its alias when the plan could not), and
+    of its shadow's: each version downloaded with its sha256 and flavor checked, its run's
+    ``model_inputs.json``, the ServingSpec; ``options`` go to :func:`bundle.prepare_context` (a test's
+    stand-in service)."""
+    from contextlib import ExitStack
+
+    from hydraops.serving.spec import ServingSpec, ShadowRef, registered
     from hydraops.tracking.model_load import verified_model
 
     spec, client = ctx.spec, ctx.tracking.client
     version = action.version or _resolve(client, action.model, action.alias)
-    tag = bundle.bento_tag(spec.project, version, action.config_digest)
+    shadow_version = action.shadow_version or (_resolve(client, action.model, action.shadow, key="deploy.shadow") if action.shadow else None)
+    tag = bundle.bento_tag(spec.project, version, action.config_digest, shadow_version)
     ref, inputs, tags = registered(client, action.model, version, action.alias, action.config_digest)
     refused = unexplainable(spec, action.model, version, ref.flavor)
     if refused:
         raise ServingError(refused, key="deploy.service.explain")
-    serving = ServingSpec.create(spec, ref, inputs)
+    shadow = shadow_tags = None
+    if shadow_version is not None:
+        shadow_ref, shadow_inputs, shadow_tags = registered(client, action.model, shadow_version, action.shadow)
+        lacking = [name for name in shadow_inputs["features"] if name not in inputs["features"]]
+        if lacking:
+            raise ServingError(f"the shadow {action.model} v{shadow_version} (@{action.shadow}) takes input(s) {', '.join(lacking)} that "
+                               f"v{version} (@{action.alias}) is not served: shadow a version trained on the same features", key="deploy.shadow")  # fmt: skip
+        shadow = ShadowRef(shadow_ref, list(shadow_inputs["features"]), dict(shadow_inputs.get("categories", {})))
+    serving = ServingSpec.create(spec, ref, inputs, shadow)
     directory = context_dir(spec, tag)
-    with verified_model(client, f"models:/{action.model}/{version}", tags) as verified:
-        return bundle.prepare_context(directory, serving, verified.local, tag, **options)
+    with ExitStack() as stack:
+        verified = stack.enter_context(verified_model(client, f"models:/{action.model}/{version}", tags))
+        shadow_dir = None
+        if shadow is not None:
+            shadow_dir = stack.enter_context(verified_model(client, f"models:/{action.model}/{shadow_version}", shadow_tags)).local
+        return bundle.prepare_context(directory, serving, verified.local, tag, shadow_dir=shadow_dir, **options)
 
 
 def context_dir(spec, tag: str) -> Path:
@@ -166,7 +200,13 @@ def _nothing(required: bool, why: str, common: dict, *, error: type[Exception] =
     return [BuildBundle(effect=Effect.skip, version=None, run_id=None, tag=None, **common, notes=(why,))]
 
 
-def _resolve(client, model: str, alias: str, *, required: bool = True) -> str | None:
+def _no_shadow(model: str, where: str, shadow: str, aliases: dict[str, str]) -> str:
+    known = ", ".join(f"{a} → v{v}" for a, v in sorted(aliases.items())) or "none"
+    return (f"model '{model}' in the registry {where} has no alias '{shadow}' to shadow (deploy.shadow; aliases: {known}): "
+            "promote a challenger first, or set deploy.shadow=null")  # fmt: skip
+
+
+def _resolve(client, model: str, alias: str, *, required: bool = True, key: str = "deploy.alias") -> str | None:
     """The version ``alias`` points to; None (or RegistryError when ``required``) when it points to none."""
     from mlflow.exceptions import MlflowException
 
@@ -175,7 +215,7 @@ def _resolve(client, model: str, alias: str, *, required: bool = True) -> str | 
     except MlflowException:
         if not required:
             return None
-        raise RegistryError(f"model '{model}' has no alias '{alias}' (deploy.alias): promote a version first", key="deploy.alias") from None
+        raise RegistryError(f"model '{model}' has no alias '{alias}' ({key}): promote a version first", key=key) from None
 
 
 __all__ = ["BuildBundle", "build_bundle", "context_dir", "plan", "write_context"]

@@ -337,3 +337,54 @@ def test_build_verb_on_a_trained_project_then_skips(tmp_path: Path, hydraops: Ru
     bundle.refuse_pickle(bundle.bento_dir(home, tag))
     again = hydraops("build", "debug=fast", cwd=directory)
     assert again.returncode == 0 and "up to date" in again.stdout, again.stdout + again.stderr
+
+
+def test_a_shadow_alias_is_bundled_beside_the_served_version_and_counts_in_the_skip(project) -> None:
+    """deploy.shadow: its version in shadow/ (checked like model/), named in serving.json, the tag and the labels;
+    no alias to shadow is an error naming deploy.shadow (build) or a skip (apply); a moved shadow is a new bento."""
+    import yaml
+
+    from hydraops.errors import ServingError
+
+    _, spec, ctx = project
+    ctx = replace(ctx, config_digest="d" * 64)  # another registry.name and deploy.shadow: another config
+    store = Store(spec.stack.tracking_uri, Path(spec.stack.artifact_location))
+    client = store.client()
+    versions = [register(store, {"test.roc_auc": 0.8}, model="churn_shadowed") for _ in range(3)]
+    for version, inputs in zip(versions, [INPUTS, INPUTS, {"features": ["age", "spend", "tenure"], "categories": {}}]):
+        client.log_dict(client.get_model_version("churn_shadowed", version).run_id, inputs, "model_inputs.json")
+    client.set_registered_model_alias("churn_shadowed", "champion", versions[0])
+    shadowed = replace(spec, registry=replace(spec.registry, name="churn_shadowed"), deploy=replace(spec.deploy, shadow="challenger"))
+
+    with pytest.raises(RegistryError, match=r"no alias 'challenger' to shadow \(deploy.shadow; aliases: champion → v1\)") as raised:
+        plan(shadowed, ctx, required=True)
+    assert raised.value.key == "deploy.shadow"
+    (skipped,) = plan(shadowed, ctx)
+    assert skipped.effect is Effect.skip and "deploy.shadow" in skipped.details[0]
+
+    client.set_registered_model_alias("churn_shadowed", "challenger", versions[1])
+    action = planned(shadowed, ctx)
+    assert (action.version, action.shadow, action.shadow_version) == ("1", "challenger", "2")
+    assert action.tag == f"churn:1-s2-{ctx.config_digest[:12]}" and "shadow churn_shadowed v2 (@challenger)" in action.inputs
+    directory = stand_in_build(action, replace(ctx, spec=shadowed))
+    serving = ServingSpec.from_json((directory / FILE).read_text())
+    assert (serving.shadow.model.version, serving.shadow.model.alias, serving.shadow.features) == ("2", "challenger", INPUTS["features"])
+    from hydraops.tracking.models import files_sha256
+
+    assert serving.shadow.model.sha256 == files_sha256(directory / "shadow")
+    bentofile = yaml.safe_load((directory / bundle.BENTOFILE).read_text())
+    assert "shadow/**" in bentofile["include"] and bentofile["labels"]["shadow-model-version"] == "2"
+    assert serving.prediction_log == {"type": "parquet", "path": str(Path(spec.paths.artifacts_dir).resolve() / "prediction_log"),
+                                      "url": None, "table": "prediction_log"}  # fmt: skip
+
+    shadow_file = directory / "shadow" / "model.lgb"
+    shadow_file.write_text(shadow_file.read_text().replace("tree", "tree ", 1))
+    with pytest.raises(ModelIntegrityError, match="churn_shadowed/2 does not match its recorded sha256"):
+        bundle.build_bento(directory, spec.stack.bento_home, version="shadow-tampered")
+
+    client.set_registered_model_alias("churn_shadowed", "challenger", versions[2])
+    moved = planned(shadowed, ctx)
+    assert moved.tag == f"churn:1-s3-{ctx.config_digest[:12]}" and moved.effect is Effect.create, "another shadow version, another bento"
+    with pytest.raises(ServingError, match=r"takes input\(s\) tenure that v1 \(@champion\) is not served") as refused:
+        write_context(moved, replace(ctx, spec=shadowed))
+    assert refused.value.key == "deploy.shadow"

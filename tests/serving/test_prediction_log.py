@@ -176,3 +176,22 @@ def test_a_full_queue_drops_rows_counts_them_and_never_blocks(tmp_path: Path) ->
         if response.headers["x-request-id"] in set(log["request_id"]):
             rows = log[log["request_id"] == response.headers["x-request-id"]]
             assert rows["prediction"].tolist() == [response.json()["predictions"][i] for i in rows["row"]]
+
+
+def test_a_shadow_that_cannot_load_never_fails_a_request(tmp_path: Path) -> None:
+    """In process (the same Serving the service runs): a tampered shadow model is refused; requests are answered,
+    their rows logged with the reason in shadow_error; close() writes what is queued."""
+    from hydraops.serving.app import Serving
+
+    bundle = tiny_bundle(tmp_path / "bundle", shadow=True, prediction_log={"type": "parquet", "path": str(tmp_path / "log")},
+                         service=settings(flush_seconds=3600))  # fmt: skip
+    model_file = bundle.folder / "shadow" / "model.lgb"
+    model_file.write_text(model_file.read_text().replace("tree", "tree ", 1))
+    serving = Serving(bundle.folder)
+    assert serving.not_ready() is None, "the served model still serves"
+    document = serving.predict_rows(bundle.frame.head(3).to_dict("records"), "broken-shadow")
+    serving.close()
+    log = read_request(tmp_path / "log", "broken-shadow")
+    assert log["prediction"].tolist() == document["predictions"]
+    assert log["shadow_prediction"].isna().all() and set(log["shadow_model_version"]) == {"4"}
+    assert "does not match its recorded sha256" in log["shadow_error"].iloc[0]

@@ -12,6 +12,10 @@ needs Hydra or the project's ``conf/``.
     lookup.py     online lookup from the bundle's views, with a status per feature; rows → the model's frame
     explaining.py explanations as served: by |contribution|, top_k, the additivity check
     problems.py   refusals as RFC 9457 problem details
+    prediction_log.py  the prediction log as monitoring reads it: read_log, read_request, log_schema
+    log_writer.py the service's log writer: a bounded queue off the request path, a thread writing batches
+    log_stores.py where batches go: parquet files by date, or a PostgreSQL table
+    shadow.py     deploy.shadow's version, scored by the log writer beside the served model, only logged
     score.py      score_file: a parquet or CSV file scored in chunks, features given or looked up point in time
     batch_checks.py  the declared checks of the inputs on Arrow chunks (refuse the file or skip rows, counted)
     score_stage.py   the score stage: ScoreBatch planned from a registry alias, applied by ``hydraops score``

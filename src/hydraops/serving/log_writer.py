@@ -12,6 +12,7 @@ write is kept (within ``queue_size`` rows, the oldest dropped beyond) and writte
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -88,6 +89,7 @@ class PredictionLog:
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="hydraops-prediction-log", daemon=True)
         self._thread.start()
+        atexit.register(self.close)  # a process ending without a graceful stop still writes its queue
 
     def offer(self, batch: list[Entry]) -> None:
         """Queue ``batch`` without waiting: what does not fit is dropped and counted."""
@@ -102,6 +104,7 @@ class PredictionLog:
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued, then stop the thread (idempotent)."""
+        atexit.unregister(self.close)
         with self._wake:
             self._closing = True
             self._wake.notify()

@@ -99,7 +99,7 @@ class PostgresSink:
         table, bare = table_identifier(self.table), self.table.rsplit(".", 1)[-1]
         typed = [sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(SQL_TYPES[str(f.type)])) for f in schema]
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"hydraops.prediction_log:{self.table}"])
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"hydraops-prediction-log:{self.table}"])
             if "." in self.table:
                 cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.table.split(".", 1)[0])))
             cursor.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(table, sql.SQL(", ").join(typed)))

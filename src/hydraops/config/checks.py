@@ -223,6 +223,9 @@ def check_deploy(spec: ProjectSpec) -> Iterator[Finding]:
         yield "deploy.service.workers", f"{deploy.service.workers}: a service needs at least 1 worker process"
     if not 1 <= deploy.service.port <= 65535:
         yield "deploy.service.port", f"{deploy.service.port}: expected a TCP port, 1 to 65535"
+    from hydraops.serving.defaults import default_findings
+
+    yield from default_findings(spec)
 
 
 def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:

@@ -69,6 +69,8 @@ class ServingSpec:
     views: list[ViewLookup] = field(default_factory=list)
     online_store: dict[str, Any] = field(default_factory=dict)  # the online store's spec, no secret
     service: dict[str, Any] = field(default_factory=dict)  # deploy.service as declared
+    background: list[float] = field(default_factory=list)  # a linear model's mean encoded training row (explanations)
+    registry: dict[str, Any] = field(default_factory=dict)  # {"uri": the model registry, no credentials}: /readyz's alias check
     format: int = FORMAT
 
     @property
@@ -98,6 +100,7 @@ class ServingSpec:
         (``{"features": [...], "categories": {...}}``): the declared checks of each input, the views its
         features come from, the online store (its type and where, without credentials) and ``deploy.service``."""
         from hydraops.features.repo import to_us
+        from hydraops.serving.alias_watch import public_uri
 
         declared = _declared_fields(spec)
         features = [declared.get(name, FeatureField(name)) for name in inputs["features"]]
@@ -121,6 +124,8 @@ class ServingSpec:
             views=views,
             online_store=_public_store(spec),
             service=_plain(spec.deploy.service),
+            background=[float(v) for v in inputs.get("background") or []],
+            registry={"uri": public_uri(spec.stack.registry_uri or spec.stack.tracking_uri)},
         )
 
 

@@ -37,8 +37,10 @@ def training_rows(count: int = 400, seed: int = 3) -> tuple[pd.DataFrame, np.nda
 MODELS = {
     f"{kind}-{'onehot' if one_hot else 'ordinal'}-{impute}-{'scaled' if scale else 'raw'}": (kind, PreprocessSpec(impute=impute, scale=scale, one_hot=one_hot))
     for kind, one_hot, impute, scale in (
-        ("logistic", True, "median", True), ("logistic", False, "mean", False),
-        ("ridge", True, "most_frequent", False), ("ridge", False, "median", True),
+        ("logistic", True, "median", True),
+        ("logistic", False, "mean", False),
+        ("ridge", True, "most_frequent", False),
+        ("ridge", False, "median", True),
     )  # fmt: skip
 }
 
@@ -140,7 +142,9 @@ def test_a_served_linear_model_explains_in_log_odds(tmp_path) -> None:
     model = build_estimator(spec, categorical=list(LEVELS)).fit(prepared, (score > 0).astype(int))
     from hydraops.tracking.models import _trusted
 
-    mlflow.sklearn.save_model(model, str(tmp_path / "model"), serialization_format="skops", skops_trusted_types=_trusted(model), pip_requirements=["scikit-learn"])
+    mlflow.sklearn.save_model(
+        model, str(tmp_path / "model"), serialization_format="skops", skops_trusted_types=_trusted(model), pip_requirements=["scikit-learn"]
+    )
     ref = ModelRef("lin", "1", "run", "champion", "sklearn", files_sha256(tmp_path / "model"))
     serving = ServingSpec("p", ref, "classification", [FeatureField(n) for n in FEATURES], LEVELS, background=background(model, prepared))
     predictor = Predictor(serving, tmp_path / "model")

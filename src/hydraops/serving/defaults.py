@@ -57,7 +57,8 @@ def require_defaults(serving: ServingSpec) -> None:
 
 def with_defaults(serving: ServingSpec, values: list[dict[str, Any]], statuses: list[dict[str, str]]) -> list[dict[str, Any]]:
     """``values`` with each looked-up feature whose status is missing or expired replaced by its default."""
-    defaults = serving.service.get("defaults") or {}
+    looks_up = serving.service.get("online_features", True)  # without lookups nothing is missing from the store
+    defaults = (serving.service.get("defaults") or {}) if looks_up else {}
     looked_up = {name for view in serving.views for name in view.features if name in defaults}
     return [
         {name: defaults[name] if name in looked_up and status[name] in UNSERVED else value for name, value in row.items()}

@@ -154,3 +154,42 @@ def test_a_served_linear_model_explains_in_log_odds(tmp_path) -> None:
     assert np.max(np.abs(explained.base + explained.contributions.sum(axis=1) - explained.raw)) <= 1e-9
     assert np.allclose(1 / (1 + np.exp(-explained.raw)), predictor.predict(rows.head(25)), rtol=0, atol=1e-12)
     assert dataclasses.replace(serving, background=[]).background == []
+
+
+@pytest.mark.slow
+def test_a_trained_logistic_regression_records_its_background_and_explains_its_training_rows(tmp_path) -> None:
+    """`hydraops train model=logistic_regression` on the churn project (one-hot plan and region, scaled numerics):
+    the run's model_inputs.json records the mean encoded training row, and the registered model explains the
+    training table additively, each contribution averaging zero over it."""
+    import json
+    import subprocess
+
+    from mlflow.tracking import MlflowClient
+
+    from hydraops import load_spec
+    from hydraops.serving.predictor import Predictor
+    from hydraops.serving.spec import ServingSpec, registered
+    from hydraops.tracking.model_load import verified_model
+    from hydraops.training.split import split_table
+    from tests.conftest import HYDRAOPS, generated_churn
+
+    project = generated_churn(tmp_path / "churn", 300)
+    done = subprocess.run([HYDRAOPS, "train", "debug=fast", "model=logistic_regression"], cwd=project, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    uri = f"sqlite:///{project}/artifacts/mlflow.db"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    ref, inputs, tags = registered(client, "churn", "1", None)
+    assert ref.flavor == "sklearn" and len(inputs["background"]) > len(inputs["features"]), "one-hot columns widen the encoded row"
+    [table] = (project / "artifacts" / "offline_store" / "training_tables").glob("*.parquet")
+    rows = pd.read_parquet(table)
+    spec = load_spec(project, ["debug=fast"])
+    sampled = rows.sample(n=spec.debug.max_rows, random_state=spec.seed).sort_index() if spec.debug.max_rows and len(rows) > spec.debug.max_rows else rows
+    labels = spec.features.labels
+    train = split_table(sampled, spec.split, time_column=labels.timestamp, target=labels.target, task=spec.model.task).train  # as training cut it
+    with verified_model(client, "models:/churn/1", tags) as model:
+        predictor = Predictor(ServingSpec.create(spec, ref, inputs), model.local)
+        assert predictor.explainable and json.loads(predictor.spec.to_json())["background"] == inputs["background"]
+        explained = predictor.explain(rows)
+        assert np.abs(predictor.explain(train).contributions.mean(axis=0)).max() <= 1e-9, "relative to the mean training row"
+        assert np.allclose(1 / (1 + np.exp(-explained.raw)), predictor.predict(rows), rtol=0, atol=1e-12)
+    assert np.max(np.abs(explained.base + explained.contributions.sum(axis=1) - explained.raw)) <= 1e-9

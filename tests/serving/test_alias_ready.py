@@ -122,3 +122,29 @@ def test_without_a_registry_or_with_the_check_off_readyz_is_as_before(built, tmp
     off = dataclasses.replace(spec, service={**spec.service, "alias_check_seconds": None})
     assert not AliasWatch(off).active and AliasWatch(dataclasses.replace(spec, model=dataclasses.replace(spec.model, alias=None))).active is False
     assert json.loads(off.to_json())["registry"] == spec.registry
+
+
+@pytest.mark.slow
+def test_an_mlflow_server_registry_is_asked_through_the_client(built, postgres_mlflow) -> None:
+    """The same check against an MLflow server on PostgreSQL (the shared stack's registry)."""
+    url, artifacts = postgres_mlflow
+    _, context = built
+    store = Store(url, artifacts)
+    first = register(store, {"test.roc_auc": 0.8}, model="churn_served")
+    client = store.client()
+    client.set_registered_model_alias("churn_served", "champion", first)
+    spec = ServingSpec.from_json((context / FILE).read_text())
+    spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, name="churn_served", version=first), registry={"uri": url})
+    now = [0.0]
+    watch = AliasWatch(spec, clock=lambda: now[0])
+    assert watch.check() is None and watch.document() == {"name": "champion", "serves": first, "points_to": first}
+    second = register(store, {"test.roc_auc": 0.9}, model="churn_served")
+    client.set_registered_model_alias("churn_served", "champion", second)
+    now[0] = 1.0
+    assert (
+        watch.check()
+        == f"alias champion of model churn_served now points at version {second}; this bundle serves version {first}: rebuild (hydraops build) and restart"
+    )
+    client.delete_registered_model_alias("churn_served", "champion")
+    now[0] = 2.0
+    assert "now points at no version" in watch.check()

@@ -112,8 +112,9 @@ class AliasWatch:
         client = MlflowClient(tracking_uri=with_connect_timeout(uri, TIMEOUT), registry_uri=with_connect_timeout(uri, TIMEOUT))
         try:
             return str(client.get_model_version_by_alias(self.model, str(self.alias)).version)
-        except MlflowException as error:
-            if error.error_code == "RESOURCE_DOES_NOT_EXIST" and "alias" in str(error).lower():
+        except MlflowException as error:  # a server says INVALID_PARAMETER_VALUE, a database store RESOURCE_DOES_NOT_EXIST
+            message = str(error).lower()
+            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") and "alias" in message and "not found" in message:
                 return None
             raise
 

@@ -20,17 +20,15 @@ if TYPE_CHECKING:
 
 def is_linear(model: Any) -> bool:
     """Whether ``model`` (an estimator or a Pipeline ending in one) is a fitted linear model hydraops explains:
-    a regressor, or a binary classifier, with ``coef_`` and ``intercept_``."""
-    from sklearn.base import is_classifier
+    a single-output regressor or a binary classifier, with ``coef_`` and ``intercept_``."""
+    import numpy as np
     from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
 
-    final = _final(model)
+    final = final_estimator(model)
     if not isinstance(final, (LinearModel, LinearClassifierMixin)) or not hasattr(final, "coef_"):
         return False
-    import numpy as np
-
     coef = np.asarray(final.coef_)
-    return coef.ndim == 1 or coef.shape[0] == 1 or not is_classifier(final)
+    return coef.ndim == 1 or coef.shape[0] == 1  # one raw output: a regressor or a binary classifier
 
 
 def encoded(model: Any, prepared: pd.DataFrame) -> np.ndarray:
@@ -81,10 +79,10 @@ def explain_linear(model: Any, prepared: pd.DataFrame, features: list[str], mean
     """(base, contributions by input feature, raw prediction) for the rows ``prepared``."""
     import numpy as np
 
-    final = _final(model)
+    final = final_estimator(model)
     z = encoded(model, prepared)
     coef = np.asarray(final.coef_, dtype=float).reshape(-1)
-    intercept = float(np.asarray(final.intercept_, dtype=float).reshape(-1)[0]) if np.ndim(final.intercept_) else float(final.intercept_)
+    intercept = float(np.asarray(final.intercept_, dtype=float).reshape(-1)[0])  # an array (classifiers) or a float
     m = np.zeros(z.shape[1]) if not mean else np.asarray(mean, dtype=float)
     if m.shape != coef.shape or z.shape[1] != coef.shape[0]:
         raise ValueError(f"the model takes {coef.shape[0]} encoded columns; the rows give {z.shape[1]}, the background {m.shape[0]}")
@@ -97,9 +95,10 @@ def explain_linear(model: Any, prepared: pd.DataFrame, features: list[str], mean
     return base, contributions, np.asarray(raw, dtype=float).reshape(-1)
 
 
-def _final(model: Any) -> Any:
+def final_estimator(model: Any) -> Any:
+    """The estimator itself, or the last step of a Pipeline."""
     steps = getattr(model, "steps", None)
     return steps[-1][1] if steps else model
 
 
-__all__ = ["background", "encoded", "explain_linear", "is_linear", "sources"]
+__all__ = ["background", "encoded", "explain_linear", "final_estimator", "is_linear", "sources"]

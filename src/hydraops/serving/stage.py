@@ -139,13 +139,11 @@ def write_context(action: BuildBundle, ctx: RunContext, **options) -> Path:
     directory = context_dir(spec, tag)
     with verified_model(client, f"models:/{action.model}/{version}", tags) as verified:
         if spec.deploy.service.explain and ref.flavor != "lightgbm":  # which sklearn model: known once loaded
-            from hydraops.serving.linear import is_linear
+            from hydraops.serving.linear import final_estimator, is_linear
 
             loaded = verified.load()
             if not is_linear(loaded):
-                raise ServingError(
-                    _refusal(action.model, version, type(getattr(loaded, "steps", [[None, loaded]])[-1][1]).__name__), key="deploy.service.explain"
-                )
+                raise ServingError(_refusal(action.model, version, type(final_estimator(loaded)).__name__), key="deploy.service.explain")
         return bundle.prepare_context(directory, serving, verified.local, tag, **options)
 
 

@@ -189,38 +189,78 @@ def test_after_an_alias_move_in_the_same_plan_the_version_is_resolved_at_apply(p
     assert result.outcome is Outcome.skipped and "has no alias 'previous'" in result.summary
 
 
-def test_a_model_hydraops_cannot_explain_is_refused_by_build_and_skipped_by_apply(project) -> None:
+def register_sklearn(client, name: str, estimator, option: str | None) -> str:
+    """``estimator`` fitted on two columns, logged as train logs it (its run tagged with the model option
+    ``option``, none when None), registered as ``name`` with the champion alias on it."""
     import numpy as np
     import pandas as pd
     from mlflow.models import infer_signature
-    from sklearn.linear_model import LogisticRegression
+
+    from hydraops.tracking.models import log_model, register_model
+
+    x = pd.DataFrame({"age": np.arange(40, dtype=float), "spend": np.linspace(0, 1, 40)})
+    estimator.fit(x, (x["spend"] > 0.5).astype(int))
+    run_id = client.create_run(client.get_experiment_by_name("churn").experiment_id, tags={T.MODEL: option} if option else {}).info.run_id
+    logged = log_model(client, run_id, estimator, input_example=x.head(3), signature=infer_signature(x.head(3)), pip_requirements=["scikit-learn"])
+    client.log_dict(run_id, INPUTS, "model_inputs.json")
+    version = register_model(client, name, logged, run_id, {T.MODEL_SHA256: logged.sha256, T.FLAVOR: logged.flavor})
+    client.set_registered_model_alias(name, "champion", version)
+    return version
+
+
+def test_a_model_hydraops_cannot_explain_is_refused_by_build_and_skipped_by_apply(project) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.naive_bayes import GaussianNB
 
     from hydraops.errors import ServingError
     from hydraops.plan import apply, build_plan
     from hydraops.plan.model import Outcome
-    from hydraops.tracking.models import log_model, register_model
 
     _, spec, ctx = project
     ctx = replace(ctx, config_digest="e" * 64)  # another registry.name is another config
     client = ctx.tracking.client
-    x = pd.DataFrame({"age": np.arange(40, dtype=float), "spend": np.linspace(0, 1, 40)})
-    estimator = LogisticRegression().fit(x, (x["spend"] > 0.5).astype(int))
-    run_id = client.create_run(client.get_experiment_by_name("churn").experiment_id).info.run_id
-    logged = log_model(client, run_id, estimator, input_example=x.head(3), signature=infer_signature(x.head(3)), pip_requirements=["scikit-learn"])
-    version = register_model(client, "churn_linear", logged, run_id, {T.MODEL_SHA256: logged.sha256, T.FLAVOR: logged.flavor})
-    client.set_registered_model_alias("churn_linear", "champion", version)
-    linear = replace(spec, registry=replace(spec.registry, name="churn_linear"))
+    register_sklearn(client, "churn_forest", RandomForestClassifier(n_estimators=3, random_state=0), "random_forest")
+    forest = replace(spec, registry=replace(spec.registry, name="churn_forest"))
 
-    with pytest.raises(ServingError, match="is a sklearn model, which hydraops does not explain") as raised:
-        plan(linear, ctx, required=True)
+    with pytest.raises(ServingError, match="is a random_forest model, which hydraops does not explain") as raised:
+        plan(forest, ctx, required=True)
     assert raised.value.key == "deploy.service.explain"
-    (skipped,) = plan(linear, ctx)
+    (skipped,) = plan(forest, ctx)
     assert skipped.effect is Effect.skip and "deploy.service.explain=false" in skipped.details[0]
     # after an alias move in the same plan the version is only known at apply: a skip there, saying why
-    moving = BuildBundle(effect=Effect.create, model="churn_linear", alias="champion", version=None, run_id=None,
+    moving = BuildBundle(effect=Effect.create, model="churn_forest", alias="champion", version=None, run_id=None,
                          config_digest=ctx.config_digest, tag=None)  # fmt: skip
-    (result,) = apply(replace(build_plan(linear, ctx, ["serving"]), actions=(moving,)), replace(ctx, spec=linear))
+    (result,) = apply(replace(build_plan(forest, ctx, ["serving"]), actions=(moving,)), replace(ctx, spec=forest))
     assert result.outcome is Outcome.skipped and "does not explain" in result.summary
+
+    # a model of no known option (`model=sklearn`, or trained before the tag) is judged once loaded
+    register_sklearn(client, "churn_bayes", GaussianNB(), None)
+    bayes = replace(spec, registry=replace(spec.registry, name="churn_bayes"))
+    (action,) = plan(bayes, ctx, required=True)
+    with pytest.raises(ServingError, match="is a GaussianNB model, which hydraops does not explain") as raised:
+        write_context(action, ctx)
+    assert raised.value.key == "deploy.service.explain"
+    off = replace(bayes, deploy=replace(bayes.deploy, service=replace(bayes.deploy.service, explain=False)))
+    assert ServingSpec.from_json((write_context(action, replace(ctx, spec=off)) / FILE).read_text()).model.flavor == "sklearn"
+
+
+def test_a_linear_model_is_bundled_with_explanations(project) -> None:
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from hydraops.serving.predictor import Predictor
+
+    _, spec, ctx = project
+    ctx = replace(ctx, config_digest="d" * 64)
+    register_sklearn(ctx.tracking.client, "churn_linear", LogisticRegression(), "logistic_regression")
+    linear = replace(spec, registry=replace(spec.registry, name="churn_linear"))
+    (action,) = plan(linear, ctx, required=True)
+    assert action.effect is Effect.create
+    directory = write_context(action, ctx)
+    predictor = Predictor(ServingSpec.from_json((directory / FILE).read_text()), directory / "model")
+    assert predictor.explainable
+    explained = predictor.explain(pd.DataFrame({"age": [3.0, 30.0], "spend": [0.2, 0.9]}))
+    assert abs(explained.base + explained.contributions.sum(axis=1) - explained.raw).max() <= 1e-9
 
 
 def test_a_batch_target_plans_no_bundle(project) -> None:

@@ -239,3 +239,73 @@ def test_apply_plans_no_scoring_and_a_dry_run_shows_the_version(churn: Path, tab
     done = score(churn, f"input={keys}", f"output={tmp_path / 'o.parquet'}", "dry_run=true")
     assert done.returncode == 0 and "score" in done.stdout and "models:/churn/1 (champion)" in done.stdout
     assert not (tmp_path / "o.parquet").exists()
+
+
+def plain(frame: pd.DataFrame, integers: set[str] = frozenset()) -> list[dict]:
+    """The rows as JSON values: numpy scalars as Python ones (``integers`` as ints: a count read back as a float),
+    missing values as null (floats round-trip exactly)."""
+
+    def value(name, v):
+        if pd.isna(v):
+            return None
+        v = v.item() if hasattr(v, "item") else v
+        return int(v) if name in integers else v
+
+    return [{k: value(k, v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+@pytest.mark.slow
+def test_served_predictions_equal_batch_scoring_and_the_model_on_the_test_split_bit_for_bit(churn: Path, table: pd.DataFrame, tmp_path: Path) -> None:
+    """churn@champion's build context served by the real service: the test split's rows (features given) are
+    served exactly as the model predicts them in-process and as `score_file` scores them; entity rows looked up
+    online (values written as of the last label time) are served as batch scoring looks them up point in time."""
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from hydraops import load_spec
+    from hydraops.features import FeatureRepo
+    from hydraops.features.online import SqliteOnlineStore
+    from hydraops.features.online.base import OnlineRow
+    from hydraops.plan.context import RunContext
+    from hydraops.serving.stage import plan, write_context
+    from hydraops.testing.bundles import running_service
+    from hydraops.training.split import split_table
+
+    spec = load_spec(churn)
+    ctx = RunContext.create(spec)
+    (action,) = plan(spec, ctx, required=True)
+    context = write_context(action, ctx)
+    serving = ServingSpec.from_json((context / "serving.json").read_text())
+    predictor = Predictor(serving, context / "model")
+    labels = spec.features.labels
+    test = split_table(table, spec.split, time_column=labels.timestamp, target=labels.target, task=spec.model.task).test.reset_index(drop=True)
+    features = test[serving.feature_names]
+    integers = {f.name for f in serving.features if f.dtype == "int64"}
+    score_file(predictor, written(test, tmp_path / "test.parquet"), tmp_path / "test.scored.parquet", ScoreOptions(chunk_rows=250))
+    batch = pd.read_parquet(tmp_path / "test.scored.parquet")["prediction"].to_numpy()
+
+    latest = table.sort_values(labels.timestamp).groupby("customer_id").tail(1).head(40).reset_index(drop=True)  # one row per customer
+    now = datetime.now(UTC)
+    with SqliteOnlineStore(spec.stack.online_store.path) as store:
+        for view in serving.views:
+            rows = [OnlineRow((int(row["customer_id"]),), now, plain(latest.loc[[i], view.features], integers)[0]) for i, row in latest.iterrows()]
+            store.write(view.name, rows, as_of=now)
+    entities = written(latest[["customer_id", labels.timestamp]], tmp_path / "entities.parquet")
+    score_file(predictor, entities, tmp_path / "entities.scored.parquet", ScoreOptions(timestamp=labels.timestamp), repo=FeatureRepo.from_spec(spec))
+    looked_up_batch = pd.read_parquet(tmp_path / "entities.scored.parquet")["prediction"].to_numpy()
+
+    with running_service(context) as url, httpx.Client(base_url=url, timeout=30) as http:
+        served = []
+        for start in range(0, len(features), 500):
+            response = http.post("/predict", json={"rows": plain(features.iloc[start : start + 500], integers)})
+            assert response.status_code == 200, response.text
+            served += response.json()["predictions"]
+        response = http.post("/predict", json={"rows": [{"customer_id": int(c)} for c in latest["customer_id"]]})
+        assert response.status_code == 200, response.text
+        looked_up = response.json()
+    assert len(served) == len(test) > 50
+    assert np.array_equal(np.asarray(served), predictor.predict(features)), "served = the model in-process"
+    assert np.array_equal(np.asarray(served), batch), "served = batch scoring, features given"
+    assert {cell["status"] for row in looked_up["features"] for cell in row.values()} == {"present"}
+    assert np.array_equal(np.asarray(looked_up["predictions"]), looked_up_batch), "served with online lookup = batch with point-in-time lookup"

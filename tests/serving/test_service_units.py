@@ -89,12 +89,12 @@ def test_explain_on_a_model_that_cannot_explain_is_422(bundle, tmp_path) -> None
     import mlflow.sklearn
     import numpy as np
     import pandas as pd
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
 
     from hydraops.tracking.models import files_sha256
 
     frame = bundle.frame.assign(plan=(bundle.frame["plan"] == "pro").astype(float))
-    model = LogisticRegression().fit(frame, np.arange(len(frame)) % 2)
+    model = GaussianNB().fit(frame, np.arange(len(frame)) % 2)  # not linear: no exact explanation
     mlflow.sklearn.save_model(model, str(tmp_path / "model"), serialization_format="skops", skops_trusted_types=[], pip_requirements=["scikit-learn"])
     model_ref = dataclasses.replace(bundle.spec.model, flavor="sklearn", sha256=files_sha256(tmp_path / "model"))
     spec = dataclasses.replace(bundle.spec, model=model_ref, categories={})
@@ -105,6 +105,10 @@ def test_explain_on_a_model_that_cannot_explain_is_422(bundle, tmp_path) -> None
     assert serving.predict(body(rows), "r")["predictions"] == model.predict_proba(pd.DataFrame(rows))[:, 1].tolist()
     problem = refusal(serving, body(rows, explain=True))
     assert problem.status == 422 and problem.kind == "not-explainable" and "sklearn" in problem.detail
+    from hydraops.serving.predictor import Predictor
+    from hydraops.serving.spec import ServingSpec
+
+    assert Predictor(ServingSpec.from_json((tmp_path / FILE).read_text()), tmp_path / "model").explainable is False
 
 
 def test_lookup_on_redis_reports_present_expired_missing(bundle, tmp_path) -> None:

@@ -258,6 +258,9 @@ def _check_prediction_log(spec: ProjectSpec) -> Iterator[Finding]:
             yield "stack.prediction_log.url", f"{where.url!r}: a PostgreSQL log needs a postgresql://host:port/database URL"
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?", where.table):
             yield "stack.prediction_log.table", f"'{where.table}': expected a table name, optionally schema-qualified (schema.table)"
+    from hydraops.serving.defaults import default_findings
+
+    yield from default_findings(spec)
 
 
 def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:

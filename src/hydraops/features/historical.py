@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as default_field
 from datetime import datetime
 
 from hydraops.errors import FeatureStoreError
@@ -31,6 +32,7 @@ class ViewJoinReport:
 class HistoricalFeatures:
     frame: object  # pandas.DataFrame: the entity rows, in order, with one column per feature
     report: dict[str, ViewJoinReport]
+    unserved: dict[str, object] = default_field(default_factory=dict)  # view → boolean Series (frame's index): no value found, or expired
 
 
 def get_historical_features(repo: FeatureRepo, entity_df, *, timestamp_column: str, features: Sequence[str] | None = None) -> HistoricalFeatures:
@@ -57,7 +59,10 @@ def get_historical_features(repo: FeatureRepo, entity_df, *, timestamp_column: s
     columns = [name for names in plan.values() for name in names]
     frame = pd.concat([entity_df.reset_index(drop=True), joined[columns]], axis=1)
     frame.index = entity_df.index
-    return HistoricalFeatures(frame, report)
+    unserved = {
+        view: pd.Series((joined[f"__missing_{i}"] | joined[f"__expired_{i}"]).to_numpy(dtype=bool), index=entity_df.index) for i, view in enumerate(plan)
+    }
+    return HistoricalFeatures(frame, report, unserved)
 
 
 def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str, *, side: str, carry: Sequence[str] = ()) -> str:

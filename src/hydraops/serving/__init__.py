@@ -10,6 +10,9 @@ needs Hydra or the project's ``conf/``.
     formats.py    MLflow's and the Open Inference Protocol's bodies as rows
     validation.py the request's shape and limits, each row against the declared features and entity keys
     lookup.py     online lookup from the bundle's views, with a status per feature; rows → the model's frame
+    defaults.py   the ``missing: default`` policy: declared defaults checked (validate, build) and served
+    alias_watch.py  whether the registry alias a bundle serves still points to its version (``/readyz``)
+    linear.py     exact additive explanations of linear scikit-learn models
     explaining.py explanations as served: by |contribution|, top_k, the additivity check
     problems.py   refusals as RFC 9457 problem details
     prediction_log.py  the prediction log as monitoring reads it: read_log, read_request, log_schema

@@ -10,9 +10,10 @@ from typing import Any
 
 import bentoml
 
+from hydraops.serving.alias_watch import AliasWatch
 from hydraops.serving.explaining import explanations
 from hydraops.serving.log_writer import entries, open_log
-from hydraops.serving.lookup import OnlineFeatures, model_frame, refuse_missing
+from hydraops.serving.lookup import OnlineFeatures, apply_missing_policy, model_frame
 from hydraops.serving.problems import FieldError, Refusal, invalid, unavailable
 from hydraops.serving.spec import FILE, ServingSpec
 from hydraops.serving.validation import check_row_count, validate_rows
@@ -31,10 +32,10 @@ FEATURE_VALUES = bentoml.metrics.Counter(
 
 class Serving:
     """The bundle in ``folder``: ``serving.json`` and ``model/`` (checked against its sha256); ``online_url``
-    replaces the declared online store's URL (Redis) or path (SQLite), ``log_url`` the prediction log's
-    PostgreSQL URL or parquet directory."""
+    replaces the declared online store's URL (Redis) or path (SQLite), ``registry_uri`` the recorded registry's,
+    ``log_url`` the prediction log's PostgreSQL URL or parquet directory."""
 
-    def __init__(self, folder: Path, online_url: str | None = None, *, log_url: str | None = None):
+    def __init__(self, folder: Path, online_url: str | None = None, registry_uri: str | None = None, *, log_url: str | None = None):
         self.spec = ServingSpec.from_json((folder / FILE).read_text())
         self.labels = {"model": self.spec.model.name, "version": self.spec.model.version}
         self.predictor = None
@@ -47,11 +48,17 @@ class Serving:
             self.load_error = f"model {self.spec.model.name}/{self.spec.model.version} not loaded: {error}"
             logger.error(self.load_error)
         self.online = OnlineFeatures(self.spec, online_url)
+        self.alias = AliasWatch(self.spec, registry_uri)
         self.log = open_log(self.spec, folder, log_url)
 
     def not_ready(self) -> str | None:
-        """Why the service cannot serve now; None when it can."""
-        return self.load_error or self.online.check()
+        """Why the service cannot serve now (model, online store, an alias moved); None when it can."""
+        return self.load_error or self.online.check() or self.alias.check()
+
+    def ready_document(self) -> dict[str, Any]:
+        """``/readyz``'s body when ready: with the alias served, where it points, or why that is unknown."""
+        alias = self.alias.document()
+        return {"status": "ready"} if alias is None else {"status": "ready", "alias": alias}
 
     def max_body_bytes(self) -> int:
         return int(self.spec.service.get("max_body_bytes", 1_048_576))
@@ -82,7 +89,7 @@ class Serving:
         for statuses in served.statuses:
             for name, status in statuses.items():
                 FEATURE_VALUES.labels(feature=name, status=status).inc()
-        refuse_missing(self.spec, served)
+        served = apply_missing_policy(self.spec, served)
         frame = model_frame(self.spec, served.values)
         predictions = self.predictor.predict(frame)
         document = {

@@ -110,6 +110,20 @@ class OnlineFeatures:
                 self._store = None
 
 
+def apply_missing_policy(spec: ServingSpec, served: ServedRows) -> ServedRows:
+    """The rows as the model gets them under ``deploy.service.missing``: ``reject`` refuses them (422, see
+    :func:`refuse_missing`), ``null`` serves null, ``default`` the declared default (``serving.defaults``);
+    the statuses stay what the lookup found."""
+    policy = spec.service.get("missing", "reject")
+    if policy == "reject":
+        refuse_missing(spec, served)
+    elif policy == "default":
+        from hydraops.serving.defaults import with_defaults
+
+        return ServedRows(with_defaults(spec, served.values, served.statuses), served.statuses)
+    return served
+
+
 def refuse_missing(spec: ServingSpec, served: ServedRows) -> None:
     """Under ``deploy.service.missing: reject``, a 422 problem naming every looked-up feature that is
     missing or expired; under ``null`` they are served as null (the model's missing value)."""

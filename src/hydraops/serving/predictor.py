@@ -6,6 +6,7 @@ they give the same numbers, and the same numbers as the model in training (``tra
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,19 +63,30 @@ class Predictor:
         return predict_scores(self.model, prepared, Task(self.spec.task))
 
     def explain(self, frame: pd.DataFrame) -> Explanation:
-        """Exact contributions: LightGBM's own ``pred_contrib`` (TreeSHAP). Other models: a ServingError
-        saying they are not explainable (the build refuses ``explain: true`` for them)."""
+        """Exact contributions: LightGBM's own ``pred_contrib`` (TreeSHAP); a linear scikit-learn model's
+        ``coef × (x − training mean)`` (``serving.linear``). Other models: a ServingError saying they are not
+        explainable (the build refuses ``explain: true`` for them)."""
         import numpy as np
 
         if not self.explainable:
             raise ServingError(f"model {self.spec.model.name}/{self.spec.model.version} ({self.spec.model.flavor}) is not explainable: "
-                               "hydraops explains LightGBM models (deploy.service.explain: false for others)")  # fmt: skip
+                               "hydraops explains LightGBM and linear models (deploy.service.explain: false for others)")  # fmt: skip
         prepared = self.prepare(frame)
+        space = "raw margin (log-odds)" if self.spec.task == "classification" else "target units"
+        if self.spec.model.flavor != "lightgbm":
+            from hydraops.serving.linear import explain_linear
+
+            base, contributions, raw = explain_linear(self.model, prepared, self.spec.feature_names, self.spec.background, self.spec.task == "classification")
+            return Explanation(base, contributions, raw, space)
         contributions = np.asarray(self.model.predict(prepared, pred_contrib=True, num_threads=self.threads), dtype=float)
         raw = np.asarray(self.model.predict(prepared, raw_score=True, num_threads=self.threads), dtype=float).reshape(-1)
-        space = "raw margin (log-odds)" if self.spec.task == "classification" else "target units"
         return Explanation(contributions[:, -1], contributions[:, :-1], raw, space)
 
-    @property
+    @cached_property
     def explainable(self) -> bool:
-        return self.spec.model.flavor == "lightgbm"
+        """LightGBM models, and linear scikit-learn models (``serving.linear.is_linear``)."""
+        if self.spec.model.flavor == "lightgbm":
+            return True
+        from hydraops.serving.linear import is_linear
+
+        return is_linear(self.model)

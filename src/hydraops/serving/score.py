@@ -75,7 +75,7 @@ def score_file(predictor: Predictor, input: Path, output: Path, options: ScoreOp
         raise ServingError(f"{input}: column(s) {', '.join(clashes)} would be overwritten by the scores: rename them", path=str(input), column=clashes[0])
     if options.explain and not predictor.explainable:
         raise ServingError(f"explain=true: model {spec.model.name} v{spec.model.version} ({spec.model.flavor}) is not explainable; "
-                           "hydraops explains LightGBM models", key="explain")  # fmt: skip
+                           "hydraops explains LightGBM and linear models", key="explain")  # fmt: skip
     out_schema = _output_schema(schema, columns, metadata or {})
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
@@ -189,9 +189,13 @@ def _score_chunk(predictor: Predictor, chunk: pa.Table, missing: list, options: 
 
         keys = list(dict.fromkeys(k for v in spec.views if v.name in {f.view for f in missing} for k in v.join_keys))
         rows = chunk.select([*keys, options.timestamp]).to_pandas()
-        found = get_historical_features(repo, rows, timestamp_column=options.timestamp, features=[f.name for f in missing]).frame
+        joined = get_historical_features(repo, rows, timestamp_column=options.timestamp, features=[f.name for f in missing])
+        defaults = (spec.service.get("defaults") or {}) if spec.service.get("missing") == "default" else {}
         for f in missing:
-            frame[f.name] = found[f.name].to_numpy()
+            values = joined.frame[f.name]
+            if f.name in defaults:  # missing: default, as the service serves it: where the join found none or an expired one
+                values = values.where(~joined.unserved[f.view], defaults[f.name])
+            frame[f.name] = values.to_numpy()
     columns: dict[str, object] = {PREDICTION: predictor.predict(frame)}
     if options.explain:
         explanation = predictor.explain(frame)

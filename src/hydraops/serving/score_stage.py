@@ -68,8 +68,13 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), input: Path
     name, alias = spec.registry.name, alias or (None if version is not None else spec.deploy.alias)
     found = _version(ctx, name, alias, version)
     tags = found.tags
-    if explain and tags.get(T.FLAVOR) != "lightgbm":
-        raise ServingError(f"explain=true: {name} v{found.version} is a {tags.get(T.FLAVOR)} model; hydraops explains LightGBM models", key="explain")
+    if explain and tags.get(T.FLAVOR) != "lightgbm":  # a linear model is explained; another is known by its run's option, or once loaded
+        from hydraops.serving.stage import LINEAR_OPTIONS
+
+        run = ctx.tracking.reader().run(found.run_id) if found.run_id else None
+        option = run.tags.get(T.MODEL) if run else None
+        if option not in (None, "sklearn", *LINEAR_OPTIONS):
+            raise ServingError(f"explain=true: {name} v{found.version} is a {option} model; hydraops explains LightGBM and linear models", key="explain")
     labels = spec.features.labels
     notes = (f"model sha256 {tags.get(T.MODEL_SHA256, '?')[:12]}…", f"chunks of {chunk_rows or (batch.chunk_rows if batch else 100_000):,} rows")
     return [ScoreBatch(
@@ -106,6 +111,7 @@ def score_batch(action: ScoreBatch, ctx: RunContext) -> Result:
     the ScoreReport."""
     import hydraops
     from hydraops.features.repo import FeatureRepo
+    from hydraops.serving.defaults import require_defaults
     from hydraops.serving.predictor import Predictor
     from hydraops.serving.score import ScoreOptions, score_file
     from hydraops.serving.spec import ServingSpec, registered
@@ -114,6 +120,7 @@ def score_batch(action: ScoreBatch, ctx: RunContext) -> Result:
     client = ctx.tracking.client
     ref, inputs, tags = registered(client, action.model, action.version, action.alias)
     serving = ServingSpec.create(ctx.spec, ref, inputs)
+    require_defaults(serving)
     metadata = {"model.name": ref.name, "model.version": ref.version, "model.run_id": ref.run_id, "model.sha256": ref.sha256,
                 "model.flavor": ref.flavor, "version": hydraops.__version__}  # fmt: skip
     options = ScoreOptions(action.chunk_rows, action.timestamp, action.explain, action.on_invalid)

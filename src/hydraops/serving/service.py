@@ -22,8 +22,10 @@ Refusals are RFC 9457 problem details (``hydraops.serving.problems``). Every res
 ``x-request-id`` (the caller's, when it sends a sane one), ``x-model-name`` and ``x-model-version``.
 
 The serving machine gives the online store's connection in ``HYDRAOPS_ONLINE_URL`` (a Redis URL with its
-credentials, or a SQLite path), read once at start; without it the spec's URL or path is used. The
-registry is not consulted: ``/readyz`` does not check whether the alias moved to another version.
+credentials, or a SQLite path), read once at start; without it the spec's URL or path is used. Likewise
+``HYDRAOPS_REGISTRY_URI`` replaces the recorded model registry, which ``/readyz`` asks (every
+``deploy.service.alias_check_seconds``) whether the alias the bundle serves still points to its version
+(``hydraops.serving.alias_watch``): 503 naming both versions when it moved.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from hydraops.serving.spec import FILE
 
 ONLINE_URL_ENV = "HYDRAOPS_ONLINE_URL"
 PREDICTION_LOG_URL_ENV = "HYDRAOPS_PREDICTION_LOG_URL"
+REGISTRY_URI_ENV = "HYDRAOPS_REGISTRY_URI"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -55,7 +58,10 @@ class Service:
     """The bundle in the working directory, served."""
 
     def __init__(self) -> None:
-        self.serving = Serving(Path.cwd(), os.environ.get(ONLINE_URL_ENV) or None, log_url=os.environ.get(PREDICTION_LOG_URL_ENV) or None)
+        self.serving = Serving(
+            Path.cwd(), os.environ.get(ONLINE_URL_ENV) or None, os.environ.get(REGISTRY_URI_ENV) or None,
+            log_url=os.environ.get(PREDICTION_LOG_URL_ENV) or None,
+        )  # fmt: skip
 
     @bentoml.on_shutdown
     def write_prediction_log(self) -> None:
@@ -98,11 +104,16 @@ class ServingHeaders:
 
 
 async def _readyz(send: Any, request_id: str) -> None:
+    from starlette.concurrency import run_in_threadpool
+
+    ready: dict[str, Any] = {"status": "ready"}
     try:
-        reason = current().not_ready()
+        serving = current()
+        reason = await run_in_threadpool(serving.not_ready)  # it may ask the registry: off the event loop
+        ready = serving.ready_document()
     except Exception as error:  # noqa: BLE001 - the service is not instantiated yet
         reason = f"the service is starting ({error})"
-    response = problem_response(unavailable(reason), None, request_id) if reason else Response(b'{"status": "ready"}\n', media_type="application/json")
+    response = problem_response(unavailable(reason), None, request_id) if reason else Response(json.dumps(ready) + "\n", media_type="application/json")
     await response({"type": "http"}, None, send)
 
 

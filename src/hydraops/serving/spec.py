@@ -81,6 +81,8 @@ class ServingSpec:
     service: dict[str, Any] = field(default_factory=dict)  # deploy.service as declared
     prediction_log: dict[str, Any] | None = None  # stack.prediction_log, no secret (None: no log)
     shadow: ShadowRef | None = None  # deploy.shadow's version, in the bundle's shadow/ folder
+    background: list[float] = field(default_factory=list)  # a linear model's mean encoded training row (explanations)
+    registry: dict[str, Any] = field(default_factory=dict)  # {"uri": the model registry, no credentials}: /readyz's alias check
     format: int = FORMAT
 
     @property
@@ -112,6 +114,7 @@ class ServingSpec:
         features come from, the online store and the prediction log (their type and where, without
         credentials), ``deploy.service`` and the shadow version."""
         from hydraops.features.repo import to_us
+        from hydraops.serving.alias_watch import public_uri
 
         declared = _declared_fields(spec)
         features = [declared.get(name, FeatureField(name)) for name in inputs["features"]]
@@ -137,6 +140,8 @@ class ServingSpec:
             service=_plain(spec.deploy.service),
             prediction_log=_public_log(spec),
             shadow=shadow,
+            background=[float(v) for v in inputs.get("background") or []],
+            registry={"uri": public_uri(spec.stack.registry_uri or spec.stack.tracking_uri)},
         )
 
 

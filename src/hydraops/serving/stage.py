@@ -19,6 +19,7 @@ from hydraops.errors import RegistryError, ServingError
 from hydraops.plan.context import RunContext
 from hydraops.plan.model import Action, Effect, Outcome, Result
 from hydraops.serving import bundle
+from hydraops.serving.defaults import require_defaults
 from hydraops.tracking import tags as T
 
 #: deploy.target values that serve a bundle (``batch`` scores files and needs none).
@@ -95,7 +96,8 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), alias: str 
     if shadow is not None and shadow_version is None:
         return _nothing(required, _no_shadow(model, where, shadow, found.aliases), common, key="deploy.shadow")
     record = reader.version(model, version)
-    refused = unexplainable(spec, model, version, record.tags.get(T.FLAVOR, "") if record else "")
+    run = reader.run(record.run_id) if record is not None and record.run_id else None
+    refused = unexplainable(spec, model, version, record.tags.get(T.FLAVOR, "") if record else "", run.tags.get(T.MODEL) if run else None)
     if refused:
         return _nothing(required, refused, common, error=ServingError, key="deploy.service.explain")
     tag = bundle.bento_tag(spec.project, version, ctx.config_digest, shadow_version)
@@ -122,10 +124,16 @@ def build_bundle(action: BuildBundle, ctx: RunContext) -> Result:
     if action.version is None and bundle.is_built(spec.stack.bento_home, tag):
         return Result(action, Outcome.skipped, f"{tag} is in the bento store", tag)
     if not action.required:  # apply: a version the config cannot bundle is said, not an error at the end of the lifecycle
-        refused = unexplainable(spec, action.model, version, client.get_model_version(action.model, version).tags.get(T.FLAVOR, ""))
+        details = client.get_model_version(action.model, version)
+        refused = unexplainable(spec, action.model, version, details.tags.get(T.FLAVOR, ""), client.get_run(details.run_id).data.tags.get(T.MODEL))
         if refused:
             return Result(action, Outcome.skipped, f"not built: {refused}")
-    directory = write_context(replace(action, version=version, tag=tag, shadow_version=shadow_version), ctx)
+    try:
+        directory = write_context(replace(action, version=version, tag=tag, shadow_version=shadow_version), ctx)
+    except ServingError as error:
+        if action.required or error.key != "deploy.service.explain":
+            raise
+        return Result(action, Outcome.skipped, f"not built: {error}")
     built = bundle.build_bento(directory, spec.stack.bento_home, version=tag.partition(":")[2])
     return Result(action, Outcome.done, f"bento {built} in {spec.stack.bento_home}", built)
 
@@ -145,7 +153,7 @@ def write_context(action: BuildBundle, ctx: RunContext, **options) -> Path:
     shadow_version = action.shadow_version or (_resolve(client, action.model, action.shadow, key="deploy.shadow") if action.shadow else None)
     tag = bundle.bento_tag(spec.project, version, action.config_digest, shadow_version)
     ref, inputs, tags = registered(client, action.model, version, action.alias, action.config_digest)
-    refused = unexplainable(spec, action.model, version, ref.flavor)
+    refused = unexplainable(spec, action.model, version, ref.flavor, client.get_run(ref.run_id).data.tags.get(T.MODEL))
     if refused:
         raise ServingError(refused, key="deploy.service.explain")
     shadow = shadow_tags = None
@@ -157,9 +165,16 @@ def write_context(action: BuildBundle, ctx: RunContext, **options) -> Path:
                                f"v{version} (@{action.alias}) is not served: shadow a version trained on the same features", key="deploy.shadow")  # fmt: skip
         shadow = ShadowRef(shadow_ref, list(shadow_inputs["features"]), dict(shadow_inputs.get("categories", {})))
     serving = ServingSpec.create(spec, ref, inputs, shadow)
+    require_defaults(serving)
     directory = context_dir(spec, tag)
     with ExitStack() as stack:
         verified = stack.enter_context(verified_model(client, f"models:/{action.model}/{version}", tags))
+        if spec.deploy.service.explain and ref.flavor != "lightgbm":  # which sklearn model: known once loaded
+            from hydraops.serving.linear import final_estimator, is_linear
+
+            loaded = verified.load()
+            if not is_linear(loaded):
+                raise ServingError(_refusal(action.model, version, type(final_estimator(loaded)).__name__), key="deploy.service.explain")
         shadow_dir = None
         if shadow is not None:
             shadow_dir = stack.enter_context(verified_model(client, f"models:/{action.model}/{shadow_version}", shadow_tags)).local
@@ -173,13 +188,24 @@ def context_dir(spec, tag: str) -> Path:
     return resolve_under(spec.paths.artifacts_dir, Path(CONTEXTS) / tag.replace(":", "-"), what=f"bundle {tag}", error=ServingError)
 
 
-def unexplainable(spec, model: str, version: str, flavor: str) -> str | None:
-    """Why the version cannot be bundled under ``deploy.service.explain: true`` (hydraops explains LightGBM
-    models), or None."""
-    if spec.deploy.service.explain and flavor and flavor != "lightgbm":
-        return (f"model {model} v{version} is a {flavor} model, which hydraops does not explain: "
-                "set deploy.service.explain=false to serve it without explanations")  # fmt: skip
-    return None
+#: ``model`` options whose scikit-learn models are linear (explained exactly); ``sklearn`` is known once loaded.
+LINEAR_OPTIONS = ("logistic_regression", "linear_regression")
+
+
+def unexplainable(spec, model: str, version: str, flavor: str, option: str | None = None) -> str | None:
+    """Why the version cannot be bundled under ``deploy.service.explain: true``, or None. hydraops explains
+    LightGBM and linear models; ``option`` is the ``model`` option its run trained (the run's tag): a
+    scikit-learn model of another option is refused here, one of no known option when it is loaded."""
+    if not spec.deploy.service.explain or not flavor or flavor == "lightgbm":
+        return None
+    if option is None or option in LINEAR_OPTIONS or option == "sklearn":
+        return None
+    return _refusal(model, version, option)
+
+
+def _refusal(model: str, version: str, kind: str) -> str:
+    return (f"model {model} v{version} is a {kind} model, which hydraops does not explain (it explains LightGBM and linear models): "
+            "set deploy.service.explain=false to serve it without explanations")  # fmt: skip
 
 
 def _moves_before(earlier: tuple[Action, ...], alias: str) -> bool:

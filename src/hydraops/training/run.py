@@ -272,8 +272,12 @@ def _evaluate_and_log(client, run_id: str, spec: ProjectSpec, prepared: Prepared
     plots = save_plots(prepared.estimator, evaluation, parts, spec.evaluate, output_dir / "plots", feature_names=prepared.features)
     for path in plots.values():
         client.log_artifact(run_id, str(path), "plots")
-    client.log_dict(run_id, {"features": prepared.features, "categories": prepared.levels}, "model_inputs.json")
+    from hydraops.serving.linear import background
+
     x_train = prepared.parts["train"][0]
+    inputs = {"features": prepared.features, "categories": prepared.levels}
+    mean = background(prepared.estimator, x_train) if len(x_train) else None  # a linear model's explanations are relative to it
+    client.log_dict(run_id, inputs if mean is None else {**inputs, "background": mean}, "model_inputs.json")
     example = x_train.head(5)
     signature = infer_signature(x_train.head(200), predict_scores(prepared.estimator, x_train.head(200), spec.model.task))
     model = log_model(client, run_id, prepared.estimator, input_example=example, signature=signature, pip_requirements=_requirements())

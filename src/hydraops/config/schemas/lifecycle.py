@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -49,6 +50,7 @@ class MissingPolicy(StrEnum):
 
     reject = "reject"
     null = "null"
+    default = "default"
 
 
 class OnInvalid(StrEnum):
@@ -126,11 +128,19 @@ class ServiceSpec:
         default=UnknownFields.reject, metadata={"expected": "a request field the model does not take: refused (422) or ignored"}
     )
     missing: MissingPolicy = field(
-        default=MissingPolicy.reject, metadata={"expected": "a looked-up feature missing or expired: the row is refused (422), or served as null"}
+        default=MissingPolicy.reject,
+        metadata={"expected": "a looked-up feature missing or expired: the row is refused (422), served as null, or served as its declared default"},
+    )
+    defaults: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"expected": "feature → the value served when it is missing or expired (missing: default); checked against the feature's declaration"},
     )
     max_rows: int = field(default=1000, metadata={"expected": "rows per request at most (more: 413)"})
     max_body_bytes: int = field(default=1_048_576, metadata={"expected": "request body size at most, in bytes (more: 413)"})
     prediction_log: PredictionLogSpec = field(default_factory=PredictionLogSpec)
+    alias_check_seconds: float | None = field(
+        default=5.0, metadata={"expected": "seconds /readyz reuses the registry's answer on where deploy.alias points (null: never asks)"}
+    )
 
 
 @dataclass

@@ -3,7 +3,7 @@
 The bundle records the alias (``serving.json`` ``model.alias``) and the registry (``registry.uri``, without
 credentials); the serving machine may give the registry's URI with its credentials at the edge
 (``HYDRAOPS_REGISTRY_URI``). An embedded SQLite registry is read with ``tracking.sqlite_reader`` (no MLflow
-import); any other with an ``MlflowClient`` on explicit URIs, imported on the first check. The answer is
+import); an MLflow server with one REST request; a database with an ``MlflowClient`` on explicit URIs. The answer is
 reused for ``deploy.service.alias_check_seconds``; a registry that does not answer leaves the service ready,
 the alias's version unknown (said in ``/readyz``'s body and the log): a registry blip never takes it down.
 """
@@ -103,20 +103,45 @@ class AliasWatch:
         return self._mlflow_points_to(uri)
 
     def _mlflow_points_to(self, uri: str) -> str | None:
+        """An MLflow server: one REST request bounded by TIMEOUT (no process-wide MLflow settings), with the
+        credentials MLflow's own client takes (``MLFLOW_TRACKING_TOKEN``, or ``_USERNAME`` and ``_PASSWORD``).
+        A database URI: an ``MlflowClient`` on it, its connection bounded by TIMEOUT."""
+        if not uri.startswith(("http://", "https://")):
+            return self._database_points_to(uri)
+        import os
+
+        import httpx
+
+        token, user = os.environ.get("MLFLOW_TRACKING_TOKEN"), os.environ.get("MLFLOW_TRACKING_USERNAME")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        auth = (user, os.environ.get("MLFLOW_TRACKING_PASSWORD", "")) if user and not token else None
+        answer = httpx.get(f"{uri.rstrip('/')}/api/2.0/mlflow/registered-models/alias", params={"name": self.model, "alias": str(self.alias)},
+                           headers=headers, auth=auth, timeout=TIMEOUT)  # fmt: skip
+        if answer.status_code in (400, 404) and _alias_not_found(answer.json().get("error_code"), answer.json().get("message")):
+            return None
+        answer.raise_for_status()
+        return str(answer.json()["model_version"]["version"])
+
+    def _database_points_to(self, uri: str) -> str | None:
         from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
-        from hydraops.tracking.connection import bound_requests, with_connect_timeout
+        from hydraops.tracking.connection import with_connect_timeout
 
-        bound_requests(TIMEOUT, 0)
         client = MlflowClient(tracking_uri=with_connect_timeout(uri, TIMEOUT), registry_uri=with_connect_timeout(uri, TIMEOUT))
         try:
             return str(client.get_model_version_by_alias(self.model, str(self.alias)).version)
-        except MlflowException as error:  # a server says INVALID_PARAMETER_VALUE, a database store RESOURCE_DOES_NOT_EXIST
-            message = str(error).lower()
-            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") and "alias" in message and "not found" in message:
+        except MlflowException as error:
+            if _alias_not_found(error.error_code, str(error)):
                 return None
             raise
+
+
+def _alias_not_found(code: str | None, message: str | None) -> bool:
+    """An MLflow answer saying the alias points to nothing: a server says INVALID_PARAMETER_VALUE, a
+    database store RESOURCE_DOES_NOT_EXIST, both naming the alias."""
+    text = str(message or "").lower()
+    return code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") and "alias" in text and "not found" in text
 
 
 def public_uri(uri: str) -> str:

@@ -16,8 +16,9 @@ How each is computed from the profile (which holds bins, not values):
 - **normed Wasserstein**: W1 / max(reference std, 0.001) as Evidently norms it. W1 = the integral of
   |F_ref - F_cur| with both distributions spread uniformly within each reference quantile bin (the same
   smoothing on both sides, so integer data is not mistaken for drift), plus the exact contribution of current
-  values beyond the reference's min and max (their summed distance to it). With 100 bins it is within about
-  0.01 reference std of scipy's exact W1 of the raw samples (tested).
+  values beyond the reference's min and max (their summed distance to it). With the profile's bins it is
+  within 0.01 reference std of scipy's exact W1 of the raw samples on continuous data (tested on six shapes,
+  shifts 0 to 1 std); on integer data a shift is seen at the resolution of the bins.
 - **PSI**: sum((ref% - cur%) * ln(ref% / cur%)) over ``PSI_BINS`` bins of equal reference mass (the reference
   quantile bins merged; values beyond the range join the outer bins), an empty bin's share taken as 0.0001 as
   Evidently does. Categorical: over the categories and ``other``.

@@ -3,9 +3,9 @@
 Per column: its kind (numeric or categorical), dtype, non-null count and null count (missing and non-finite
 values), and
 
-- numeric: min, max, mean, std and ``bins`` quantile bins (edges at equal reference mass, with finer ones in
-  the outer 0.5 % of each tail, duplicates merged so integer data keeps exact bins) with the count of values
-  in each, ``[e_i, e_i+1)``, the last closed;
+- numeric: min, max, mean, std and bins (:func:`bin_edges`: ``bins`` quantile bins of equal reference mass,
+  finer ones in the tails, equal-width ones across the middle) with the count of values in each,
+  ``[e_i, e_i+1)``, the last closed;
 - categorical (strings, booleans, categoricals, and numbers with at most ``DISCRETE_MAX_UNIQUE`` distinct
   values): the ``max_categories`` most frequent values as string keys with their counts, the rest as ``other``.
 
@@ -29,7 +29,7 @@ ARTIFACT = "reference_profile.json"
 PREDICTION = "prediction"  # the predictions' column, as batch scoring names it
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 DEFAULT_BINS = 100
-MAX_CATEGORIES = 50
+MAX_CATEGORIES = 20
 DISCRETE_MAX_UNIQUE = 5  # Evidently's rule: a numeric column with this few distinct values is compared as categories
 
 
@@ -127,7 +127,7 @@ def profile_column(series: pd.Series, *, bins: int = DEFAULT_BINS, max_categorie
         finite = values[np.isfinite(values)]
         nulls = len(values) - len(finite)
         if len(pd.unique(finite)) > DISCRETE_MAX_UNIQUE:
-            edges = np.unique(np.quantile(finite, quantile_levels(bins)))
+            edges = bin_edges(finite, bins)
             _, counts, _ = bin_counts(edges, finite)
             stats = {"min": float(edges[0]), "max": float(edges[-1]), "mean": float(finite.mean()), "std": float(finite.std())}
             return ColumnProfile(name, NUMERIC, dtype, len(finite), nulls, **stats, edges=tuple(map(float, edges)), counts=tuple(map(int, counts)))
@@ -142,13 +142,18 @@ def profile_column(series: pd.Series, *, bins: int = DEFAULT_BINS, max_categorie
                          categories=tuple(keys[i] for i in kept), other=int(sum(counts[i] for i in rest)))  # fmt: skip
 
 
-def quantile_levels(bins: int) -> np.ndarray:
-    """``bins`` equal-mass levels, plus finer ones in each tail (1e-4 .. 5e-3 of the mass), where a heavy tail's
-    one wide bin would otherwise carry the whole tail's spread."""
+def bin_edges(values: np.ndarray, bins: int) -> np.ndarray:
+    """Edges at ``bins`` equal-mass quantiles (data values, so integer data keeps exact bins), at finer ones in
+    each tail (1e-4 .. 5e-3 of the mass: a heavy tail's one wide bin would carry the whole tail's spread), and
+    ``bins // 2`` equal-width ones between the 0.5 % and 99.5 % quantiles (no bin in a sparse middle, between
+    two modes, is wider than 2 % of that range)."""
     import numpy as np
 
     tail = np.array([1e-4, 5e-4, 1e-3, 2e-3, 5e-3])
-    return np.unique(np.concatenate([np.linspace(0.0, 1.0, bins + 1), tail, 1.0 - tail]))
+    levels = np.unique(np.concatenate([np.linspace(0.0, 1.0, bins + 1), tail, 1.0 - tail]))
+    quantiles = np.quantile(values, levels, method="inverted_cdf")
+    low, high = np.quantile(values, [0.005, 0.995], method="inverted_cdf")
+    return np.unique(np.concatenate([quantiles, np.linspace(low, high, bins // 2 + 1)]))
 
 
 def is_numeric(series: pd.Series) -> bool:

@@ -66,7 +66,7 @@ def resolve(monitor: MonitorSpec, column: str, *, prediction: bool = False) -> d
     for spec_field in dataclasses.fields(ThresholdSpec):
         name = spec_field.name
         level = next(((key, getattr(spec, name)) for key, spec in found if getattr(spec, name) is not None), None)
-        resolved[name] = Resolved(*level) if level else Resolved(DEFAULTS[name], BUILT_IN)
+        resolved[name] = Resolved(level[1], level[0]) if level else Resolved(DEFAULTS[name], BUILT_IN)
     return resolved
 
 

@@ -32,7 +32,6 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import mib, peak_rss_bytes  # noqa: E402
-
 from hydraops.monitoring.drift import DriftThresholds, Method, Sketch, column_drift  # noqa: E402
 from hydraops.monitoring.profile import build_profile  # noqa: E402
 from hydraops.testing.drift_data import COLUMNS, NUMERIC, chunks, sample  # noqa: E402
@@ -96,7 +95,10 @@ def speed(rows: int) -> dict:
     start = time.perf_counter()
     profile = build_profile(reference)
     timings["profile_s"] = time.perf_counter() - start
-    for label, thresholds in (("drift_default_s", DriftThresholds()), ("drift_psi_s", DriftThresholds(numeric_method=Method.psi, categorical_method=Method.psi))):
+    for label, thresholds in (
+        ("drift_default_s", DriftThresholds()),
+        ("drift_psi_s", DriftThresholds(numeric_method=Method.psi, categorical_method=Method.psi)),
+    ):
         start = time.perf_counter()
         results = [column_drift(profile.features[name], current[name], thresholds) for name in names]
         timings[label] = time.perf_counter() - start

@@ -178,6 +178,8 @@ def category_counts(series: pd.Series) -> tuple[list[str], list[int]]:
     """Non-null values counted by :func:`category_key` (``1`` and ``1.0`` are one category)."""
     merged: dict[str, int] = {}
     for value, count in series.value_counts(dropna=True).items():
+        if not count:  # a categorical dtype lists its unused categories too
+            continue
         key = category_key(value)
         merged[key] = merged.get(key, 0) + int(count)
     return list(merged), list(merged.values())

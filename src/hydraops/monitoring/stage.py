@@ -4,7 +4,7 @@
 Planning resolves the version (``version``, else the one ``deploy.alias`` designates) through
 ``Tracking.reader``; the handler reads the version's ``reference_profile.json``, checks the file in chunks
 (:func:`hydraops.monitoring.check.check_file`) and writes ``violations.json`` in ``monitor.report_dir``. The
-stage plans nothing without a current file, so ``hydraops apply`` never monitors.
+stage plans nothing unless given a current file, so ``hydraops apply`` never monitors.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ class MonitorDrift(Action):
 
 def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Path | None = None, version: int | None = None,
          alias: str | None = None, chunk_rows: int = 100_000) -> list[Action]:  # fmt: skip
-    """One MonitorDrift when a current file is given (``current``, else ``monitor.current``); none otherwise."""
-    given = current or spec.monitor.current
-    if given is None:
+    """One MonitorDrift when a current file is given (the verb passes ``current=`` or ``monitor.current``); none
+    otherwise, so ``apply`` never monitors."""
+    if current is None:
         return []
     name = spec.registry.name
     alias = alias or (None if version is not None else spec.deploy.alias)
@@ -59,7 +59,7 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Pa
     output = Path(spec.monitor.report_dir) / VIOLATIONS
     notes = (f"drift: {spec.monitor.default.numeric_method or 'wasserstein'} (numeric), {spec.monitor.default.categorical_method or 'jensenshannon'} "
              f"(categorical); dataset drift at {spec.monitor.drift_share:g} of the features",)  # fmt: skip
-    return [MonitorDrift(effect=Effect.check, current=Path(given), output=output, model=name, version=found.version,
+    return [MonitorDrift(effect=Effect.check, current=Path(current), output=output, model=name, version=found.version,
                          run_id=found.run_id or "", alias=alias, chunk_rows=chunk_rows, notes=notes)]  # fmt: skip
 
 

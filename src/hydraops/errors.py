@@ -16,6 +16,8 @@ print it as one readable message. The context is also carried as fields, for cod
      ├── EvaluationError     a model cannot be evaluated as asked (unknown metric, missing column)
      ├── TrackingError       the tracking server is unreachable or refuses a request
      ├── ModelIntegrityError a model's files do not match their recorded sha256
+     ├── MonitoringError     a reference profile is missing or unreadable, or data cannot be compared with it
+     │    └── MonitoringBreach  ``hydraops monitor``: a check breached its threshold (exit 3)
      ├── NotReproduced       ``hydraops reproduce``: the new model or metrics differ from the run's (exit 1)
      └── RegistryError       the registry spec cannot be carried out as declared
           ├── PromotionRejected  a gate failed; nothing moved (exit 1)
@@ -27,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "ConfigError", "DataError", "EvaluationError", "FeatureStoreError", "HydraopsError", "ModelIntegrityError", "NotReproduced",
+    "ConfigError", "DataError", "EvaluationError", "FeatureStoreError", "HydraopsError", "ModelIntegrityError", "MonitoringBreach", "MonitoringError", "NotReproduced",
     "Problem", "ProjectError", "PromotionRejected", "RegistryConflict", "RegistryError", "TemplateError", "TrackingError",
     "Refusal", "ServingError", "TrainingError", "UsageError",
 ]  # fmt: skip
@@ -129,6 +131,18 @@ class ModelIntegrityError(HydraopsError):
     """A model's files do not match the sha256 recorded when it was logged."""
 
     exit_code = 2
+
+
+class MonitoringError(HydraopsError):
+    """A model version has no readable reference profile, or current data cannot be compared with it."""
+
+    exit_code = 2
+
+
+class MonitoringBreach(MonitoringError):
+    """A monitoring check breached its threshold: violations.json lists each one."""
+
+    exit_code = 3
 
 
 class ServingError(HydraopsError):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from hydraops.cli import feature_verbs, registry_verbs, serving_verbs, verbs
 from hydraops.cli.hydra_app import HELP_FLAGS, HydraVerb
 from hydraops.cli.init import init_verb
+from hydraops.cli.monitor_verb import MONITOR_PARAMS, monitor
 from hydraops.cli.params import Kind, Param, verb_help
 from hydraops.cli.reproduce import reproduce_verb
 from hydraops.cli.score_verb import SCORE_PARAMS, score
@@ -94,6 +95,10 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "score": (
         "score a parquet or CSV file in batch with the alias's version: input=PATH output=PATH [alias=NAME] [explain=true]",
         HydraVerb("score", score, read_only=True, params=SCORE_PARAMS),
+    ),
+    "monitor": (
+        "judge a parquet or CSV file against a model version's reference profile (drift); violations.json, exit 3 on a breach: current=PATH [version=N]",
+        HydraVerb("monitor", monitor, read_only=True, params=MONITOR_PARAMS),
     ),
     "reproduce": (
         "train again from a run's recorded overrides; report whether the model is bit-identical: reproduce RUN_ID",

@@ -267,16 +267,27 @@ def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:
     names = spec.features.feature_names()
     if not names:
         return
+    grouped: dict[str, str] = {}
     for group, group_spec in spec.monitor.groups.items():
         for i, column in enumerate(group_spec.columns):
             if column not in names:
                 yield f"monitor.groups.{group}.columns[{i}]", _one_of(column, names, "feature")
+            elif column in grouped:
+                yield f"monitor.groups.{group}.columns[{i}]", f"'{column}' is already in group '{grouped[column]}': a column takes the thresholds of one group"
+            grouped.setdefault(column, group)
     for column in spec.monitor.columns:
         if column not in names:
             yield f"monitor.columns.{column}", _one_of(column, names, "feature")
     metric = spec.monitor.performance.metric
     if metric is not None and metric not in spec.evaluate.metrics:
         yield "monitor.performance.metric", _one_of(metric, spec.evaluate.metrics, "metric")
+
+
+def check_monitor_thresholds(spec: ProjectSpec) -> Iterator[Finding]:
+    """Each declared threshold is in its range (:func:`hydraops.monitoring.thresholds.threshold_findings`)."""
+    from hydraops.monitoring.thresholds import threshold_findings
+
+    yield from threshold_findings(spec.monitor)
 
 
 def check_online_store(spec: ProjectSpec) -> Iterator[Finding]:
@@ -331,6 +342,7 @@ CHECKS = (
     check_registry,
     check_deploy,
     check_monitor,
+    check_monitor_thresholds,
     check_feature_sql,
     check_online_store,
 )

@@ -19,6 +19,7 @@ def handlers() -> Mapping[type[Action], Handler]:
     """Action type → the function that carries it out (stages are imported here, when a plan is applied)."""
     from hydraops.features import data_stage as data
     from hydraops.features import stage as features
+    from hydraops.monitoring import stage as monitor
     from hydraops.registry import stage as registry
     from hydraops.serving import score_stage as score
     from hydraops.serving import stage as serving
@@ -33,6 +34,7 @@ def handlers() -> Mapping[type[Action], Handler]:
         registry.Rollback: registry.rollback,
         serving.BuildBundle: serving.build_bundle,
         score.ScoreBatch: score.score_batch,
+        monitor.MonitorDrift: monitor.monitor_drift,
     }
 
 

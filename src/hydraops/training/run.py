@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydraops.config.schemas import ProjectSpec
-from hydraops.config.secrets import Redactor
 from hydraops.tracking import tags as T
-from hydraops.training.reproduce import OVERRIDES_ARTIFACT, overrides_record
+from hydraops.training.reproduce import overrides_record
 
 if TYPE_CHECKING:
     from hydraops.features.progress import Report
@@ -60,6 +59,7 @@ def train(spec: ProjectSpec, ctx: RunContext, *, inputs_digest: str | None = Non
     from hydraops.tracking.connection import tracking_failures
     from hydraops.tracking.lineage import config_yaml, package_versions, source_tags
     from hydraops.tracking.runs import experiment_for_runs, tracked_run
+    from hydraops.training.logging import log_config
 
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")  # dataset-source and int-schema hints
     ctx.output_dir.mkdir(parents=True, exist_ok=True)
@@ -81,7 +81,7 @@ def train(spec: ProjectSpec, ctx: RunContext, *, inputs_digest: str | None = Non
         experiment_id = experiment_for_runs(client, spec.project, spec.stack.artifact_location)
         with tracked_run(client, experiment_id, run_name(spec, ctx.overrides), tags) as run:
             run_id = run.info.run_id
-            _log_config(client, run_id, ctx.config, config_yaml(ctx.config), overrides_text, ctx.hydra_dir, ctx.redactor)
+            log_config(client, run_id, ctx.config, config_yaml(ctx.config), overrides_text, ctx.hydra_dir, ctx.redactor)
             _log_inputs(client, run_id, spec, prepared)
             x_train, y_train = prepared.parts["train"]
             prepared.estimator.fit(x_train, y_train)
@@ -168,25 +168,6 @@ def run_name(spec: ProjectSpec, overrides: Sequence[str]) -> str:
     return " ".join([spec.model.name, *shown])[:250]
 
 
-def _log_config(client, run_id: str, resolved: Mapping[str, Any], config_yaml: str, overrides_text: str,
-                hydra_dir: Path | None, redactor: Redactor) -> None:  # fmt: skip
-    from mlflow.entities import Param
-
-    from hydraops.tracking.params import OVERFLOW_ARTIFACT, flatten, split_params
-
-    short, long = split_params(flatten(resolved))
-    items = [Param(key, value) for key, value in short.items()]
-    for start in range(0, len(items), 100):
-        client.log_batch(run_id, params=items[start : start + 100])
-    if long:
-        client.log_dict(run_id, long, OVERFLOW_ARTIFACT)
-    client.log_text(run_id, config_yaml, "config/config.yaml")
-    client.log_text(run_id, overrides_text, OVERRIDES_ARTIFACT)
-    if hydra_dir is not None and hydra_dir.is_dir():  # Hydra's own copies, unresolved: URL passwords, copied env
-        for path in sorted(p for p in hydra_dir.iterdir() if p.is_file()):
-            client.log_text(run_id, redactor.text(path.read_text()), f"config/.hydra/{path.name}")
-
-
 def _log_inputs(client, run_id: str, spec: ProjectSpec, prepared: Prepared) -> None:
     """Each split as an MLflow dataset input (name, digest, source, schema, profile; context = the split's name),
     recorded as ``mlflow.data.from_pandas`` records it, with the two costly parts computed cheaply: the digest
@@ -261,6 +242,7 @@ def _evaluate_and_log(client, run_id: str, spec: ProjectSpec, prepared: Prepared
 
     from hydraops.tracking.models import log_model
     from hydraops.training.evaluate import evaluate, predict_scores
+    from hydraops.training.logging import log_model_inputs, log_reference_profile
     from hydraops.training.plots import save_plots
 
     parts = {name: part for name, part in prepared.parts.items() if len(part[0])}
@@ -272,12 +254,9 @@ def _evaluate_and_log(client, run_id: str, spec: ProjectSpec, prepared: Prepared
     plots = save_plots(prepared.estimator, evaluation, parts, spec.evaluate, output_dir / "plots", feature_names=prepared.features)
     for path in plots.values():
         client.log_artifact(run_id, str(path), "plots")
-    from hydraops.serving.linear import background
-
+    log_model_inputs(client, run_id, prepared)
+    log_reference_profile(client, run_id, spec, prepared, evaluation.metrics)
     x_train = prepared.parts["train"][0]
-    inputs = {"features": prepared.features, "categories": prepared.levels}
-    mean = background(prepared.estimator, x_train) if len(x_train) else None  # a linear model's explanations are relative to it
-    client.log_dict(run_id, inputs if mean is None else {**inputs, "background": mean}, "model_inputs.json")
     example = x_train.head(5)
     signature = infer_signature(x_train.head(200), predict_scores(prepared.estimator, x_train.head(200), spec.model.task))
     model = log_model(client, run_id, prepared.estimator, input_example=example, signature=signature, pip_requirements=_requirements())

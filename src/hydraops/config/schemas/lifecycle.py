@@ -168,12 +168,32 @@ class DeploySpec:
     image: ImageSpec | None = None
 
 
+class NumericDrift(StrEnum):
+    """How a numeric column's drift is measured on a large sample (a small one: Kolmogorov-Smirnov)."""
+
+    wasserstein = "wasserstein"
+    psi = "psi"
+
+
+class CategoricalDrift(StrEnum):
+    """How a categorical column's drift is measured on a large sample (a small one: chi-square)."""
+
+    jensenshannon = "jensenshannon"
+    psi = "psi"
+
+
 @dataclass
 class ThresholdSpec:
-    """Drift/quality thresholds; an unset field inherits from the level above (default → group → column)."""
+    """Drift/quality methods and thresholds; an unset field inherits from the level above (default → group → column)."""
 
-    psi: float | None = None
-    ks_pvalue: float | None = None
+    numeric_method: NumericDrift | None = field(default=None, metadata={"expected": "numeric drift on n >= small_sample: wasserstein (normed) or psi"})
+    categorical_method: CategoricalDrift | None = field(default=None, metadata={"expected": "categorical drift on n >= small_sample: jensenshannon or psi"})
+    wasserstein: float | None = field(default=None, metadata={"expected": "drift when the normed Wasserstein distance >= this"})
+    jensenshannon: float | None = field(default=None, metadata={"expected": "drift when the Jensen-Shannon distance >= this"})
+    psi: float | None = field(default=None, metadata={"expected": "drift when the PSI >= this"})
+    ks_pvalue: float | None = field(default=None, metadata={"expected": "n < small_sample, numeric: drift when the KS test's p < this"})
+    chi2_pvalue: float | None = field(default=None, metadata={"expected": "n < small_sample, categorical: drift when the chi-square p < this"})
+    small_sample: int | None = field(default=None, metadata={"expected": "below this many current values, a test (KS, chi-square) instead of a distance"})
     max_null_fraction: float | None = None
 
 
@@ -198,6 +218,7 @@ class MonitorSpec:
     groups: dict[str, ColumnGroupSpec] = field(default_factory=dict)
     columns: dict[str, ThresholdSpec] = field(default_factory=dict)
     prediction: ThresholdSpec = field(default_factory=ThresholdSpec)
+    drift_share: float = field(default=0.5, metadata={"expected": "dataset drift when at least this share of the features drifted"})
     performance: PerformanceSpec = field(default_factory=PerformanceSpec)
     report_dir: str = MISSING
 

@@ -1,0 +1,9 @@
+"""Model monitoring: reference profiles logged at train time, current data judged against them.
+
+``profile``     the reference profile of a model version (``reference_profile.json`` of its training run)
+``sketch``      current values counted on a profile's bins or categories, chunk by chunk
+``drift``       per-column drift (normed Wasserstein, Jensen-Shannon, PSI, KS, chi-square) and dataset drift
+``thresholds``  which method and threshold applies to a column, and which config level set it
+``check``       a current file judged against a profile: drift, violations, violations.json
+``stage``       the monitor stage of a plan (``hydraops monitor``)
+"""

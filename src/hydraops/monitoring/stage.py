@@ -1,0 +1,100 @@
+"""The monitor stage: a current data file judged against the reference profile of a model version
+(``hydraops monitor current=PATH``).
+
+Planning resolves the version (``version``, else the one ``deploy.alias`` designates) through
+``Tracking.reader``; the handler reads the version's ``reference_profile.json``, checks the file in chunks
+(:func:`hydraops.monitoring.check.check_file`) and writes ``violations.json`` in ``monitor.report_dir``. The
+stage plans nothing unless given a current file, so ``hydraops apply`` never monitors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from hydraops.errors import MonitoringError
+from hydraops.plan.context import RunContext
+from hydraops.plan.model import Action, Effect, Outcome, Result
+
+VIOLATIONS = "violations.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitorDrift(Action):
+    """Judge ``current`` against the reference profile of ``model`` version ``version``; write ``output``."""
+
+    stage: ClassVar[str] = "monitor"
+    current: Path
+    output: Path
+    model: str
+    version: str
+    run_id: str
+    alias: str | None = None
+    chunk_rows: int = 100_000
+
+    @property
+    def name(self) -> str:
+        return f"drift of {self.current.name} against {self.model} v{self.version}'s reference profile"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        via = f" ({self.alias})" if self.alias else ""
+        return (str(self.current), f"models:/{self.model}/{self.version}{via}, run {self.run_id}: reference_profile.json")
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (str(self.output),)
+
+
+def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Path | None = None, version: int | None = None,
+         alias: str | None = None, chunk_rows: int = 100_000) -> list[Action]:  # fmt: skip
+    """One MonitorDrift when a current file is given (the verb passes ``current=`` or ``monitor.current``); none
+    otherwise, so ``apply`` never monitors."""
+    if current is None:
+        return []
+    name = spec.registry.name
+    alias = alias or (None if version is not None else spec.deploy.alias)
+    found = _version(ctx, name, alias, version)
+    output = Path(spec.monitor.report_dir) / VIOLATIONS
+    notes = (f"drift: {spec.monitor.default.numeric_method or 'wasserstein'} (numeric), {spec.monitor.default.categorical_method or 'jensenshannon'} "
+             f"(categorical); dataset drift at {spec.monitor.drift_share:g} of the features",)  # fmt: skip
+    return [MonitorDrift(effect=Effect.check, current=Path(current), output=output, model=name, version=found.version,
+                         run_id=found.run_id or "", alias=alias, chunk_rows=chunk_rows, notes=notes)]  # fmt: skip
+
+
+def _version(ctx: RunContext, name: str, alias: str | None, version: int | None):
+    missing = ctx.tracking.missing_store()
+    if missing is not None:
+        raise MonitoringError(f"no registry yet: {missing} does not exist; run `hydraops train` first")
+    reader = ctx.tracking.reader()
+    model = reader.registered_model(name)
+    if model is None:
+        raise MonitoringError(f"no registered model '{name}' (registry.name): run `hydraops train` first", key="registry.name")
+    if version is None:
+        if alias not in model.aliases:
+            known = ", ".join(f"{a} → v{v}" for a, v in sorted(model.aliases.items())) or "none"
+            raise MonitoringError(f"model '{name}' has no alias '{alias}' (aliases: {known}): pass version=N, or promote a version first", key="alias")
+        version = model.aliases[alias]
+    found = reader.version(name, version)
+    if found is None:
+        raise MonitoringError(f"version={version}: model '{name}' has no such version", key="version")
+    return found
+
+
+def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
+    """Check the file, write violations.json; the Result's value is the MonitorReport (``breached`` says if any check failed)."""
+    from hydraops.monitoring.check import check_file, write_violations
+    from hydraops.monitoring.profile import profile_for_version
+
+    profile = profile_for_version(ctx.tracking.client, action.model, action.version)
+    report = check_file(profile, action.current, ctx.spec.monitor, chunk_rows=action.chunk_rows)
+    about = {"model": action.model, "version": action.version, "run_id": action.run_id, "current": str(action.current)}
+    write_violations(report, action.output, **about)
+    drifted = [r.column for r in report.drift if r.drifted]
+    summary = (f"{report.rows:,} rows, {len(report.drift)} columns: {len(drifted)} drifted" + (f" ({', '.join(drifted)})" if drifted else "")
+               + f"; {len(report.violations)} violation(s) → {action.output}")  # fmt: skip
+    return Result(action, Outcome.checked, summary, report)
+
+
+__all__ = ["VIOLATIONS", "MonitorDrift", "monitor_drift", "plan"]

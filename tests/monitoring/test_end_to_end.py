@@ -1,0 +1,110 @@
+"""`hydraops train` logs the reference profile in its run, read back for the model version; `hydraops monitor`
+judges a file against it: violations.json, exit 3 on a breach."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hydraops.errors import MonitoringError
+from hydraops.monitoring.profile import CATEGORICAL, NUMERIC, PREDICTION, profile_for_version
+from tests.conftest import HYDRAOPS
+from tests.prepared import Prepared
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = Prepared.build(tmp_path_factory.mktemp("profile"), 400).project
+    environment = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    result = subprocess.run([HYDRAOPS, "train", "debug=fast"], cwd=project, capture_output=True, text=True, env=environment, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project
+
+
+def client_for(project: Path):
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{project}/artifacts/mlflow.db"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def test_the_version_has_the_profile_of_its_features_predictions_and_test_metrics(trained: Path, tmp_path: Path) -> None:
+    client = client_for(trained)
+    profile = profile_for_version(client, "churn", 1)
+    run = client.get_run(client.get_model_version("churn", "1").run_id)
+    inputs = json.loads(Path(client.download_artifacts(run.info.run_id, "model_inputs.json", str(tmp_path))).read_text())
+    assert list(profile.features) == inputs["features"]
+    assert profile.features["plan"].kind == CATEGORICAL and set(profile.features["plan"].categories) == {"basic", "standard", "premium"}
+    assert profile.features["age"].kind == NUMERIC and 18 <= profile.features["age"].min <= profile.features["age"].max <= 90
+    assert all(column.count + column.nulls == profile.rows for column in profile.features.values())
+    scores = profile.predictions[PREDICTION]
+    assert scores.kind == NUMERIC and 0.0 <= scores.min <= scores.max <= 1.0
+    assert profile.metrics["roc_auc"] == pytest.approx(run.data.metrics["test.roc_auc"])
+    assert not any(key.startswith(("train.", "valid.", "test.")) for key in profile.metrics)
+
+
+def test_a_version_without_a_profile_names_the_run_and_what_to_do(trained: Path) -> None:
+    client = client_for(trained)
+    experiment = client.get_experiment_by_name("churn").experiment_id
+    run = client.create_run(experiment)
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model("bare")
+    client.create_model_version("bare", f"runs:/{run.info.run_id}/model", run.info.run_id)
+    with pytest.raises(MonitoringError, match=f"model bare version 1: its run {run.info.run_id} has no reference_profile.json") as caught:
+        profile_for_version(client, "bare", 1)
+    assert "train the model again" in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def drifted(trained: Path) -> Path:
+    """The training table with age half a reference std older, as parquet and CSV."""
+    import glob
+
+    import pandas as pd
+
+    profile = profile_for_version(client_for(trained), "churn", 1)
+    table = pd.read_parquet(glob.glob(str(trained / "artifacts" / "offline_store" / "training_tables" / "*.parquet"))[0])
+    table["age"] = table["age"] + 0.5 * profile.features["age"].std
+    table.to_parquet(trained / "drifted.parquet")
+    table.to_csv(trained / "drifted.csv", index=False)
+    return trained / "drifted.parquet"
+
+
+def violations_of(project: Path) -> dict:
+    return json.loads((project / "artifacts" / "reports" / "monitor" / "violations.json").read_text())
+
+
+def test_monitor_reports_a_drifted_feature_and_exits_3(trained: Path, drifted: Path, hydraops) -> None:
+    result = hydraops("monitor", f"current={drifted}", "version=1", cwd=trained)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "drift age: wasserstein" in result.stdout and "monitoring check(s) breached" in result.stderr
+    report = violations_of(trained)
+    assert report["breached"] and report["version"] == "1" and report["current"] == str(drifted)
+    [age] = [v for v in report["violations"] if v["feature"] == "age"]
+    assert age["check"] == "data_drift" and age["method"] == "wasserstein" and age["value"] >= 0.1 == age["threshold"]
+    assert age["threshold_source"] == "monitor.default"
+
+
+def test_thresholds_from_the_command_line_and_their_sources(trained: Path, drifted: Path, hydraops) -> None:
+    loose = ["monitor.default.small_sample=1", "monitor.default.wasserstein=5", "monitor.default.jensenshannon=0.9", "monitor.columns.age.wasserstein=2"]
+    result = hydraops("monitor", f"current={drifted.with_suffix('.csv')}", "version=1", *loose, cwd=trained)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = violations_of(trained)
+    assert not report["breached"] and report["violations"] == []
+    sources = {row["column"]: row["threshold_source"] for row in report["drift"]}
+    assert sources["age"] == "monitor.columns.age" and sources["plan"] == "monitor.default"
+
+
+def test_monitor_dry_run_and_a_missing_alias(trained: Path, drifted: Path, hydraops) -> None:
+    (trained / "artifacts" / "reports" / "monitor" / "violations.json").unlink(missing_ok=True)
+    planned = hydraops("monitor", f"current={drifted}", "version=1", "dry_run=true", cwd=trained)
+    assert planned.returncode == 0 and "drift of drifted.parquet against churn v1's reference profile" in planned.stdout
+    assert not (trained / "artifacts" / "reports" / "monitor" / "violations.json").exists()
+    no_alias = hydraops("monitor", f"current={drifted}", cwd=trained)
+    assert no_alias.returncode == 2 and "no alias 'champion'" in no_alias.stderr

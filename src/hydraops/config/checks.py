@@ -10,11 +10,10 @@ import re
 from collections.abc import Iterator
 
 from hydraops.config.durations import parse_duration
+from hydraops.config.findings import Finding, one_of
+from hydraops.config.lifecycle_checks import check_deploy, check_monitor, check_monitor_thresholds, check_registry
 from hydraops.config.names import METRICS, MODELS, PLOTS
-from hydraops.config.schemas import DeployTarget, Dtype, GateType, ProjectSpec, SplitMethod
-from hydraops.config.schemas.lifecycle import CandidateStrategy
-
-Finding = tuple[str, str]
+from hydraops.config.schemas import Dtype, ProjectSpec, SplitMethod
 
 #: Sources, entities, feature views and features name folders, SQL columns and store keys.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -24,16 +23,11 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 NAME_RULE = "letters, digits, '_', '-' and '.', starting with a letter or digit (at most 128)"
 
 
-def _one_of(value: object, allowed: list[str] | tuple[str, ...] | set[str], what: str) -> str:
-    known = ", ".join(sorted(allowed)) or "(none declared)"
-    return f"unknown {what} '{value}'; expected one of: {known}"
-
-
 def check_model(spec: ProjectSpec) -> Iterator[Finding]:
     model = spec.model
     entry = MODELS.get(model.name)
     if entry is None:
-        yield "model.name", _one_of(model.name, MODELS, "model")
+        yield "model.name", one_of(model.name, MODELS, "model")
         return
     if type(model) is not entry.spec:
         yield "model.name", f"'{model.name}' needs the schema {entry.spec.__name__}, got {type(model).__name__}"
@@ -47,7 +41,7 @@ def check_model(spec: ProjectSpec) -> Iterator[Finding]:
     if spec.features.views:
         for i, feature in enumerate(model.features):
             if feature not in names:
-                yield f"model.features[{i}]", _one_of(feature, names, "feature")
+                yield f"model.features[{i}]", one_of(feature, names, "feature")
 
 
 def check_evaluate(spec: ProjectSpec) -> Iterator[Finding]:
@@ -55,12 +49,12 @@ def check_evaluate(spec: ProjectSpec) -> Iterator[Finding]:
     metrics = METRICS[evaluate.task]
     for i, metric in enumerate(evaluate.metrics):
         if metric not in metrics:
-            yield f"evaluate.metrics[{i}]", _one_of(metric, metrics, f"{evaluate.task.value} metric")
+            yield f"evaluate.metrics[{i}]", one_of(metric, metrics, f"{evaluate.task.value} metric")
     if evaluate.primary_metric not in evaluate.metrics:
-        yield "evaluate.primary_metric", _one_of(evaluate.primary_metric, evaluate.metrics, "metric")
+        yield "evaluate.primary_metric", one_of(evaluate.primary_metric, evaluate.metrics, "metric")
     for i, plot in enumerate(evaluate.plots):
         if plot not in PLOTS[evaluate.task]:
-            yield f"evaluate.plots[{i}]", _one_of(plot, PLOTS[evaluate.task], f"{evaluate.task.value} plot")
+            yield f"evaluate.plots[{i}]", one_of(plot, PLOTS[evaluate.task], f"{evaluate.task.value} plot")
     yield from _slice_columns(spec)
 
 
@@ -92,7 +86,7 @@ def check_data(spec: ProjectSpec) -> Iterator[Finding]:
             column = getattr(source, field)
             if column is not None and source.columns:
                 if column not in source.columns:
-                    yield f"{key}.{field}", _one_of(column, source.columns, "column")
+                    yield f"{key}.{field}", one_of(column, source.columns, "column")
                 elif source.columns[column].dtype is not Dtype.timestamp:
                     yield f"{key}.{field}", f"column '{column}' is {source.columns[column].dtype.value}, expected timestamp"
         if source.timezone is not None:
@@ -107,9 +101,9 @@ def check_features(spec: ProjectSpec) -> Iterator[Finding]:
     for name, view in features.views.items():
         key = f"features.views.{name}"
         if view.entity not in features.entities:
-            yield f"{key}.entity", _one_of(view.entity, features.entities, "entity")
+            yield f"{key}.entity", one_of(view.entity, features.entities, "entity")
         if view.source not in sources:
-            yield f"{key}.source", _one_of(view.source, sources, "source")
+            yield f"{key}.source", one_of(view.source, sources, "source")
         if view.ttl is not None:
             yield from _duration(f"{key}.ttl", view.ttl)
         if not view.features and not view.aggregations:
@@ -125,7 +119,7 @@ def check_features(spec: ProjectSpec) -> Iterator[Finding]:
                 )
         for i, aggregation in enumerate(view.aggregations):
             if declared and aggregation.column not in declared and aggregation.column not in view.features:
-                yield f"{key}.aggregations[{i}].column", _one_of(aggregation.column, declared, "column")
+                yield f"{key}.aggregations[{i}].column", one_of(aggregation.column, declared, "column")
             for j, window in enumerate(aggregation.windows):
                 yield from _duration(f"{key}.aggregations[{i}].windows[{j}]", window)
         if view.entity in features.entities and declared:
@@ -150,16 +144,16 @@ def check_features(spec: ProjectSpec) -> Iterator[Finding]:
     labels = features.labels
     if labels is not None:
         if labels.source not in sources:
-            yield "features.labels.source", _one_of(labels.source, sources, "source")
+            yield "features.labels.source", one_of(labels.source, sources, "source")
         if labels.entity not in features.entities:
-            yield "features.labels.entity", _one_of(labels.entity, features.entities, "entity")
+            yield "features.labels.entity", one_of(labels.entity, features.entities, "entity")
         columns = _label_columns(spec)
         for field in ("timestamp", "target"):
             if columns and getattr(labels, field) not in columns:
-                yield f"features.labels.{field}", _one_of(getattr(labels, field), columns, "column")
+                yield f"features.labels.{field}", one_of(getattr(labels, field), columns, "column")
         for i, column in enumerate(labels.features):
             if columns and column not in columns:
-                yield f"features.labels.features[{i}]", _one_of(column, columns, "column")
+                yield f"features.labels.features[{i}]", one_of(column, columns, "column")
         for name, view in features.views.items() if columns else ():
             for join_key in features.entities[view.entity].join_keys if view.entity in features.entities else ():
                 if join_key not in columns:
@@ -184,110 +178,9 @@ def check_split(spec: ProjectSpec) -> Iterator[Finding]:
         if column is None:
             yield "split.column", "a time split needs a column (or features.labels.timestamp)"
         elif columns and column not in columns:
-            yield "split.column", f"{_one_of(column, columns, 'column')} (the declared schema of the labels source)"
+            yield "split.column", f"{one_of(column, columns, 'column')} (the declared schema of the labels source)"
         elif columns and columns[column] is not Dtype.timestamp:
             yield "split.column", f"column '{column}' is {columns[column].value}, a time split needs a timestamp"
-
-
-def check_registry(spec: ProjectSpec) -> Iterator[Finding]:
-    registry = spec.registry
-    if registry.on_pass not in ("champion", "challenger"):
-        yield "registry.on_pass", _one_of(registry.on_pass, ["champion", "challenger"], "alias a promotion gives")
-    elif registry.on_pass not in registry.aliases:
-        yield "registry.on_pass", _one_of(registry.on_pass, registry.aliases, "alias")
-    strategy = registry.candidate.strategy
-    if strategy is not CandidateStrategy.version and registry.candidate.metric and "." not in registry.candidate.metric:
-        yield "registry.candidate.metric", f"'{registry.candidate.metric}' needs its split: e.g. valid.{registry.candidate.metric}"
-    metrics = spec.evaluate.metrics
-    needs_metric = {GateType.metric_threshold, GateType.beats_champion, GateType.no_slice_regression}
-    for i, gate in enumerate(registry.gates):
-        key = f"registry.gates[{i}]"
-        if gate.type in needs_metric and gate.metric not in metrics:
-            yield f"{key}.metric", _one_of(gate.metric, metrics, "metric")
-        needs_value = {GateType.metric_threshold, GateType.max_model_size_mb, GateType.max_predict_latency_ms}
-        if gate.type in needs_value and gate.value is None:
-            yield f"{key}.value", f"a {gate.type.value} gate needs a value"
-        if gate.type is GateType.no_slice_regression and gate.max_drop is None:
-            yield f"{key}.max_drop", "a no_slice_regression gate needs max_drop"
-
-
-def check_deploy(spec: ProjectSpec) -> Iterator[Finding]:
-    deploy = spec.deploy
-    if deploy.alias not in spec.registry.aliases:
-        yield "deploy.alias", f"{_one_of(deploy.alias, spec.registry.aliases, 'alias')} (registry.aliases)"
-    if deploy.target is DeployTarget.batch and deploy.batch is None:
-        yield "deploy.batch", "a batch target needs deploy.batch (output and chunk_rows)"
-    if deploy.target is DeployTarget.container and deploy.image is None:
-        yield "deploy.image", "a container target needs deploy.image (tag)"
-    if deploy.service.workers < 1:
-        yield "deploy.service.workers", f"{deploy.service.workers}: a service needs at least 1 worker process"
-    if not 1 <= deploy.service.port <= 65535:
-        yield "deploy.service.port", f"{deploy.service.port}: expected a TCP port, 1 to 65535"
-    yield from _check_prediction_log(spec)
-
-
-def _check_prediction_log(spec: ProjectSpec) -> Iterator[Finding]:
-    """The log's sizes, where it goes (``stack.prediction_log``), and a shadow alias, which only the log shows."""
-    deploy, log, where = spec.deploy, spec.deploy.service.prediction_log, spec.stack.prediction_log
-    for key in ("queue_size", "flush_rows"):
-        if getattr(log, key) < 1:
-            yield f"deploy.service.prediction_log.{key}", f"{getattr(log, key)}: expected at least 1"
-    if log.flush_seconds <= 0:
-        yield "deploy.service.prediction_log.flush_seconds", f"{log.flush_seconds}: expected a number of seconds > 0"
-    if log.flush_rows > log.queue_size:
-        yield "deploy.service.prediction_log.flush_rows", f"{log.flush_rows}: at most queue_size ({log.queue_size}), the rows that can wait"
-    logs = log.enabled and where is not None
-    if deploy.shadow is not None:
-        if deploy.shadow == deploy.alias:
-            yield "deploy.shadow", f"'{deploy.shadow}' is deploy.alias itself: shadow another alias (e.g. challenger)"
-        elif deploy.shadow not in spec.registry.aliases:
-            yield "deploy.shadow", f"{_one_of(deploy.shadow, spec.registry.aliases, 'alias')} (registry.aliases)"
-        if not logs:
-            yield "deploy.shadow", "a shadow's predictions are only logged: it needs deploy.service.prediction_log.enabled and stack.prediction_log"
-    if deploy.target in (DeployTarget.bentoml, DeployTarget.container) and log.enabled and where is None:
-        yield (
-            "stack.prediction_log",
-            "the service logs its predictions (deploy.service.prediction_log.enabled) but the stack says nowhere: declare it, or disable the log",
-        )
-    if where is not None:
-        from hydraops.config.schemas import PredictionLogType
-
-        if where.type is PredictionLogType.parquet and not where.path:
-            yield "stack.prediction_log.path", "a parquet prediction log needs a directory (e.g. ${paths.artifacts_dir}/prediction_log)"
-        if where.type is PredictionLogType.postgresql and not str(where.url or "").startswith(("postgresql://", "postgres://")):
-            yield "stack.prediction_log.url", f"{where.url!r}: a PostgreSQL log needs a postgresql://host:port/database URL"
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?", where.table):
-            yield "stack.prediction_log.table", f"'{where.table}': expected a table name, optionally schema-qualified (schema.table)"
-    from hydraops.serving.defaults import default_findings
-
-    yield from default_findings(spec)
-
-
-def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:
-    names = spec.features.feature_names()
-    if not names:
-        return
-    grouped: dict[str, str] = {}
-    for group, group_spec in spec.monitor.groups.items():
-        for i, column in enumerate(group_spec.columns):
-            if column not in names:
-                yield f"monitor.groups.{group}.columns[{i}]", _one_of(column, names, "feature")
-            elif column in grouped:
-                yield f"monitor.groups.{group}.columns[{i}]", f"'{column}' is already in group '{grouped[column]}': a column takes the thresholds of one group"
-            grouped.setdefault(column, group)
-    for column in spec.monitor.columns:
-        if column not in names:
-            yield f"monitor.columns.{column}", _one_of(column, names, "feature")
-    metric = spec.monitor.performance.metric
-    if metric is not None and metric not in spec.evaluate.metrics:
-        yield "monitor.performance.metric", _one_of(metric, spec.evaluate.metrics, "metric")
-
-
-def check_monitor_thresholds(spec: ProjectSpec) -> Iterator[Finding]:
-    """Each declared threshold is in its range (:func:`hydraops.monitoring.thresholds.threshold_findings`)."""
-    from hydraops.monitoring.thresholds import threshold_findings
-
-    yield from threshold_findings(spec.monitor)
 
 
 def check_online_store(spec: ProjectSpec) -> Iterator[Finding]:

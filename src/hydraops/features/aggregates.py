@@ -17,9 +17,12 @@ bound chosen at materialization: the 99th percentile of ``__avail − __ts``; ro
   directly (through time buckets, so DuckDB hash-joins), visibility checked row by row: a few rows each;
 * the parts are combined exactly (sums and counts add, min/max compare, std by Chan's formula).
 
+Sparse events (a few per entity in the longest window: :func:`direct_join`) skip the sort: every row a
+window counts is joined to each request directly, as the late rows are.
+
 The feature timestamp (latest visible event) is an ASOF lookup of ``__latest``, the running maximum of
-event times in visible-from order. Sort keys are unique and partial sums run in one fixed order, so the
-same data gives the same bits on every build.
+event times in visible-from order. Sort keys are unique, and the joined rows' sums run over their values in
+ascending order, so the same data gives the same bits on every build.
 """
 
 from __future__ import annotations
@@ -49,14 +52,16 @@ _NEEDS = {
     AggFunc.std: ("c", "m", "v"),
 }
 _WINDOWED = {"s": "sum({v})", "c": "count({v})", "mn": "min({v})", "mx": "max({v})", "m": "avg({v})", "v": "var_samp({v})"}
-_ORDER = "ORDER BY e.__ts, e.__seq"
+#: The joined part's statistics over the rows ``{f}`` selects. Floating-point ones run over the values in
+#: ascending order (the same bits whatever order the join gives them in; cheaper than ``ORDER BY`` inside
+#: the aggregate, which sorts each group once per statistic).
 _JOINED = {
-    "s": f"sum({{v}} {_ORDER})",
-    "c": "count({v})",
-    "mn": "min({v})",
-    "mx": "max({v})",
-    "m": f"avg({{v}} {_ORDER})",
-    "v": f"var_samp({{v}} {_ORDER})",
+    "s": "list_sum(list_sort(list({v}) FILTER ({f})))",
+    "c": "count({v}) FILTER ({f})",
+    "mn": "min({v}) FILTER ({f})",
+    "mx": "max({v}) FILTER ({f})",
+    "m": "list_avg(list_sort(list({v}) FILTER ({f})))",
+    "v": "list_var_samp(list_sort(list({v}) FILTER ({f})))",
 }
 
 
@@ -127,7 +132,7 @@ def aggregates_at_sql(view: FeatureViewSpec, keys: list[str], events: str, reque
     framed = [(i, w, stat) for i, w, stat in stats if w > late_us]  # windows longer than the lateness bound
     values = [f"__v{i}" for i in range(len(view.aggregations))]
     on = " AND ".join(f"r.{quote(k)} = {{a}}.{quote(k)}" for k in keys)
-    joined = ", ".join(f"{_JOINED[stat].format(v=f'e.__v{i}')} FILTER (WHERE e.__ts > e.__t - {w}) AS __j_{i}_{w}_{stat}" for i, w, stat in stats)
+    joined = ", ".join(f"{_JOINED[stat].format(v=f'e.__v{i}', f=f'WHERE e.__ts > e.__t - {w}')} AS __j_{i}_{w}_{stat}" for i, w, stat in stats)
     selected = ", ".join(_combined(func, i, to_us(window), framed=to_us(window) > late_us) + f" AS {quote(name)}" for i, func, window, name in names)
     with_framed = f"framed AS ({_framed_sql(keys, events, values, framed, late_us)})," if framed else ""
     return f"""

@@ -132,11 +132,20 @@ TTLS = [None, "2h", "5h", "1d"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(scenarios(max_t_hour=40, ttls=TTLS, edges=WINDOWS + TTLS[1:]), st.lists(st.sampled_from(WINDOWS), min_size=2, max_size=3, unique=True))
-def test_engine_matches_reference_on_random_data(scenario: Scenario, windows: list[str]):
+@given(
+    scenarios(max_t_hour=40, ttls=TTLS, edges=WINDOWS + TTLS[1:]),
+    st.lists(st.sampled_from(WINDOWS), min_size=2, max_size=3, unique=True),
+    st.booleans(),
+)
+def test_engine_matches_reference_on_random_data(scenario: Scenario, windows: list[str], direct: bool):
+    """Both ways of computing aggregates: RANGE frames over events and requests sorted together, and each
+    request joined to its windows' rows directly (what sparse events get: aggregates.direct_join)."""
+    from hydraops.features import aggregates
+
     view = agg_view(windows, scenario.ttl)
     ref = reference_aggregations(scenario.source, view, scenario.entity_df, join_keys=scenario.join_keys, timestamp="ts", created_timestamp=scenario.created)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aggregates, "DIRECT_EVENTS", 10**9 if direct else -1)
         result = run_engine(
             Path(tmp), scenario.files, view, scenario.entity_df, join_keys=scenario.join_keys, path=scenario.path, created_timestamp=scenario.created
         )

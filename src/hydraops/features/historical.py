@@ -13,7 +13,7 @@ from datetime import datetime
 
 from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
-from hydraops.features.aggregates import aggregates_at_sql
+from hydraops.features.aggregates import aggregates_at_sql, direct_join
 from hydraops.features.materialize import us
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo
@@ -83,9 +83,10 @@ def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, 
         on = " AND ".join(f"e.{quote(k)} = {alias}.{quote(k)}" for k in manifest.join_keys)
         if manifest.layout == offline.EVENTS:
             requests = f"(SELECT {', '.join(quote(k) for k in manifest.join_keys)}, {t} AS __t FROM {entities} e)"
-            joins.append(
-                f"LEFT JOIN ({aggregates_at_sql(spec, manifest.join_keys, f'read_parquet({glob})', requests, manifest.late_us or 0)}) {alias} ON {on} AND {alias}.__t = {t}"
-            )
+            events = f"read_parquet({glob})"
+            direct = direct_join(con, spec, events, manifest.rows, manifest.entities)
+            aggregates = aggregates_at_sql(spec, manifest.join_keys, events, requests, manifest.late_us or 0, direct=direct)
+            joins.append(f"LEFT JOIN ({aggregates}) {alias} ON {on} AND {alias}.__t = {t}")
             missing = f"{alias}.__feature_ts IS NULL"
         else:
             joins.append(f"ASOF LEFT JOIN read_parquet({glob}) {alias} ON {on} AND {t} >= {alias}.__valid_from")
@@ -227,7 +228,10 @@ def build_training_table(repo: FeatureRepo, path: str, report: Report | None = N
     if labels is None:
         raise FeatureStoreError("no labels declared (features.labels): a training table is built on them")
     con = connect(repo.memory_limit)
-    info = register_source(con, repo, labels.source, writable=[path])
+    folder, name = os.path.split(os.path.abspath(path))
+    info = register_source(
+        con, repo, labels.source, writable=[path, os.path.join(folder, f"tmp_{name}")]
+    )  # DuckDB's COPY over an existing file writes tmp_<name> first
     _require_columns(labels, repo.features.entities[labels.entity].join_keys, list(info.columns))
     keys = [*repo.features.entities[labels.entity].join_keys, *(k for view in repo.features.views for k in repo.join_keys(view))]
     carried = list(dict.fromkeys([*keys, labels.timestamp, labels.target, *labels.features]))

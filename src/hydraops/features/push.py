@@ -42,9 +42,10 @@ def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -
     key_list = ", ".join(quote(k) for k in keys)
     glob = literal(offline.folder_glob(repo.offline_dir, manifest))
     t = to_micros(now) - (0 if view.include_current else 1)
-    if manifest.layout == offline.EVENTS:
+    if manifest.layout == offline.EVENTS:  # one request per entity: joining each to its window's rows reads at most every event once
         requests = f"(SELECT DISTINCT {key_list}, {t} AS __t FROM read_parquet({glob}))"
-        latest = f"SELECT * FROM ({aggregates_at_sql(view, keys, f'read_parquet({glob})', requests, manifest.late_us or 0)}) WHERE __feature_ts IS NOT NULL"
+        aggregates = aggregates_at_sql(view, keys, f"read_parquet({glob})", requests, manifest.late_us or 0, direct=True)
+        latest = f"SELECT * FROM ({aggregates}) WHERE __feature_ts IS NOT NULL"
     else:
         latest = f"SELECT DISTINCT ON ({key_list}) * FROM read_parquet({glob}) WHERE __valid_from <= {t} ORDER BY {key_list}, __valid_from DESC"
     table = (

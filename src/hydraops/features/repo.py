@@ -6,7 +6,7 @@ import glob
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hydraops.config.durations import parse_duration
@@ -27,6 +27,9 @@ class FeatureRepo:
     data: DataSpec
     offline_dir: Path
     memory_limit: str | None = "1GB"  # of each DuckDB connection, before it spills (stack.duckdb_memory_limit)
+    #: What checking each source found, by what it was checked on (hydraops.features.validation): a source
+    #: several views (or the labels) read is checked once while its files and declaration stay the same.
+    checked: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_spec(cls, spec: ProjectSpec) -> FeatureRepo:
@@ -67,6 +70,12 @@ class FeatureRepo:
     def source_digests(self, source: str) -> dict[str, str]:
         """sha256 of each file ``source`` reads, by path: a query source's are those of the sources it names."""
         return {path: file_digest(path) for name in file_sources(self.data, source) for path in self.source_files(name)}
+
+    def source_state(self, source: str) -> tuple:
+        """What a source's rows depend on: the sources' declarations and the identity, size and mtime of each
+        file it reads."""
+        files = [(path, os.stat(path)) for name in file_sources(self.data, source) for path in self.source_files(name)]
+        return repr(self.data.sources), tuple((path, s.st_ino, s.st_size, s.st_mtime_ns) for path, s in files)
 
     def view_sources(self, view: str) -> list[str]:
         """The file sources a view reads, following query sources to the sources they name."""

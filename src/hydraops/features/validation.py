@@ -1,15 +1,23 @@
-"""Checks on what the feature store reads and writes, as pandera schemas validated batch by batch."""
+"""Checks on what the feature store reads and writes: the declared value checks, run in DuckDB.
+
+One aggregate query per relation (a source, a view's staged rows) counts the failures of every check with
+``FILTER`` and keeps the first few failing values; no row leaves DuckDB and pandas is not involved. Checks
+are named as pandera names them (``not_nullable``, ``greater_than_or_equal_to(0.0)``,
+``less_than_or_equal_to(90.0)``, ``isin([...])``, ``unique``), and, as pandera does, a value check skips
+null and NaN values: only ``not_nullable`` counts them.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hydraops.config.schemas import ValueChecks
+from hydraops.errors import DataError
 
 SAMPLE = 5  # failing values quoted per check
 EXAMPLE_CHARS = 60  # characters quoted of each failing value
+_FLOATS = ("DOUBLE", "FLOAT", "REAL")
 
 
 @dataclass(frozen=True)
@@ -25,42 +33,71 @@ class CheckFailure:
         return f"column '{self.column}' failed {self.check} on {self.count} value(s), e.g. {', '.join(self.examples)}"
 
 
-def value_schema(checks: Mapping[str, ValueChecks]):  # -> pandera.pandas.DataFrameSchema
-    """A pandera schema from declared checks: nullability, inclusive bounds, allowed values."""
-    import pandera.pandas as pa
+def check_relation(con, relation: str, checks: Mapping[str, ValueChecks], *, order: str | None = None, key: str = "") -> list[CheckFailure]:
+    """Every declared check that rows of ``relation`` (SQL: a view name, ``read_parquet(...)``) fail, counted
+    over all rows in one aggregate query; up to ``SAMPLE`` failing values each, the first by ``order`` (a
+    column, e.g. ``__seq``: source order) when given. ``key`` names the checks' config key in errors."""
+    import duckdb
 
-    columns = {}
-    for name, spec in checks.items():
-        column_checks = []
-        if spec.ge is not None:
-            column_checks.append(pa.Check.ge(spec.ge))
-        if spec.le is not None:
-            column_checks.append(pa.Check.le(spec.le))
-        if spec.isin is not None:
-            column_checks.append(pa.Check.isin(list(spec.isin)))
-        columns[name] = pa.Column(nullable=spec.nullable, checks=column_checks, coerce=False)
-    return pa.DataFrameSchema(columns)
-
-
-def check_batches(batches: Iterable, checks: Mapping[str, ValueChecks]) -> list[CheckFailure]:
-    """Validate pandas batches against the declared checks; every failure, counted over all batches."""
-    import pandera.pandas as pa
+    from hydraops.features.sources import quote
 
     if not checks:
         return []
-    schema = value_schema(checks)
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    examples: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for batch in batches:
-        try:
-            schema.validate(batch, lazy=True)
-        except pa.errors.SchemaErrors as errors:
-            for row in errors.failure_cases[["column", "check", "failure_case"]].itertuples(index=False):
-                key = (str(row.column), str(row.check))
-                counts[key] += 1
-                if len(examples[key]) < SAMPLE:
-                    examples[key].append(example(row.failure_case))
-    return [CheckFailure(column, check, counts[(column, check)], tuple(examples[(column, check)])) for column, check in counts]
+    types = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+    planned = [(column, name, condition) for column, spec in checks.items() for name, condition in _conditions(column, types.get(column, ""), spec)]
+    selects = []
+    for i, (column, name, condition) in enumerate(planned):
+        if name == "unique":
+            selects.append(f"count({quote(column)}) - count(DISTINCT {quote(column)}) AS n{i}, NULL AS x{i}")
+            continue
+        sample = "NULL" if name == "not_nullable" else f"arg_min({quote(column)}, {order or quote(column)}, {SAMPLE}) FILTER (WHERE {condition})"
+        selects.append(f"count(*) FILTER (WHERE {condition}) AS n{i}, {sample} AS x{i}")
+    try:
+        row = con.execute(f"SELECT {', '.join(selects)} FROM {relation}").fetchone()
+    except duckdb.Error as error:
+        raise DataError(f"the checks of {key or relation} cannot be run: {str(error).strip().splitlines()[0]}", key=key or None) from error
+    failures = []
+    for i, (column, name, _) in enumerate(planned):
+        count, sample = row[2 * i], row[2 * i + 1]
+        if count:
+            examples = tuple(example(v) for v in sample) if sample is not None else (example(None),) * (0 if name == "unique" else min(count, SAMPLE))
+            failures.append(CheckFailure(column, name, int(count), examples))
+    return failures
+
+
+def _conditions(column: str, dtype: str, spec: ValueChecks) -> list[tuple[str, str]]:
+    """(check name, SQL true where a row fails it) for each check declared on ``column`` (of DuckDB type ``dtype``)."""
+    from hydraops.features.sources import quote
+
+    q = quote(column)
+    floating = dtype.startswith(_FLOATS)
+    null = f"({q} IS NULL OR isnan({q}))" if floating else f"{q} IS NULL"
+    value = f"NOT {null} AND "  # value checks skip nulls (and NaN), as pandera's do
+    conditions = [] if spec.nullable else [("not_nullable", null)]
+    if spec.ge is not None:
+        conditions.append((f"greater_than_or_equal_to({spec.ge})", f"{value}{q} < {_sql_value(spec.ge)}"))
+    if spec.le is not None:
+        conditions.append((f"less_than_or_equal_to({spec.le})", f"{value}{q} > {_sql_value(spec.le)}"))
+    if spec.isin is not None:
+        allowed = list(spec.isin)
+        members = ", ".join(_sql_value(v) for v in allowed if v is not None) or "NULL"
+        conditions.append((f"isin({allowed!r})", f"{value}{q} NOT IN ({members})"))
+    if getattr(spec, "unique", False):
+        conditions.append(("unique", ""))
+    return conditions
+
+
+def _sql_value(value: object) -> str:
+    """A declared bound or allowed value as an SQL literal."""
+    from hydraops.features.sources import literal
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{literal(repr(value))}::DOUBLE"  # inf and nan too
+    return literal(str(value))
 
 
 def example(value: object, limit: int = EXAMPLE_CHARS) -> str:
@@ -72,26 +109,14 @@ def example(value: object, limit: int = EXAMPLE_CHARS) -> str:
 
 
 def source_failures(con, repo, source: str) -> list[CheckFailure]:
-    """The declared checks of a registered source (``data.sources.<source>.columns``) that its rows fail."""
+    """The declared checks of a registered source (``data.sources.<source>.columns``) that its rows fail;
+    checked once while its files and declaration stay the same (``repo.checked``)."""
     from hydraops.features.sources import quote
 
     columns = repo.data.sources[source].columns
     if not columns:
         return []
-    failures = check_batches(batches(con, f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(source)}"), columns)
-    for column, spec in columns.items():
-        if spec.unique:
-            dupes = con.execute(f"SELECT count({quote(column)}) - count(DISTINCT {quote(column)}) FROM {quote(source)}").fetchone()[0]
-            if dupes:
-                failures.append(CheckFailure(column, "unique", dupes, ()))
-    return failures
-
-
-def batches(con, query: str, size: int = 200_000):
-    """The query's rows as pandas frames of ``size`` rows, read on a cursor of their own."""
-    cursor = con.cursor()
-    try:
-        for batch in cursor.sql(query).to_arrow_reader(size):
-            yield batch.to_pandas()
-    finally:
-        cursor.close()
+    state = (source, repo.source_state(source))
+    if state not in repo.checked:
+        repo.checked[state] = check_relation(con, quote(source), columns, order="__seq", key=f"data.sources.{source}.columns")
+    return list(repo.checked[state])

@@ -323,9 +323,15 @@ def main() -> None:
     for name in contenders:
         m = median[name]
         print(f"{name:18} {m['p50_ms']:8.2f} {m['p99_ms']:8.2f} {m['throughput_rps']:8.0f} {peak[name.split('+')[0]]:12.0f}")
+    targets = {  # issue 12, on 2 cores
+        "throughput_ge_1.2x_mlflow": ratios["throughput_hydraops_over_mlflow"] >= 1.2,
+        "p99_le_30ms": median["hydraops"]["p99_ms"] <= 30,
+        "explain_adds_le_3ms_p99": ratios["explain_adds_p99_ms"] <= 3,
+    }
     print(json.dumps(ratios))
+    print("targets:", json.dumps(targets))
     result = {"requests": args.requests, "warmup": args.warmup, "concurrency": args.concurrency, "rounds": args.rounds, "trees": made["trees"],
-              "median": median, "ratios": ratios, "peak_rss_mb": peak, "server_processes": processes, "runs": runs, "errors": {n: sum(r["errors"] for r in f) for n, f in runs.items()},
+              "median": median, "ratios": ratios, "targets": targets, "peak_rss_mb": peak, "server_processes": processes, "runs": runs, "errors": {n: sum(r["errors"] for r in f) for n, f in runs.items()},
               "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in load_after],
               "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
               "date": datetime.now(UTC).isoformat(timespec="minutes")}  # fmt: skip

@@ -18,7 +18,8 @@ numeric inputs, registered in an MLflow registry on SQLite; 6 of the inputs are 
 
 The load client (http.client, one keep-alive connection per thread, 8 threads) sends `--warmup` requests,
 then `--requests`, customers taken in turn; each round measures every contender once, in turn; the
-figures are the medians over rounds. Peak RSS: the sum of the high-water marks (VmHWM) of the server's
+figures are the medians over rounds. Beside them, the same 1-row call in process, without HTTP (where the
+time goes). Peak RSS: the sum of the high-water marks (VmHWM) of the server's
 processes. Writes ``results/serving.json``.
 """
 
@@ -278,6 +279,36 @@ def same_predictions(servers: dict[str, Server], values: list[dict]) -> None:
         raise SystemExit(f"the contenders disagree on the same row: {seen}")
 
 
+def in_process(work: Path, values: list[dict], calls: int = 300) -> dict[str, float]:
+    """Median ms of one 1-row call without HTTP: the bundle's whole path (``Serving.predict_rows``: validation,
+    lookup, model, response document), with explanations, and ``booster.predict`` alone on the 8 values."""
+    import lightgbm
+    import numpy as np
+
+    from hydraops.serving.app import Serving
+
+    serving = Serving(work / "bundle")
+    booster = lightgbm.Booster(model_file=str(next((work / "bundle" / "model").rglob("*.lgb"))))
+
+    def median_ms(call) -> float:
+        times = []
+        for index in range(calls):
+            row = values[index % len(values)]
+            start = time.perf_counter()
+            call(row)
+            times.append(time.perf_counter() - start)
+        return round(1000 * statistics.median(times), 3)
+
+    def rows(row: dict) -> list[dict]:
+        return [{"customer_id": int(row["customer_id"]), **{n: row[n] for n in GIVEN}}]
+
+    return {
+        "hydraops": median_ms(lambda row: serving.predict_rows(rows(row), "bench")),
+        "hydraops+explain": median_ms(lambda row: serving.predict_rows(rows(row), "bench", explain=True)),
+        "booster.predict": median_ms(lambda row: booster.predict(np.asarray([[row[n] for n in FEATURES]]), num_threads=1)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -293,6 +324,7 @@ def main() -> None:
         work = Path(scratch)
         made = make(work)
         values = json.loads((work / "values.json").read_text())
+        service_ms = in_process(work, values)
         servers: dict[str, Server] = {}
         try:
             start_servers(work, made["tracking_uri"], servers)
@@ -328,10 +360,11 @@ def main() -> None:
         "p99_le_30ms": median["hydraops"]["p99_ms"] <= 30,
         "explain_adds_le_3ms_p99": ratios["explain_adds_p99_ms"] <= 3,
     }
+    print("in process, one 1-row call, median ms:", json.dumps(service_ms))
     print(json.dumps(ratios))
     print("targets:", json.dumps(targets))
     result = {"requests": args.requests, "warmup": args.warmup, "concurrency": args.concurrency, "rounds": args.rounds, "trees": made["trees"],
-              "median": median, "ratios": ratios, "targets": targets, "peak_rss_mb": peak, "server_processes": processes, "runs": runs, "errors": {n: sum(r["errors"] for r in f) for n, f in runs.items()},
+              "median": median, "ratios": ratios, "targets": targets, "in_process_ms": service_ms, "peak_rss_mb": peak, "server_processes": processes, "runs": runs, "errors": {n: sum(r["errors"] for r in f) for n, f in runs.items()},
               "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in load_after],
               "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
               "date": datetime.now(UTC).isoformat(timespec="minutes")}  # fmt: skip

@@ -6,7 +6,7 @@ bare BentoML service that only calls ``booster.predict``, under one load client,
 
 Everything is made here from seeded data (nothing downloaded): a LightGBM classifier of 200 trees on 8
 numeric inputs, registered in an MLflow registry on SQLite; 6 of the inputs are stored online (SQLite) for
-1,000 customers, 2 come with each request. The contenders, each its own server on 127.0.0.1 with 1 worker:
+1,000 customers, 2 come with each request. The contenders, each its own server on 127.0.0.1 with ``--workers`` workers (1):
 
     hydraops        the bundle of the registered version (hydraops.serving.service): every row validated
                     against the declared inputs, 6 features looked up online by customer_id (TTL checked),
@@ -233,7 +233,7 @@ class Server:
         self.log.close()
 
 
-def start_servers(work: Path, tracking_uri: str, servers: dict[str, Server]) -> None:
+def start_servers(work: Path, tracking_uri: str, servers: dict[str, Server], workers: int) -> None:
     """Start the three into ``servers`` (so that the caller stops whichever started) and wait for each."""
     env = {
         **os.environ,
@@ -243,26 +243,17 @@ def start_servers(work: Path, tracking_uri: str, servers: dict[str, Server]) -> 
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }  # mlflow execs uvicorn
     bentoml = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", "{port}"]
-    mlflow = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "models",
-        "serve",
-        "-m",
-        "models:/bench/1",
-        "--env-manager",
-        "local",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        "{port}",
-        "-w",
-        "1",
-    ]
-    servers["hydraops"] = Server("hydraops", [*bentoml, "hydraops.serving.service:Service"], work / "bundle", env, "/readyz", work / "hydraops.log")
+    mlflow = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/bench/1", "--env-manager", "local"]
+    mlflow += ["-h", "127.0.0.1", "-p", "{port}", "-w", str(workers)]
+
+    def bento_env(service: str) -> dict[str, str]:
+        return {**env, "BENTOML_CONFIG_OVERRIDES": json.dumps({"services": {service: {"workers": workers}}})}  # as `hydraops serve` sets it
+
+    servers["hydraops"] = Server(
+        "hydraops", [*bentoml, "hydraops.serving.service:Service"], work / "bundle", bento_env("Service"), "/readyz", work / "hydraops.log"
+    )
     servers["mlflow"] = Server("mlflow", mlflow, work, env, "/ping", work / "mlflow.log")
-    servers["bentoml-bare"] = Server("bentoml-bare", [*bentoml, "service:Bare"], work / "bare", env, "/readyz", work / "bare.log")
+    servers["bentoml-bare"] = Server("bentoml-bare", [*bentoml, "service:Bare"], work / "bare", bento_env("Bare"), "/readyz", work / "bare.log")
     for server in servers.values():
         server.wait()
 
@@ -315,6 +306,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes of each server (default 1)")
     parser.add_argument("--out", default=str(HERE / "results" / "serving.json"))
     args = parser.parse_args()
     contenders = ["hydraops", "hydraops+explain", "mlflow", "bentoml-bare"]
@@ -327,7 +319,7 @@ def main() -> None:
         service_ms = in_process(work, values)
         servers: dict[str, Server] = {}
         try:
-            start_servers(work, made["tracking_uri"], servers)
+            start_servers(work, made["tracking_uri"], servers, args.workers)
             same_predictions(servers, values)
             payloads = {name: bodies(name, values) for name in contenders}
             for _ in range(args.rounds):
@@ -349,7 +341,7 @@ def main() -> None:
         "explain_adds_p99_ms": round(median["hydraops+explain"]["p99_ms"] - median["hydraops"]["p99_ms"], 2),
         "explain_adds_p50_ms": round(median["hydraops+explain"]["p50_ms"] - median["hydraops"]["p50_ms"], 2),
     }
-    print(f"{args.requests:,} 1-row requests at concurrency {args.concurrency} after {args.warmup} warm-up, medians of {args.rounds} round(s);"
+    print(f"{args.requests:,} 1-row requests at concurrency {args.concurrency}, {args.workers} worker(s) per server, after {args.warmup} warm-up, medians of {args.rounds} round(s);"
           f" {made['trees']} trees; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")  # fmt: skip
     print(f"{'':18} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'peak RSS MB':>12}")
     for name in contenders:
@@ -363,7 +355,7 @@ def main() -> None:
     print("in process, one 1-row call, median ms:", json.dumps(service_ms))
     print(json.dumps(ratios))
     print("targets:", json.dumps(targets))
-    result = {"requests": args.requests, "warmup": args.warmup, "concurrency": args.concurrency, "rounds": args.rounds, "trees": made["trees"],
+    result = {"requests": args.requests, "warmup": args.warmup, "concurrency": args.concurrency, "workers": args.workers, "rounds": args.rounds, "trees": made["trees"],
               "median": median, "ratios": ratios, "targets": targets, "in_process_ms": service_ms, "peak_rss_mb": peak, "server_processes": processes, "runs": runs, "errors": {n: sum(r["errors"] for r in f) for n, f in runs.items()},
               "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in load_after],
               "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),

@@ -30,7 +30,7 @@ EXPECTED = {
     "problem.json": ["curl exit status 22", "422", "x-request-id: order-1234", "row 0 amount: ge=0", "row 1 customer_id: required", "row 1 plan: isin="],
     "text/csv": ['{"predictions": ['],
     "/infer": ['"req-7"'],
-    "hydraops_": ["hydraops_predictions_total"],
+    "hydraops_": ["livez 200", '{"status": "ready"}', "hydraops_predictions_total"],
     "get_predictions()": ["0"],
 }
 

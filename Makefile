@@ -5,6 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 CHURN := projects/churn
 TRIPS := projects/trips
+DEMO_CUSTOMERS ?= 5000
 
 .PHONY: demo demo-trips test test-fast lint bench reference clean
 
@@ -15,15 +16,18 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
 	touch $@
 
-## demo: the churn project end to end on the embedded defaults (data → validate → plan → apply: features, train, promote)
+## demo: the churn project end to end on the embedded defaults (data → validate → plan → apply: features, train,
+## promote, build the bento → serve it, call it (valid, invalid, explained), stop it → score a file in batch)
 demo: $(VENV)/.installed
-	cd $(CHURN) && $(BIN)/python generate_data.py --customers 5000
+	cd $(CHURN) && $(BIN)/python generate_data.py --customers $(DEMO_CUSTOMERS) --last-month previous
 	cd $(CHURN) && $(BIN)/hydraops validate
 	cd $(CHURN) && $(BIN)/hydraops plan
 	cd $(CHURN) && $(BIN)/hydraops apply
 	cd $(CHURN) && $(BIN)/hydraops features training-table
 	cd $(CHURN) && $(BIN)/hydraops features check-skew sample=200
 	cd $(CHURN) && $(BIN)/hydraops registry show
+	cd $(CHURN) && $(BIN)/python serve_demo.py
+	cd $(CHURN) && $(BIN)/hydraops score input=data/to_score.parquet output=artifacts/scored.parquet
 	cd $(CHURN) && $(BIN)/hydraops apply
 
 ## demo-trips: the second template, trips (regression over zone and driver features), end to end the same way

@@ -13,6 +13,7 @@ Run from ``projects/churn``::
 
     python generate_data.py                            # 5,000 customers -> data/
     python generate_data.py --customers 1000000 --drift-after 2025-09-01
+    python generate_data.py --last-month previous      # the window ends with last month: fresh online values
 
 Customers are simulated in fixed-size chunks, each with its own RNG
 (``default_rng([seed, chunk])``), and streamed to one file per table, so memory
@@ -69,9 +70,9 @@ SCHEMAS = {
 }
 
 
-def month_bounds(months: int) -> np.ndarray:
-    """Start of each month in the window plus the end bound (``months + 1`` values, us)."""
-    starts = np.arange(LAST_MONTH - months + 1, LAST_MONTH + 2)
+def month_bounds(months: int, last_month: np.datetime64 = LAST_MONTH) -> np.ndarray:
+    """Start of each month in the window ending with ``last_month`` plus the end bound (``months + 1`` values, us)."""
+    starts = np.arange(last_month - months + 1, last_month + 2)
     return starts.astype("datetime64[us]").astype(np.int64)
 
 
@@ -213,13 +214,14 @@ def _tickets(rng, c: _Cohort, first_id: int) -> pa.Table:
     return _table("tickets", [ids, c.ids[ci], ts, _strings(CATEGORIES, category), severity])
 
 
-def generate(out_dir, customers: int, months: int, seed: int, drift_after=None, fmt: str = "parquet") -> dict[str, int]:
-    """Write ``customers``/``transactions``/``tickets``/``labels`` files; return row counts."""
+def generate(out_dir, customers: int, months: int, seed: int, drift_after=None, fmt: str = "parquet", last_month: str = str(LAST_MONTH)) -> dict[str, int]:
+    """Write ``customers``/``transactions``/``tickets``/``labels`` files for the ``months`` ending with
+    ``last_month`` (YYYY-MM); return row counts."""
     if customers < 1 or months < 1 or seed < 0:
         raise ValueError("customers and months must be >= 1 and seed >= 0")
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"unknown format {fmt!r}")
-    bounds = month_bounds(months)
+    bounds = month_bounds(months, np.datetime64(last_month, "M"))
     drift_at = None if drift_after is None else _to_us(drift_after)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -251,11 +253,24 @@ def _date(text: str) -> str:
     return text
 
 
+def _month(text: str) -> str:
+    """YYYY-MM, or ``previous``: the month before the current one (UTC)."""
+    if text == "previous":
+        return str(np.datetime64(time.strftime("%Y-%m", time.gmtime()), "M") - 1)
+    try:
+        return str(np.datetime64(text, "M"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM or 'previous', got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> dict[str, int]:
     """Command-line entry point; returns the row counts per table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
-    parser.add_argument("--months", type=int, default=12, help="months of activity ending 2025-12-31")
+    parser.add_argument("--months", type=int, default=12, help="months of activity (default 12) ending with --last-month")
+    parser.add_argument(
+        "--last-month", type=_month, default=str(LAST_MONTH), metavar="YYYY-MM", help="the window's last month (default 2025-12; 'previous': last month)"
+    )
     parser.add_argument(
         "--drift-after", type=_date, default=None, metavar="YYYY-MM-DD", help="inject drift (spend, channel mix, ticket signal) after this date"
     )
@@ -265,7 +280,7 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    rows = generate(args.out, args.customers, args.months, args.seed, args.drift_after, args.fmt)
+    rows = generate(args.out, args.customers, args.months, args.seed, args.drift_after, args.fmt, args.last_month)
     for name, count in rows.items():
         print(f"{name:<13}{count:>13,} rows  -> {Path(args.out) / f'{name}.{args.fmt}'}")
     print(f"done in {time.perf_counter() - started:.2f}s")

@@ -256,3 +256,15 @@ def test_main_defaults_to_data_dir_and_validates(tmp_path, monkeypatch, capsys):
         gen.main(["--format", "json"])
     with pytest.raises(ValueError):
         gen.generate(tmp_path, customers=0, months=12, seed=1)
+
+
+def test_last_month_moves_the_window_and_previous_is_the_month_before_this_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    gen.main(["--customers", "300", "--months", "2", "--last-month", "2026-03"])
+    labels = pd.read_parquet(tmp_path / "data" / "labels.parquet")
+    assert sorted(labels.label_time.unique()) == [pd.Timestamp("2026-02-28 23:59:59", tz="UTC"), pd.Timestamp("2026-03-31 23:59:59", tz="UTC")]
+    assert pd.read_parquet(tmp_path / "data" / "transactions.parquet").ts.max() < pd.Timestamp("2026-04-01", tz="UTC")
+    this_month = pd.Timestamp.now(tz="UTC").to_period("M")
+    assert gen._month("previous") == str(this_month - 1)
+    with pytest.raises(SystemExit):
+        gen.main(["--last-month", "2026-13"])

@@ -85,7 +85,8 @@ def make(work: Path) -> dict[str, Any]:
     uri = f"sqlite:///{work / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)  # this script's own process: the benchmark's throw-away registry
     signature = mlflow.models.infer_signature(frame.head(5), booster.predict(frame.head(5)))
-    with mlflow.start_run():
+    experiment = mlflow.create_experiment("bench", artifact_location=(work / "artifacts").as_uri())  # not ./mlruns
+    with mlflow.start_run(experiment_id=experiment):
         mlflow.lightgbm.log_model(booster, name="model", registered_model_name="bench", signature=signature, pip_requirements=["lightgbm"])
     bundle = work / "bundle"
     mlflow.artifacts.download_artifacts("models:/bench/1", dst_path=str(bundle / "model"))

@@ -13,7 +13,7 @@ import bentoml
 from hydraops.serving.alias_watch import AliasWatch
 from hydraops.serving.explaining import explanations
 from hydraops.serving.log_writer import entries, open_log
-from hydraops.serving.lookup import OnlineFeatures, apply_missing_policy, model_frame
+from hydraops.serving.lookup import OnlineFeatures, apply_missing_policy
 from hydraops.serving.problems import FieldError, Refusal, invalid, unavailable
 from hydraops.serving.spec import FILE, ServingSpec
 from hydraops.serving.validation import check_row_count, validate_rows
@@ -90,8 +90,8 @@ class Serving:
             for name, status in statuses.items():
                 FEATURE_VALUES.labels(feature=name, status=status).inc()
         served = apply_missing_policy(self.spec, served)
-        frame = model_frame(self.spec, served.values)
-        predictions = self.predictor.predict(frame)
+        inputs = self.predictor.inputs(served.values)  # prepared once, for the prediction and its explanation
+        predictions = self.predictor.predict(inputs)
         document = {
             "request_id": request_id,
             "model": {"name": self.spec.model.name, "version": self.spec.model.version},
@@ -102,7 +102,7 @@ class Serving:
             ],
         }
         if explain:
-            document["explanations"] = explanations(self.predictor.explain(frame), self.spec.feature_names, served.values, top_k)
+            document["explanations"] = explanations(self.predictor.explain(inputs), self.spec.feature_names, served.values, top_k)
         PREDICTIONS.labels(**self.labels).inc(len(predictions))
         if self.log is not None:
             self.log.offer(entries(self.spec, request_id, rows, served.values, served.statuses, document["predictions"], document.get("explanations")))

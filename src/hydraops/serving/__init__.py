@@ -4,6 +4,7 @@ needs Hydra or the project's ``conf/``.
     spec.py       ServingSpec: everything a service or a batch scorer needs, as JSON inside the bundle
     predictor.py  Predictor: the model files checked against their sha256, loaded by flavor, predictions
                   and explanations from raw feature values (the one path serving and batch scoring share)
+    matrix.py     served rows as a LightGBM booster's float64 matrix without pandas (the service's short path)
     service.py    Service: the one generic BentoML service (``bentoml serve hydraops.serving.service:Service``)
     app.py        Serving: the loaded bundle, and the one path every wire format's rows take
     routes.py     the HTTP routes: /predict, /schema, /invocations (MLflow), /v2 (Open Inference Protocol)

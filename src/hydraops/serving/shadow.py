@@ -47,13 +47,11 @@ class Shadow:
 
     def score(self, values: list[dict]) -> tuple[list[float | None], str | None]:
         """The shadow's prediction of each row of served ``values`` (None each, and why, when it fails)."""
-        from hydraops.serving.lookup import model_frame
-
         if self.predictor is None:
             SHADOW_FAILURES.labels(**self.labels).inc(len(values))
             return [None] * len(values), self.error
         try:
-            predictions = self.predictor.predict(model_frame(self.spec, values))
+            predictions = self.predictor.predict(self.predictor.inputs(values))  # the served model's short path
         except Exception as error:  # never the request's failure
             logger.exception("shadow model %s/%s failed on %d row(s)", self.spec.model.name, self.version, len(values))
             SHADOW_FAILURES.labels(**self.labels).inc(len(values))

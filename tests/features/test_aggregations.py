@@ -420,3 +420,43 @@ def test_where_matches_reference_on_random_data(scenario: Scenario, windows: lis
             Path(tmp), scenario.files, view, scenario.entity_df, join_keys=scenario.join_keys, path=scenario.path, created_timestamp=scenario.created
         )
     assert_result(result, ref, scenario.entity_df)
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        [0.1, 0.2, 0.3, 1e-3, 12345.678, 1 / 3],  # fixed point: each amount × 2^k an integer, the sum exact
+        [1e-300, 1e300, 0.1, 3.0],  # too many magnitudes for a HUGEINT: summed in ascending order
+        [0.5, float("inf"), 2.0],  # not finite: summed in ascending order
+        [0.0, 0.0, -0.0],  # only zeros
+    ],
+)
+def test_sums_of_floats_give_the_same_bits_whatever_the_row_order(tmp_path, amounts):
+    """The joined rows' sums are exact (fixed point) or ascending: any order of the source rows, the same bits."""
+    from hydraops.features.aggregates import _scale
+
+    frames = []
+    for order in (amounts, amounts[::-1], amounts[1::2] + amounts[::2]):
+        files = {"e.parquet": events([(1, at(i % 3), a) for i, a in enumerate(order)])}
+        result = run_engine(
+            tmp_path / str(len(frames)),
+            files,
+            agg_view(["1d"], funcs=[AggFunc.sum, AggFunc.mean]),
+            entities([(1, at(5))]),
+            join_keys=["user_id"],
+            path="e.parquet",
+        )
+        frames.append(result.frame)
+    got = [float(f["amount_sum_1d"].iloc[0]).hex() for f in frames]
+    assert len(set(got)) == 1
+    assert math.isclose(float(frames[0]["amount_sum_1d"].iloc[0]), math.fsum(amounts), rel_tol=1e-12) or not math.isfinite(math.fsum(amounts))
+    if amounts[0] != 0.0:
+        assert (_scale(min(a for a in amounts if a), max(amounts), 6) is None) == (amounts[0] != 0.1)  # which way was tested
+
+
+def test_the_fixed_point_scale_makes_every_value_an_integer_and_their_sum_fit_a_hugeint():
+    from hydraops.features.aggregates import _scale
+
+    assert _scale(2.0**-30, 2.0**20, 1000) == 52 + 30  # 2^-30's last mantissa bit is 2^-82; 2^21 × 2^82 × 2^10 fits
+    assert _scale(2.0**-30, 2.0**20, 2**40) is None  # 2^21 × 2^82 × 2^41 rows: past 2^126
+    assert _scale(None, None, 5) == 0 and _scale(None, 0.0, 5) == 0

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
-from hydraops.features.aggregates import aggregates_at_sql, direct_join
+from hydraops.features.aggregates import aggregates_at_sql, direct_join, sum_scales
 from hydraops.features.materialize import us
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo
@@ -80,7 +80,8 @@ def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, 
             requests = f"(SELECT {', '.join(quote(k) for k in manifest.join_keys)}, {t} AS __t FROM {entities} e)"
             events = f"read_parquet({glob})"
             direct = direct_join(con, spec, events, manifest.rows, manifest.entities)
-            aggregates = aggregates_at_sql(spec, manifest.join_keys, events, requests, manifest.late_us or 0, direct=direct)
+            scales = sum_scales(con, spec, events, manifest.rows)
+            aggregates = aggregates_at_sql(spec, manifest.join_keys, events, requests, manifest.late_us or 0, direct=direct, scales=scales)
             joins.append(f"LEFT JOIN ({aggregates}) {alias} ON {on} AND {alias}.__t = {t}")
             missing = f"{alias}.__feature_ts IS NULL"
         else:

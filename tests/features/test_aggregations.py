@@ -202,6 +202,26 @@ def test_window_edges_exclude_t_minus_w_and_include_t(tmp_path):
     )
 
 
+@pytest.mark.parametrize("direct", [True, False])
+def test_a_ttl_equal_to_the_longest_window_keeps_an_event_exactly_that_old(tmp_path, direct):
+    """TTL = longest window: an event at exactly t − 1d is out of the window but not expired (sums 0), one
+    older is expired; with direct joins the feature timestamp comes from the joined rows, which reach t − 1d."""
+    from hydraops.features import aggregates
+
+    files = {"e.parquet": events([(1, at(0), 4.0), (2, at(0), 1.0), (2, at(10), 2.0)])}
+    entity_df = entities([(1, at(24)), (1, at(24, 1)), (2, at(24)), (2, at(34, 1)), (3, at(24)), (1, at(0, -1))])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aggregates, "DIRECT_EVENTS", 10**9 if direct else -1)
+        check(
+            tmp_path,
+            files,
+            entity_df,
+            agg_view(["2h", "1d"], ttl="1d", funcs=[AggFunc.sum, AggFunc.count]),
+            expected={"amount_sum_1d": [0.0, None, 2.0, None, None, None], "amount_count_2h": [0, None, 0, None, None, None]},
+            counts=(2, 2),
+        )
+
+
 def test_long_after_the_last_event_sums_are_zero_means_null_unless_expired(tmp_path):
     files = {"e.parquet": events([(1, at(0), 4.0), (1, at(1), 6.0), (2, at(0), 1.0)])}
     entity_df = entities([(1, at(1)), (1, at(20)), (1, at(25)), (1, at(49)), (1, at(49, 1)), (2, at(100)), (3, at(1))])

@@ -2,7 +2,7 @@
 
 The offline store keeps an aggregation view as its *events* (one row per source row: the join keys,
 ``__ts``, ``__avail`` (visible from), ``__seq`` (source order), ``__v<i>`` (the value aggregation ``i``
-counts, null where its ``where`` is not true), ``__late`` and ``__latest``). Aggregates are computed where
+counts, null where its ``where`` is not true) and ``__late``). Aggregates are computed where
 a consumer asks for them — the label instants of a training table, the rows of a scoring input, the
 instant of an online push — never at every change point.
 
@@ -20,8 +20,10 @@ bound chosen at materialization: the 99th percentile of ``__avail − __ts``; ro
 Sparse events (a few per entity in the longest window: :func:`direct_join`) skip the sort: every row a
 window counts is joined to each request directly, as the late rows are.
 
-The feature timestamp (latest visible event) is an ASOF lookup of ``__latest``, the running maximum of
-event times in visible-from order. Sort keys are unique, and the joined rows' sums are exact (integers,
+The feature timestamp (latest visible event) matters within the TTL: when every window is joined directly
+and the TTL is at most the longest window, it is the newest joined row (the join reaching back to
+t − longest inclusive), an older one only telling that some row is visible (``__seen``: the entity's first
+visible-from ≤ t); otherwise an ASOF lookup of the running maximum of event times in visible-from order. Sort keys are unique, and the joined rows' sums are exact (integers,
 decimals, and floats scaled by a power of two to integers when the column's range of magnitudes allows:
 :func:`sum_scales`) or run over their values in ascending order, so the same data gives the same bits on
 every build, whatever order the join gives the rows in.
@@ -92,14 +94,8 @@ def lateness_sql(events: str) -> str:
 
 
 def stored_events_sql(keys: list[str], events: str, late_us: int) -> str:
-    """The events as stored: ``__late`` (later than ``late_us``) and ``__latest`` (the greatest event time of
-    the entity's rows visible from this row's ``__avail`` on) added."""
-    key_list = ", ".join(quote(k) for k in keys)
-    return f"""
-        SELECT *, __avail - __ts > {late_us} AS __late,
-               max(__ts) OVER (PARTITION BY {key_list} ORDER BY __avail RANGE UNBOUNDED PRECEDING) AS __latest
-        FROM {events}
-    """
+    """The events as stored: ``__late`` (later than ``late_us``) added."""
+    return f"SELECT *, __avail - __ts > {late_us} AS __late FROM {events}"
 
 
 def direct_join(con, view: FeatureViewSpec, events: str, rows: int, entities: int) -> bool:
@@ -158,10 +154,19 @@ def last_change_sql(view: FeatureViewSpec, events: str) -> str:
 
 
 def aggregates_at_sql(
-    view: FeatureViewSpec, keys: list[str], events: str, requests: str, late_us: int, *, direct: bool = False, scales: dict[int, int | str | None] | None = None
+    view: FeatureViewSpec,
+    keys: list[str],
+    events: str,
+    requests: str,
+    late_us: int,
+    *,
+    direct: bool = False,
+    scales: dict[int, int | str | None] | None = None,
+    ttl_us: int | None = None,
 ) -> str:
-    """SQL: for each distinct ``(keys, __t)`` of ``requests`` (``__t`` in epoch µs), ``__feature_ts`` (the
-    greatest event time visible at ``__t``, null when none is) and every aggregate of the view at ``__t``.
+    """SQL: for each distinct ``(keys, __t)`` of ``requests`` (``__t`` in epoch µs), ``__seen`` (some event
+    is visible at ``__t``), ``__feature_ts`` (the greatest event time visible at ``__t``; null when none is,
+    and may be null too when it is older than ``ttl_us`` and ``direct``) and every aggregate at ``__t``.
 
     ``events`` is a relation of :func:`stored_events_sql`'s rows, ``late_us`` their lateness bound.
     ``direct`` (sparse events, see :func:`direct_join`): every window's rows are joined to each request,
@@ -170,8 +175,10 @@ def aggregates_at_sql(
     key_list = ", ".join(quote(k) for k in keys)
     names = view.aggregates()
     windows = sorted({to_us(window) for *_, window, _ in names})
+    in_window = direct and ttl_us is not None and ttl_us <= windows[-1]  # the feature timestamp from the joined rows
+    reach = windows[-1] + 1 if in_window else windows[-1]  # (t − longest, t], or [t − longest, t] for the timestamp
     if direct:
-        late_us = windows[-1]  # as if every row could be late: all joined
+        late_us = reach  # as if every row could be late: all joined
     stats = sorted({(i, to_us(window), stat) for i, func, window, _ in names for stat in _NEEDS[func]})
     framed = [(i, w, stat) for i, w, stat in stats if w > late_us]  # windows longer than the lateness bound
     values = [f"__v{i}" for i in range(len(view.aggregations))]
@@ -180,15 +187,22 @@ def aggregates_at_sql(
     joined = ", ".join(f"{_joined_stat(stat, i, f'WHERE e.__ts > e.__t - {w}', scales.get(i))} AS __j_{i}_{w}_{stat}" for i, w, stat in stats)
     selected = ", ".join(_combined(func, i, to_us(window), framed=to_us(window) > late_us) + f" AS {quote(name)}" for i, func, window, name in names)
     with_framed = f"framed AS ({_framed_sql(keys, events, values, framed, late_us)})," if framed else ""
+    if in_window:
+        latest = "j.__latest AS __feature_ts, coalesce(l.__first <= r.__t, false) AS __seen"
+        lookup = f"LEFT JOIN (SELECT {key_list}, min(__avail) AS __first FROM {events} GROUP BY ALL) l ON {on.format(a='l')}"
+    else:
+        latest = "l.__latest AS __feature_ts, l.__latest IS NOT NULL AS __seen"
+        running = f"max(__ts) OVER (PARTITION BY {key_list} ORDER BY __avail RANGE UNBOUNDED PRECEDING) AS __latest"
+        lookup = f"ASOF LEFT JOIN (SELECT {key_list}, __avail, {running} FROM {events}) l ON {on.format(a='l')} AND r.__t >= l.__avail"
     return f"""
         WITH requests AS (SELECT DISTINCT {key_list}, __t FROM {requests}),
         {with_framed}
-        joined AS (SELECT {key_list}, __t, {joined} FROM ({_joined_sql(keys, events, values, min(late_us, windows[-1]), windows[-1])}) e GROUP BY ALL)
-        SELECT {", ".join(f"r.{quote(k)}" for k in keys)}, r.__t, l.__latest AS __feature_ts, {selected}
+        joined AS (SELECT {key_list}, __t, {joined}, max(e.__ts) AS __latest FROM ({_joined_sql(keys, events, values, min(late_us, reach), reach)}) e GROUP BY ALL)
+        SELECT {", ".join(f"r.{quote(k)}" for k in keys)}, r.__t, {latest}, {selected}
         FROM requests r
         {f"LEFT JOIN framed o ON {on.format(a='o')} AND o.__t = r.__t" if framed else ""}
         LEFT JOIN joined j ON {on.format(a="j")} AND j.__t = r.__t
-        ASOF LEFT JOIN (SELECT {key_list}, __avail, __latest FROM {events}) l ON {on.format(a="l")} AND r.__t >= l.__avail
+        {lookup}
     """
 
 

@@ -202,6 +202,26 @@ def test_window_edges_exclude_t_minus_w_and_include_t(tmp_path):
     )
 
 
+@pytest.mark.parametrize("direct", [True, False])
+def test_a_ttl_equal_to_the_longest_window_keeps_an_event_exactly_that_old(tmp_path, direct):
+    """TTL = longest window: an event at exactly t − 1d is out of the window but not expired (sums 0), one
+    older is expired; with direct joins the feature timestamp comes from the joined rows, which reach t − 1d."""
+    from hydraops.features import aggregates
+
+    files = {"e.parquet": events([(1, at(0), 4.0), (2, at(0), 1.0), (2, at(10), 2.0)])}
+    entity_df = entities([(1, at(24)), (1, at(24, 1)), (2, at(24)), (2, at(34, 1)), (3, at(24)), (1, at(0, -1))])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aggregates, "DIRECT_EVENTS", 10**9 if direct else -1)
+        check(
+            tmp_path,
+            files,
+            entity_df,
+            agg_view(["2h", "1d"], ttl="1d", funcs=[AggFunc.sum, AggFunc.count]),
+            expected={"amount_sum_1d": [0.0, None, 2.0, None, None, None], "amount_count_2h": [0, None, 0, None, None, None]},
+            counts=(2, 2),
+        )
+
+
 def test_long_after_the_last_event_sums_are_zero_means_null_unless_expired(tmp_path):
     files = {"e.parquet": events([(1, at(0), 4.0), (1, at(1), 6.0), (2, at(0), 1.0)])}
     entity_df = entities([(1, at(1)), (1, at(20)), (1, at(25)), (1, at(49)), (1, at(49, 1)), (2, at(100)), (3, at(1))])
@@ -420,3 +440,43 @@ def test_where_matches_reference_on_random_data(scenario: Scenario, windows: lis
             Path(tmp), scenario.files, view, scenario.entity_df, join_keys=scenario.join_keys, path=scenario.path, created_timestamp=scenario.created
         )
     assert_result(result, ref, scenario.entity_df)
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        [0.1, 0.2, 0.3, 1e-3, 12345.678, 1 / 3],  # fixed point: each amount × 2^k an integer, the sum exact
+        [1e-300, 1e300, 0.1, 3.0],  # too many magnitudes for a HUGEINT: summed in ascending order
+        [0.5, float("inf"), 2.0],  # not finite: summed in ascending order
+        [0.0, 0.0, -0.0],  # only zeros
+    ],
+)
+def test_sums_of_floats_give_the_same_bits_whatever_the_row_order(tmp_path, amounts):
+    """The joined rows' sums are exact (fixed point) or ascending: any order of the source rows, the same bits."""
+    from hydraops.features.aggregates import _scale
+
+    frames = []
+    for order in (amounts, amounts[::-1], amounts[1::2] + amounts[::2]):
+        files = {"e.parquet": events([(1, at(i % 3), a) for i, a in enumerate(order)])}
+        result = run_engine(
+            tmp_path / str(len(frames)),
+            files,
+            agg_view(["1d"], funcs=[AggFunc.sum, AggFunc.mean]),
+            entities([(1, at(5))]),
+            join_keys=["user_id"],
+            path="e.parquet",
+        )
+        frames.append(result.frame)
+    got = [float(f["amount_sum_1d"].iloc[0]).hex() for f in frames]
+    assert len(set(got)) == 1
+    assert math.isclose(float(frames[0]["amount_sum_1d"].iloc[0]), math.fsum(amounts), rel_tol=1e-12) or not math.isfinite(math.fsum(amounts))
+    if amounts[0] != 0.0:
+        assert (_scale(min(a for a in amounts if a), max(amounts), 6) is None) == (amounts[0] != 0.1)  # which way was tested
+
+
+def test_the_fixed_point_scale_makes_every_value_an_integer_and_their_sum_fit_a_hugeint():
+    from hydraops.features.aggregates import _scale
+
+    assert _scale(2.0**-30, 2.0**20, 1000) == 52 + 30  # 2^-30's last mantissa bit is 2^-82; 2^21 × 2^82 × 2^10 fits
+    assert _scale(2.0**-30, 2.0**20, 2**40) is None  # 2^21 × 2^82 × 2^41 rows: past 2^126
+    assert _scale(None, None, 5) == 0 and _scale(None, 0.0, 5) == 0

@@ -64,6 +64,21 @@ def test_each_check_counts_its_failures_and_quotes_the_first_in_source_order() -
     }
 
 
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        ([-3, 7, 7, None, 2, -3, 7], "Int8"),  # a narrow range: counted through a bitmap of it
+        ([3, 2**32 - 1, 2**32 - 1, None, 2, 3, 2**32 - 1], "UInt32"),  # too wide for a bitmap: hashed
+        ([-(10**15), 10**15, 10**15, None, 2, -(10**15), 10**15], "Int64"),
+    ],
+)
+def test_unique_counts_repeated_values_over_narrow_and_wide_integer_ranges(values: list, dtype: str) -> None:
+    frame = pd.DataFrame({"id": pd.array(values, dtype=dtype)})
+    assert failures(frame, {"id": ColumnSpec(dtype=Dtype.int64, unique=True)}) == {("id", "unique"): (3, ())}
+    assert failures(frame.dropna().drop_duplicates(), {"id": ColumnSpec(dtype=Dtype.int64, unique=True)}) == {}
+    assert failures(frame.iloc[3:4], {"id": ColumnSpec(dtype=Dtype.int64, unique=True)}) == {}  # only a null
+
+
 def test_passing_values_and_no_checks_fail_nothing() -> None:
     frame = pd.DataFrame({"x": [1, 2, None], "flag": [True, False, True]})
     assert failures(frame, {"x": ValueChecks(ge=1.0, le=2.0), "flag": ValueChecks(nullable=False, isin=[True, False])}) == {}

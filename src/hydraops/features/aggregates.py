@@ -2,7 +2,7 @@
 
 The offline store keeps an aggregation view as its *events* (one row per source row: the join keys,
 ``__ts``, ``__avail`` (visible from), ``__seq`` (source order), ``__v<i>`` (the value aggregation ``i``
-counts, null where its ``where`` is not true), ``__late`` and ``__latest``). Aggregates are computed where
+counts, null where its ``where`` is not true) and ``__late``). Aggregates are computed where
 a consumer asks for them — the label instants of a training table, the rows of a scoring input, the
 instant of an online push — never at every change point.
 
@@ -20,12 +20,18 @@ bound chosen at materialization: the 99th percentile of ``__avail − __ts``; ro
 Sparse events (a few per entity in the longest window: :func:`direct_join`) skip the sort: every row a
 window counts is joined to each request directly, as the late rows are.
 
-The feature timestamp (latest visible event) is an ASOF lookup of ``__latest``, the running maximum of
-event times in visible-from order. Sort keys are unique, and the joined rows' sums run over their values in
-ascending order, so the same data gives the same bits on every build.
+The feature timestamp (latest visible event) matters within the TTL: when every window is joined directly
+and the TTL is at most the longest window, it is the newest joined row (the join reaching back to
+t − longest inclusive), an older one only telling that some row is visible (``__seen``: the entity's first
+visible-from ≤ t); otherwise an ASOF lookup of the running maximum of event times in visible-from order. Sort keys are unique, and the joined rows' sums are exact (integers,
+decimals, and floats scaled by a power of two to integers when the column's range of magnitudes allows:
+:func:`sum_scales`) or run over their values in ascending order, so the same data gives the same bits on
+every build, whatever order the join gives the rows in.
 """
 
 from __future__ import annotations
+
+import math
 
 from hydraops.config.schemas import AggFunc, FeatureViewSpec, SourceSpec
 from hydraops.features.repo import to_us
@@ -42,6 +48,8 @@ _ON_TIME = 0.99
 #: directly rather than sorted with every event (:func:`direct_join`). Measured in CPU time: the direct join
 #: 1.7× cheaper at ~15 (churn), the RANGE frames 3× cheaper at ~64 (3 airports × 10,000 departures).
 DIRECT_EVENTS = 30
+#: Bits a fixed-point sum may use: HUGEINT holds magnitudes below 2^127.
+_SUM_BITS = 126
 #: The partial statistics each function needs, per part (window frame or joined rows).
 _NEEDS = {
     AggFunc.sum: ("s",),
@@ -86,14 +94,8 @@ def lateness_sql(events: str) -> str:
 
 
 def stored_events_sql(keys: list[str], events: str, late_us: int) -> str:
-    """The events as stored: ``__late`` (later than ``late_us``) and ``__latest`` (the greatest event time of
-    the entity's rows visible from this row's ``__avail`` on) added."""
-    key_list = ", ".join(quote(k) for k in keys)
-    return f"""
-        SELECT *, __avail - __ts > {late_us} AS __late,
-               max(__ts) OVER (PARTITION BY {key_list} ORDER BY __avail RANGE UNBOUNDED PRECEDING) AS __latest
-        FROM {events}
-    """
+    """The events as stored: ``__late`` (later than ``late_us``) added."""
+    return f"SELECT *, __avail - __ts > {late_us} AS __late FROM {events}"
 
 
 def direct_join(con, view: FeatureViewSpec, events: str, rows: int, entities: int) -> bool:
@@ -109,6 +111,41 @@ def direct_join(con, view: FeatureViewSpec, events: str, rows: int, entities: in
     return per_window <= DIRECT_EVENTS
 
 
+def sum_scales(con, view: FeatureViewSpec, events: str, rows: int) -> dict[int, int | str | None]:
+    """Per aggregation that sums (``sum``, ``mean``), how its joined rows are summed, exactly whenever it can be:
+    ``"int"`` (integer and decimal values: a plain ``sum``), ``k`` (floats: each value times 2^k is an integer
+    and ``rows`` of them fit a HUGEINT, so their sum is exact, then divided by 2^k) or None (the floats span too
+    many magnitudes, or are not finite: summed in ascending order)."""
+    summed = [i for i, a in enumerate(view.aggregations) if {AggFunc.sum, AggFunc.mean} & set(a.agg)]
+    if not summed:
+        return {}
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {events})").fetchall())
+    floats = [i for i in summed if types[f"__v{i}"] in ("DOUBLE", "FLOAT")]
+    scales: dict[int, int | str | None] = {i: "int" for i in summed if i not in floats and types[f"__v{i}"].startswith(_EXACT)}
+    if floats:
+        ranges = ", ".join(f"min(abs(__v{i})) FILTER (WHERE __v{i} <> 0), max(abs(__v{i}))" for i in floats)
+        [found] = con.execute(f"SELECT {ranges} FROM {events}").fetchall()
+        for n, i in enumerate(floats):
+            scales[i] = _scale(found[2 * n], found[2 * n + 1], rows)
+    return scales
+
+
+_EXACT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "DECIMAL")
+
+
+def _scale(smallest: float | None, largest: float | None, rows: int) -> int | None:
+    """The k making every value of magnitude in [smallest, largest] times 2^k an integer, with ``rows`` of
+    them summing below 2^126; None when there is none (or the values are not finite, or subnormal)."""
+    if largest is None or largest == 0:
+        return 0  # every value null or zero
+    if not math.isfinite(largest) or smallest < 2.0**-1022:
+        return None
+    low, high = math.frexp(smallest)[1] - 1, math.frexp(largest)[1] - 1  # exponents: 2^e <= |v| < 2^(e+1)
+    k = 52 - low  # the value's last mantissa bit is 2^(e - 52)
+    fits = high + 1 + k + max(rows, 1).bit_length() <= _SUM_BITS
+    return k if fits and -1022 <= k <= 1023 else None
+
+
 def last_change_sql(view: FeatureViewSpec, events: str) -> str:
     """SQL for the last instant any aggregate of the view can change: an event becoming visible or leaving
     its longest window."""
@@ -116,35 +153,66 @@ def last_change_sql(view: FeatureViewSpec, events: str) -> str:
     return f"SELECT greatest(max(__avail), max(__ts) + {longest}) FROM {events}"
 
 
-def aggregates_at_sql(view: FeatureViewSpec, keys: list[str], events: str, requests: str, late_us: int, *, direct: bool = False) -> str:
-    """SQL: for each distinct ``(keys, __t)`` of ``requests`` (``__t`` in epoch µs), ``__feature_ts`` (the
-    greatest event time visible at ``__t``, null when none is) and every aggregate of the view at ``__t``.
+def aggregates_at_sql(
+    view: FeatureViewSpec,
+    keys: list[str],
+    events: str,
+    requests: str,
+    late_us: int,
+    *,
+    direct: bool = False,
+    scales: dict[int, int | str | None] | None = None,
+    ttl_us: int | None = None,
+) -> str:
+    """SQL: for each distinct ``(keys, __t)`` of ``requests`` (``__t`` in epoch µs), ``__seen`` (some event
+    is visible at ``__t``), ``__feature_ts`` (the greatest event time visible at ``__t``; null when none is,
+    and may be null too when it is older than ``ttl_us`` and ``direct``) and every aggregate at ``__t``.
 
     ``events`` is a relation of :func:`stored_events_sql`'s rows, ``late_us`` their lateness bound.
     ``direct`` (sparse events, see :func:`direct_join`): every window's rows are joined to each request,
-    no RANGE frame."""
+    no RANGE frame. ``scales`` (:func:`sum_scales`): how the joined rows of each aggregation are summed
+    (ascending order when not given)."""
     key_list = ", ".join(quote(k) for k in keys)
     names = view.aggregates()
     windows = sorted({to_us(window) for *_, window, _ in names})
+    in_window = direct and ttl_us is not None and ttl_us <= windows[-1]  # the feature timestamp from the joined rows
+    reach = windows[-1] + 1 if in_window else windows[-1]  # (t − longest, t], or [t − longest, t] for the timestamp
     if direct:
-        late_us = windows[-1]  # as if every row could be late: all joined
+        late_us = reach  # as if every row could be late: all joined
     stats = sorted({(i, to_us(window), stat) for i, func, window, _ in names for stat in _NEEDS[func]})
     framed = [(i, w, stat) for i, w, stat in stats if w > late_us]  # windows longer than the lateness bound
     values = [f"__v{i}" for i in range(len(view.aggregations))]
     on = " AND ".join(f"r.{quote(k)} = {{a}}.{quote(k)}" for k in keys)
-    joined = ", ".join(f"{_JOINED[stat].format(v=f'e.__v{i}', f=f'WHERE e.__ts > e.__t - {w}')} AS __j_{i}_{w}_{stat}" for i, w, stat in stats)
+    scales = scales or {}
+    joined = ", ".join(f"{_joined_stat(stat, i, f'WHERE e.__ts > e.__t - {w}', scales.get(i))} AS __j_{i}_{w}_{stat}" for i, w, stat in stats)
     selected = ", ".join(_combined(func, i, to_us(window), framed=to_us(window) > late_us) + f" AS {quote(name)}" for i, func, window, name in names)
     with_framed = f"framed AS ({_framed_sql(keys, events, values, framed, late_us)})," if framed else ""
+    if in_window:
+        latest = "j.__latest AS __feature_ts, coalesce(l.__first <= r.__t, false) AS __seen"
+        lookup = f"LEFT JOIN (SELECT {key_list}, min(__avail) AS __first FROM {events} GROUP BY ALL) l ON {on.format(a='l')}"
+    else:
+        latest = "l.__latest AS __feature_ts, l.__latest IS NOT NULL AS __seen"
+        running = f"max(__ts) OVER (PARTITION BY {key_list} ORDER BY __avail RANGE UNBOUNDED PRECEDING) AS __latest"
+        lookup = f"ASOF LEFT JOIN (SELECT {key_list}, __avail, {running} FROM {events}) l ON {on.format(a='l')} AND r.__t >= l.__avail"
     return f"""
         WITH requests AS (SELECT DISTINCT {key_list}, __t FROM {requests}),
         {with_framed}
-        joined AS (SELECT {key_list}, __t, {joined} FROM ({_joined_sql(keys, events, values, min(late_us, windows[-1]), windows[-1])}) e GROUP BY ALL)
-        SELECT {", ".join(f"r.{quote(k)}" for k in keys)}, r.__t, l.__latest AS __feature_ts, {selected}
+        joined AS (SELECT {key_list}, __t, {joined}, max(e.__ts) AS __latest FROM ({_joined_sql(keys, events, values, min(late_us, reach), reach)}) e GROUP BY ALL)
+        SELECT {", ".join(f"r.{quote(k)}" for k in keys)}, r.__t, {latest}, {selected}
         FROM requests r
         {f"LEFT JOIN framed o ON {on.format(a='o')} AND o.__t = r.__t" if framed else ""}
         LEFT JOIN joined j ON {on.format(a="j")} AND j.__t = r.__t
-        ASOF LEFT JOIN (SELECT {key_list}, __avail, __latest FROM {events}) l ON {on.format(a="l")} AND r.__t >= l.__avail
+        {lookup}
     """
+
+
+def _joined_stat(stat: str, i: int, rows: str, scale: int | str | None) -> str:
+    """SQL of a joined part's statistic over the ``rows`` of value ``i``; sums exact where ``scale`` allows."""
+    if stat == "s" and scale == "int":
+        return f"sum(e.__v{i}) FILTER ({rows})"
+    if stat == "s" and scale is not None:
+        return f"(sum((e.__v{i} * (2.0::DOUBLE ** {scale}))::HUGEINT) FILTER ({rows}))::DOUBLE / (2.0::DOUBLE ** {scale})"
+    return _JOINED[stat].format(v=f"e.__v{i}", f=rows)
 
 
 def _framed_sql(keys: list[str], events: str, values: list[str], framed: list[tuple[int, int, str]], late_us: int) -> str:

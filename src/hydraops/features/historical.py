@@ -13,7 +13,7 @@ from datetime import datetime
 
 from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
-from hydraops.features.aggregates import aggregates_at_sql, direct_join
+from hydraops.features.aggregates import aggregates_at_sql, direct_join, sum_scales
 from hydraops.features.materialize import us
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo
@@ -85,13 +85,17 @@ def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, 
             requests = f"(SELECT {', '.join(quote(k) for k in manifest.join_keys)}, {t} AS __t FROM {entities} e)"
             events = f"read_parquet({glob})"
             direct = direct_join(con, spec, events, manifest.rows, manifest.entities)
-            aggregates = aggregates_at_sql(spec, manifest.join_keys, events, requests, manifest.late_us or 0, direct=direct)
+            scales = sum_scales(con, spec, events, manifest.rows)
+            aggregates = aggregates_at_sql(
+                spec, manifest.join_keys, events, requests, manifest.late_us or 0, direct=direct, scales=scales, ttl_us=manifest.ttl_us
+            )
             joins.append(f"LEFT JOIN ({aggregates}) {alias} ON {on} AND {alias}.__t = {t}")
-            missing = f"{alias}.__feature_ts IS NULL"
+            missing = f"NOT coalesce({alias}.__seen, false)"
+            older = f"{alias}.__feature_ts IS NULL OR "  # seen, but older than the rows joined: older than the TTL
         else:
             joins.append(f"ASOF LEFT JOIN read_parquet({glob}) {alias} ON {on} AND {t} >= {alias}.__valid_from")
-            missing = f"{alias}.__valid_from IS NULL"
-        expired = "false" if manifest.ttl_us is None else f"coalesce({t} - {alias}.__feature_ts > {manifest.ttl_us}, false)"
+            missing, older = f"{alias}.__valid_from IS NULL", ""
+        expired = "false" if manifest.ttl_us is None else f"coalesce(NOT ({missing}) AND ({older}{t} - {alias}.__feature_ts > {manifest.ttl_us}), false)"
         selects += [f"{missing} AS __missing_{i}", f"{expired} AS __expired_{i}"]
         selects += [f"CASE WHEN {missing} OR {expired} THEN NULL ELSE {alias}.{quote(n)} END AS {quote(n)}" for n in names]
     return f"SELECT {', '.join(selects)} FROM {entities} e {' '.join(joins)} ORDER BY e.__row"

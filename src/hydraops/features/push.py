@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hydraops.features import offline
-from hydraops.features.aggregates import aggregates_at_sql
+from hydraops.features.aggregates import aggregates_at_sql, sum_scales
 from hydraops.features.repo import FeatureRepo
 from hydraops.features.sources import connect, literal, quote
 
@@ -42,16 +42,17 @@ def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -
     key_list = ", ".join(quote(k) for k in keys)
     glob = literal(offline.folder_glob(repo.offline_dir, manifest))
     t = to_micros(now) - (0 if view.include_current else 1)
+    con = connect(repo.memory_limit)
     if manifest.layout == offline.EVENTS:  # one request per entity: joining each to its window's rows reads at most every event once
         requests = f"(SELECT DISTINCT {key_list}, {t} AS __t FROM read_parquet({glob}))"
-        aggregates = aggregates_at_sql(view, keys, f"read_parquet({glob})", requests, manifest.late_us or 0, direct=True)
+        events = f"read_parquet({glob})"
+        scales = sum_scales(con, view, events, manifest.rows)  # summed as the training table's are: the same bits
+        aggregates = aggregates_at_sql(view, keys, events, requests, manifest.late_us or 0, direct=True, scales=scales)
         latest = f"SELECT * FROM ({aggregates}) WHERE __feature_ts IS NOT NULL"
     else:
         latest = f"SELECT DISTINCT ON ({key_list}) * FROM read_parquet({glob}) WHERE __valid_from <= {t} ORDER BY {key_list}, __valid_from DESC"
-    table = (
-        connect(repo.memory_limit)
-        .sql(f"SELECT {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, {', '.join(quote(f) for f in features)} FROM ({latest}) ORDER BY {key_list}")
-        .to_arrow_table()
-    )
+    table = con.sql(
+        f"SELECT {key_list}, make_timestamptz(__feature_ts) AS __feature_ts, {', '.join(quote(f) for f in features)} FROM ({latest}) ORDER BY {key_list}"
+    ).to_arrow_table()
     rows = (OnlineRow(tuple(record[k] for k in keys), record["__feature_ts"], {f: record[f] for f in features}) for record in table.to_pylist())
     return online.write(name, rows, as_of=now, version=manifest.folder)

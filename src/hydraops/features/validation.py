@@ -18,6 +18,9 @@ from hydraops.errors import DataError
 SAMPLE = 5  # failing values quoted per check
 EXAMPLE_CHARS = 60  # characters quoted of each failing value
 _FLOATS = ("DOUBLE", "FLOAT", "REAL")
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
+#: Bits a ``unique`` check on integers may set in a bitmap of their range (16 MiB), and per value at most.
+_BITMAP_BITS, _BITMAP_PER_VALUE = 2**27, 64
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,10 @@ def check_relation(con, relation: str, checks: Mapping[str, ValueChecks], *, ord
     types = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
     planned = [(column, name, condition) for column, spec in checks.items() for name, condition in _conditions(column, types.get(column, ""), spec)]
     selects = []
+    ranges = _integer_ranges(con, relation, [c for c, name, _ in planned if name == "unique" and types.get(c) in _INTEGERS])
     for i, (column, name, condition) in enumerate(planned):
         if name == "unique":
-            selects.append(f"count({quote(column)}) - count(DISTINCT {quote(column)}) AS n{i}, NULL AS x{i}")
+            selects.append(f"{_duplicates(quote(column), ranges.get(column))} AS n{i}, NULL AS x{i}")
             continue
         sample = "NULL" if name == "not_nullable" else f"arg_min({quote(column)}, {order or quote(column)}, {SAMPLE}) FILTER (WHERE {condition})"
         selects.append(f"count(*) FILTER (WHERE {condition}) AS n{i}, {sample} AS x{i}")
@@ -63,6 +67,30 @@ def check_relation(con, relation: str, checks: Mapping[str, ValueChecks], *, ord
             examples = tuple(example(v) for v in sample) if sample is not None else (example(None),) * (0 if name == "unique" else min(count, SAMPLE))
             failures.append(CheckFailure(column, name, int(count), examples))
     return failures
+
+
+def _integer_ranges(con, relation: str, columns: list[str]) -> dict[str, tuple[int, int] | None]:
+    """Per integer column, (min, max) when its non-null values fit a bitmap of their range (``_BITMAP_BITS``,
+    ``_BITMAP_PER_VALUE``), else None; cheap: parquet statistics answer it."""
+    from hydraops.features.sources import quote
+
+    if not columns:
+        return {}
+    [found] = con.execute(f"SELECT {', '.join(f'min({quote(c)}), max({quote(c)}), count({quote(c)})' for c in columns)} FROM {relation}").fetchall()
+    ranges = {}
+    for n, column in enumerate(columns):
+        low, high, count = found[3 * n : 3 * n + 3]
+        fits = count and high - low + 1 <= min(_BITMAP_BITS, _BITMAP_PER_VALUE * count)
+        ranges[column] = (low, high) if fits else None
+    return ranges
+
+
+def _duplicates(column: str, bounds: tuple[int, int] | None) -> str:
+    """SQL counting the values of ``column`` that repeat an earlier one: through a bitmap of the range
+    ``bounds`` of integers (a pass, ~6× cheaper than hashing them), else ``count(DISTINCT ...)``."""
+    if bounds is None:
+        return f"count({column}) - count(DISTINCT {column})"
+    return f"count({column}) - bit_count(bitstring_agg({column}, {bounds[0]}, {bounds[1]}))"
 
 
 def _conditions(column: str, dtype: str, spec: ValueChecks) -> list[tuple[str, str]]:

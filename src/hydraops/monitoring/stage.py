@@ -16,6 +16,7 @@ from typing import ClassVar
 from hydraops.errors import MonitoringError
 from hydraops.plan.context import RunContext
 from hydraops.plan.model import Action, Effect, Outcome, Result
+from hydraops.tracking.reading import designated_version
 
 VIOLATIONS = "violations.json"
 
@@ -55,31 +56,12 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Pa
         return []
     name = spec.registry.name
     alias = alias or (None if version is not None else spec.deploy.alias)
-    found = _version(ctx, name, alias, version)
+    found = designated_version(ctx.tracking, name, alias, version, MonitoringError)
     output = Path(spec.monitor.report_dir) / VIOLATIONS
     notes = (f"drift: {spec.monitor.default.numeric_method or 'wasserstein'} (numeric), {spec.monitor.default.categorical_method or 'jensenshannon'} "
              f"(categorical); dataset drift at {spec.monitor.drift_share:g} of the features",)  # fmt: skip
     return [MonitorDrift(effect=Effect.check, current=Path(current), output=output, model=name, version=found.version,
                          run_id=found.run_id or "", alias=alias, chunk_rows=chunk_rows, notes=notes)]  # fmt: skip
-
-
-def _version(ctx: RunContext, name: str, alias: str | None, version: int | None):
-    missing = ctx.tracking.missing_store()
-    if missing is not None:
-        raise MonitoringError(f"no registry yet: {missing} does not exist; run `hydraops train` first")
-    reader = ctx.tracking.reader()
-    model = reader.registered_model(name)
-    if model is None:
-        raise MonitoringError(f"no registered model '{name}' (registry.name): run `hydraops train` first", key="registry.name")
-    if version is None:
-        if alias not in model.aliases:
-            known = ", ".join(f"{a} → v{v}" for a, v in sorted(model.aliases.items())) or "none"
-            raise MonitoringError(f"model '{name}' has no alias '{alias}' (aliases: {known}): pass version=N, or promote a version first", key="alias")
-        version = model.aliases[alias]
-    found = reader.version(name, version)
-    if found is None:
-        raise MonitoringError(f"version={version}: model '{name}' has no such version", key="version")
-    return found
 
 
 def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:

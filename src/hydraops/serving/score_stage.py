@@ -17,6 +17,7 @@ from hydraops.errors import ServingError
 from hydraops.plan.context import RunContext
 from hydraops.plan.model import Action, Effect, Outcome, Result
 from hydraops.tracking import tags as T
+from hydraops.tracking.reading import designated_version
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +67,7 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), input: Path
     if output.suffix.lower() not in (".parquet", ".pq"):  # a folder: one file per input, named after it
         output = output / f"{Path(input).stem}.parquet"
     name, alias = spec.registry.name, alias or (None if version is not None else spec.deploy.alias)
-    found = _version(ctx, name, alias, version)
+    found = designated_version(ctx.tracking, name, alias, version, ServingError)
     tags = found.tags
     if explain and tags.get(T.FLAVOR) != "lightgbm":  # a linear model is explained; another is known by its run's option, or once loaded
         from hydraops.serving.stage import LINEAR_OPTIONS
@@ -83,27 +84,6 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), input: Path
         chunk_rows=chunk_rows or (batch.chunk_rows if batch else 100_000), explain=explain,
         on_invalid=OnInvalid(on_invalid or (batch.on_invalid if batch else OnInvalid.fail)), notes=notes,
     )]  # fmt: skip
-
-
-def _version(ctx: RunContext, name: str, alias: str | None, version: int | None):
-    """The version record scoring uses; ServingError naming what is missing."""
-    missing = ctx.tracking.missing_store()
-    if missing is not None:
-        raise ServingError(f"no registry yet: {missing} does not exist; run `hydraops train` and `hydraops promote` first")
-    reader = ctx.tracking.reader()
-    model = reader.registered_model(name)
-    if model is None:
-        raise ServingError(f"no registered model '{name}' (registry.name) in the registry: run `hydraops train` first", key="registry.name")
-    if version is None:
-        if alias not in model.aliases:
-            known = ", ".join(f"{a} → v{v}" for a, v in sorted(model.aliases.items())) or "none"
-            raise ServingError(f"alias={alias}: model '{name}' has no alias '{alias}' (aliases: {known}); "
-                               "`hydraops promote` sets one, or pass version=N", key="alias")  # fmt: skip
-        version = model.aliases[alias]
-    found = reader.version(name, version)
-    if found is None:
-        raise ServingError(f"version={version}: model '{name}' has no such version", key="version")
-    return found
 
 
 def score_batch(action: ScoreBatch, ctx: RunContext) -> Result:

@@ -120,6 +120,28 @@ def reading(source: Any) -> TrackingReader:
     return source if isinstance(source, TrackingReader) else MlflowReader(source)
 
 
+def designated_version(tracking: Any, name: str, alias: str | None, version: int | None, error: type[Exception]) -> VersionRecord:
+    """The version ``version`` names, else the one ``alias`` designates, read through ``tracking`` (a Tracking);
+    ``error`` (a HydraopsError type) naming what is missing: the store, the model, the alias or the version."""
+    missing = tracking.missing_store()
+    if missing is not None:
+        raise error(f"no registry yet: {missing} does not exist; run `hydraops train` and `hydraops promote` first")
+    reader = tracking.reader()
+    model = reader.registered_model(name)
+    if model is None:
+        raise error(f"no registered model '{name}' (registry.name) in the registry: run `hydraops train` first", key="registry.name")
+    if version is None:
+        if alias not in model.aliases:
+            known = ", ".join(f"{a} → v{v}" for a, v in sorted(model.aliases.items())) or "none"
+            raise error(f"alias={alias}: model '{name}' has no alias '{alias}' (aliases: {known}); "
+                        "`hydraops promote` sets one, or pass version=N", key="alias")  # fmt: skip
+        version = model.aliases[alias]
+    found = reader.version(name, version)
+    if found is None:
+        raise error(f"version={version}: model '{name}' has no such version", key="version")
+    return found
+
+
 def _run_record(run: Any) -> RunRecord:
     info = run.info
     return RunRecord(info.run_id, str(info.experiment_id), info.status, info.start_time, info.lifecycle_stage,

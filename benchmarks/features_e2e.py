@@ -29,6 +29,7 @@ Feast's row-view values are compared too, for information only.
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime as dt
 import json
 import os
@@ -225,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         contenders.remove("feast-duckdb")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
 
+    # hydraops' modules as an installed package has them, compiled: with PYTHONDONTWRITEBYTECODE set (as in some
+    # environments) every child would otherwise compile the ones it imports while timed; the libraries both
+    # contenders import (duckdb, pandas, pyarrow) come compiled from their installation
+    compileall.compile_dir(REPO / "src", quiet=1)
     cases, failed, load_start = {}, False, os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="hydraops-bench-e2e-") as tmp:
         plan = [(f"churn-{n}", lambda folder, n=n: write_churn(folder, n)) for n in sizes]

@@ -1,11 +1,12 @@
 """The one executor: ``apply(plan, ctx)`` carries out a plan's actions in order, each by its handler.
 
-The table from action type to handler is :func:`handlers`, written out in full: a new stage adds its
-actions there. An action planned as ``skip`` is not handed to anything.
+The table from action type to handler is :data:`HANDLERS`, written out in full: a new stage adds its
+actions there; only the handlers of the actions a plan holds are imported. An action planned as ``skip`` is not handed to anything.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,42 +16,56 @@ from hydraops.plan.model import Action, Effect, Outcome, Plan, Result
 Handler = Callable[[Any, RunContext], Result]
 
 
-def handlers() -> Mapping[type[Action], Handler]:
-    """Action type → the function that carries it out (stages are imported here, when a plan is applied)."""
-    from hydraops.features import data_stage as data
-    from hydraops.features import stage as features
-    from hydraops.monitoring import stage as monitor
-    from hydraops.registry import stage as registry
-    from hydraops.serving import score_stage as score
-    from hydraops.serving import stage as serving
-    from hydraops.training import stage as training
+# Action type (module.qualname) → "module:function" carrying it out. Only the handler of an action a plan holds
+# is imported, when the plan is applied (a features-only plan imports no training, registry or serving code).
+HANDLERS: Mapping[str, str] = {
+    "hydraops.features.data_stage.CheckSource": "hydraops.features.data_stage:check_source",
+    "hydraops.features.stage.MaterializeView": "hydraops.features.stage:materialize_view",
+    "hydraops.features.stage.PushOnline": "hydraops.features.stage:push_online",
+    "hydraops.training.stage.TrainRun": "hydraops.training.stage:train_run",
+    "hydraops.registry.stage.Promote": "hydraops.registry.stage:promote",
+    "hydraops.registry.stage.Rollback": "hydraops.registry.stage:rollback",
+    "hydraops.serving.stage.BuildBundle": "hydraops.serving.stage:build_bundle",
+    "hydraops.serving.score_stage.ScoreBatch": "hydraops.serving.score_stage:score_batch",
+    "hydraops.monitoring.stage.MonitorDrift": "hydraops.monitoring.stage:monitor_drift",
+}
 
-    return {
-        data.CheckSource: data.check_source,
-        features.MaterializeView: features.materialize_view,
-        features.PushOnline: features.push_online,
-        training.TrainRun: training.train_run,
-        registry.Promote: registry.promote,
-        registry.Rollback: registry.rollback,
-        serving.BuildBundle: serving.build_bundle,
-        score.ScoreBatch: score.score_batch,
-        monitor.MonitorDrift: monitor.monitor_drift,
-    }
+
+def handler(action_type: type[Action]) -> Handler | None:
+    """The function that carries out ``action_type`` (its module imported now), or None when it has none."""
+    target = HANDLERS.get(f"{action_type.__module__}.{action_type.__qualname__}")
+    if target is None:
+        return None
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def handlers() -> Mapping[type[Action], Handler]:
+    """Action type → the function that carries it out, every stage imported (for tools listing them all)."""
+    table = {}
+    for key in HANDLERS:
+        module, _, name = key.rpartition(".")
+        action_type = getattr(importlib.import_module(module), name)
+        table[action_type] = handler(action_type)
+    return table
 
 
 def apply(plan: Plan, ctx: RunContext, *, on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """Carry out every action of ``plan`` in order; the results, one per action. A rejected gate stops the
     actions after it (what follows a promotion assumes it happened)."""
-    table = handlers()
+    found: dict[type[Action], Handler | None] = {}
     results = []
     for action in plan.actions:
         if action.effect is Effect.skip:
             result = Result(action, Outcome.skipped, "up to date")
         else:
-            handler = table.get(type(action))
-            if handler is None:
-                raise TypeError(f"no handler for {type(action).__name__}: add it to hydraops.plan.executor.handlers")
-            result = handler(action, ctx)
+            kind = type(action)
+            if kind not in found:
+                found[kind] = handler(kind)
+            run = found[kind]
+            if run is None:
+                raise TypeError(f"no handler for {type(action).__name__}: add it to hydraops.plan.executor.HANDLERS")
+            result = run(action, ctx)
         results.append(result)
         if on_result is not None:
             on_result(result)
@@ -64,4 +79,4 @@ def exit_status(results: list[Result]) -> int:
     return 1 if any(result.outcome is Outcome.rejected for result in results) else 0
 
 
-__all__ = ["Handler", "apply", "exit_status", "handlers"]
+__all__ = ["HANDLERS", "Handler", "apply", "exit_status", "handler", "handlers"]

@@ -130,8 +130,11 @@ class VerbTask:
         try:
             spec = validate_config(cfg, Origins.from_hydra())
             return self.verb.task(spec, cfg, self.options)
-        except HydraopsError as error:
-            if _in_multirun():
+        except Exception as error:
+            # Hydra's launchers catch a job's Exception and go on to the next job: an interrupt (Ctrl-C, SIGTERM)
+            # that a library turned into its own error must stop the sweep, so it is raised as what it is.
+            raise_interrupt_within(error)
+            if not isinstance(error, HydraopsError) or _in_multirun():
                 raise  # Hydra reports which job failed; a launcher may run jobs in other processes
             self.failures.append(error)  # reported below as one message, without Hydra's job banner
             return None

@@ -105,7 +105,7 @@ def direct_join(con, view: FeatureViewSpec, events: str, rows: int, entities: in
     requests for the RANGE frames. Reads the events' time span from the parquet statistics."""
     if rows == 0 or entities == 0:
         return True
-    first, last = con.execute(f"SELECT min(__ts), max(__ts) FROM {events}").fetchone()
+    first, last = con.execute(f"SELECT min(__ts), max(__ts) FROM {events}").fetchall()[0]
     longest = max(to_us(w) for a in view.aggregations for w in a.windows)
     per_window = rows / entities * min(1.0, longest / max(last - first, 1))
     return per_window <= DIRECT_EVENTS

@@ -106,7 +106,7 @@ def check_view_inputs(con, repo: FeatureRepo, name: str, info: SourceInfo) -> No
     if problems:
         raise problems[0] if len(problems) == 1 else listed(problems)
     for key in repo.join_keys(name):
-        nulls = con.execute(f"SELECT count(*) FROM {quote(info.name)} WHERE {quote(key)} IS NULL").fetchone()[0]
+        nulls = con.execute(f"SELECT count(*) FROM {quote(info.name)} WHERE {quote(key)} IS NULL").fetchall()[0][0]
         if nulls:
             raise DataError(f"feature view '{name}': {nulls} row(s) of source '{info.name}' have a null join key '{key}'", column=key)
 

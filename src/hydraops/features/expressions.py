@@ -30,7 +30,7 @@ _EMPTY_CLAUSES = ("where_clause", "having", "qualify", "sample", "group_expressi
 
 def parse(con, sql: str) -> dict:
     """DuckDB's parse tree of ``sql`` as JSON (parsed, not bound nor run)."""
-    return json.loads(con.execute("SELECT json_serialize_sql(?::VARCHAR)", [sql]).fetchone()[0])
+    return json.loads(con.execute("SELECT json_serialize_sql(?::VARCHAR)", [sql]).fetchall()[0][0])
 
 
 def expression_problem(con, expr: str, columns: Collection[str] | None = None) -> str | None:

@@ -111,7 +111,7 @@ def _check_range(con, manifest: offline.Manifest, entities: str, t: str, column:
     if start is None and end is None:
         return
     outside = " OR ".join(c for c in [start is not None and f"{t} < {start}", end is not None and f"{t} > {end}"] if c)
-    count, first = con.execute(f"SELECT count(*), min(e.{quote(column)}) FROM {entities} e WHERE {outside}").fetchone()
+    count, first = con.execute(f"SELECT count(*), min(e.{quote(column)}) FROM {entities} e WHERE {outside}").fetchall()[0]
     if count:
         raise FeatureStoreError(
             f"{count} row(s) of the {side} (the first at {first.isoformat()}) fall outside the range feature view "

@@ -155,7 +155,7 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end, re
     as one parquet file; returns its rows, its entities and the unbounded timeline's last change."""
     key_list = ", ".join(quote(k) for k in keys)
     execute(con, f"CREATE OR REPLACE TEMP TABLE __full AS {timeline}", what=f"materialize {staging.parent.name}: timeline", report=report)
-    last_change = con.execute("SELECT max(__valid_from) FROM __full").fetchone()[0]
+    last_change = con.execute("SELECT max(__valid_from) FROM __full").fetchall()[0][0]
     bounded = "SELECT * FROM __full"
     if start is not None or end is not None:
         start_us = us(start) if start else -(2**62)
@@ -177,10 +177,10 @@ def _write_events(con, view, source, info, keys: list[str], staging, end, report
     aggregate changes and the events' lateness bound."""
     path = staging / offline.EVENTS_FILE
     events = f"({view_events_sql(view, source, info, keys, None if end is None else us(end))})"
-    late_us = int(con.execute(lateness_sql(events)).fetchone()[0])
+    late_us = int(con.execute(lateness_sql(events)).fetchall()[0][0])
     rows, entities = _write_sorted(con, stored_events_sql(keys, events, late_us), [*keys, "__ts", "__seq"], keys, path, report)
     unbounded = f"({view_events_sql(view, source, info, keys)})" if end is not None else f"read_parquet({literal(str(path))})"
-    return rows, entities, con.execute(last_change_sql(view, unbounded)).fetchone()[0], late_us
+    return rows, entities, con.execute(last_change_sql(view, unbounded)).fetchall()[0][0], late_us
 
 
 def _write_sorted(con, query: str, order: list[str], keys: list[str], path, report: Report | None) -> tuple[int, int]:
@@ -188,7 +188,7 @@ def _write_sorted(con, query: str, order: list[str], keys: list[str], path, repo
     key_list = ", ".join(quote(k) for k in keys)
     copy = f"COPY ({query} ORDER BY {', '.join(quote(c) for c in order)}) TO {literal(str(path))} (FORMAT parquet)"
     execute(con, copy, what=f"materialize {path.parent.parent.name}: {path.name}", report=report)
-    return con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM read_parquet({literal(str(path))})").fetchone()
+    return con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM read_parquet({literal(str(path))})").fetchall()[0]
 
 
 def covers(manifest: offline.Manifest, start: datetime | None, end: datetime | None) -> bool:

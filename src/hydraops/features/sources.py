@@ -63,7 +63,7 @@ def confine(con, repo: FeatureRepo, sources: Iterable[str] = (), writable: Itera
 
 
 def confined(con) -> bool:
-    return con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]
+    return con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
 
 
 def quote(name: str) -> str:

@@ -57,7 +57,7 @@ def check_relation(con, relation: str, checks: Mapping[str, ValueChecks], *, ord
         sample = "NULL" if name == "not_nullable" else f"arg_min({quote(column)}, {order or quote(column)}, {SAMPLE}) FILTER (WHERE {condition})"
         selects.append(f"count(*) FILTER (WHERE {condition}) AS n{i}, {sample} AS x{i}")
     try:
-        row = con.execute(f"SELECT {', '.join(selects)} FROM {relation}").fetchone()
+        row = con.execute(f"SELECT {', '.join(selects)} FROM {relation}").fetchall()[0]
     except duckdb.Error as error:
         raise DataError(f"the checks of {key or relation} cannot be run: {str(error).strip().splitlines()[0]}", key=key or None) from error
     failures = []

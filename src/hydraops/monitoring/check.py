@@ -40,13 +40,27 @@ class Violation:
 
 
 @dataclass(frozen=True)
-class MonitorReport:
+class ChunkReport:
+    """One time chunk of the current data (``label`` e.g. ``2026-11-23``; start inclusive, end exclusive, ISO) and
+    every column's drift within it."""
+
+    label: str
+    start: str | None
+    end: str | None
     rows: int
     drift: list[DriftResult]
+
+
+@dataclass(frozen=True)
+class MonitorReport:
+    rows: int
+    drift: list[DriftResult]  # over the whole current data
     sources: dict[str, str]  # column -> the config level of the threshold it was judged against
     dataset: DatasetDrift
     missing: list[str] = field(default_factory=list)  # profiled features the file does not have
     violations: list[Violation] = field(default_factory=list)
+    chunks: list[ChunkReport] = field(default_factory=list)  # per time chunk, in time order (empty: not chunked)
+    sketches: dict[str, Sketch] = field(default_factory=dict)  # column -> its current values over the whole data
 
     @property
     def breached(self) -> bool:
@@ -84,7 +98,7 @@ def check_file(profile: Profile, path: Path, monitor: MonitorSpec, *, chunk_rows
         violations.append(Violation("dataset_drift", None, "share", dataset.share, dataset.threshold, "monitor.drift_share"))
     missing = [name for name in profile.features if name not in present]
     violations += [Violation("missing_column", name, None, None, None, None) for name in missing]
-    return MonitorReport(rows, drift, sources, dataset, missing, violations)
+    return MonitorReport(rows, drift, sources, dataset, missing, violations, sketches=sketches)
 
 
 def write_violations(report: MonitorReport, path: Path, **about: Any) -> Path:
@@ -130,4 +144,4 @@ def _is_csv(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
-__all__ = ["MonitorReport", "Violation", "check_file", "write_violations"]
+__all__ = ["ChunkReport", "MonitorReport", "Violation", "check_file", "write_violations"]

@@ -85,6 +85,17 @@ LOCK_HOST = "hydraops.lock.host"
 LOCK_PID = "hydraops.lock.pid"
 LOCK_EXPIRES_AT = "hydraops.lock.expires_at"
 
+# Monitoring and retraining (runs in experiment ``<project>-monitoring``; retrain runs, versions, decisions).
+#: On a monitoring run: the registered model and version it judged.
+MONITORED_MODEL = "hydraops.monitoring.model"
+MONITORED_VERSION = "hydraops.monitoring.version"
+#: On a monitoring run: "true"/"false"; and the ids of its breached checks, comma-separated.
+BREACHED = "hydraops.monitoring.breached"
+BREACH_IDS = "hydraops.breach_ids"
+#: On a retrain's training run, its model version and its registry decision: the monitoring run that triggered it
+#: (with BREACH_IDS naming the breaches).
+TRIGGERED_BY = "hydraops.retrain.monitoring_run"
+
 
 def feature_view_version(view: str) -> str:
     """``features.<view>.version``."""

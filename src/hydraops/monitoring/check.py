@@ -101,11 +101,22 @@ def check_file(profile: Profile, path: Path, monitor: MonitorSpec, *, chunk_rows
     return MonitorReport(rows, drift, sources, dataset, missing, violations, sketches=sketches)
 
 
+def breach_id(violation: Violation, *, model: str, version: str, data: str) -> str:
+    """A stable id of one breach: the same check of the same column and chunk, for the same model version and the
+    same current data (``data``: its digest, or the prediction log window), always gets the same id."""
+    import hashlib
+
+    key = json.dumps([model, str(version), data, violation.check, violation.feature, violation.chunk])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def write_violations(report: MonitorReport, path: Path, **about: Any) -> Path:
-    """``violations.json``: ``about`` (model, version, current file), the violations, every column's drift."""
+    """``violations.json``: ``about`` (model, version, current file, ``data``: what identifies the current data),
+    the violations (each with its :func:`breach_id`), every column's drift."""
+    ids = {"model": str(about.get("model")), "version": str(about.get("version")), "data": str(about.get("data", about.get("current")))}
     body = {
         "format": FORMAT, **about, "rows": report.rows, "breached": report.breached,
-        "violations": [asdict(v) for v in report.violations],
+        "violations": [{"id": breach_id(v, **ids), **asdict(v)} for v in report.violations],
         "dataset_drift": asdict(report.dataset),
         "drift": [{**asdict(r), "method": r.method.value, "threshold_source": report.sources[r.column]} for r in report.drift],
     }  # fmt: skip
@@ -144,4 +155,4 @@ def _is_csv(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
-__all__ = ["ChunkReport", "MonitorReport", "Violation", "check_file", "write_violations"]
+__all__ = ["ChunkReport", "MonitorReport", "Violation", "breach_id", "check_file", "write_violations"]

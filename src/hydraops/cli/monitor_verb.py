@@ -33,7 +33,7 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     from hydraops.cli.context import job_context
     from hydraops.cli.output import console
     from hydraops.errors import MonitoringBreach, UsageError
-    from hydraops.monitoring.check import MonitorReport
+    from hydraops.monitoring.stage import Monitored
 
     given = options.get("current") or spec.monitor.current
     if not given:
@@ -42,15 +42,37 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         )
     stage = {"current": Path(os.path.abspath(given)), **{k: options.get(k) for k in ("version", "alias")}, "chunk_rows": options.get("chunk_rows") or 100_000}
     _, results = carry_out(job_context(spec, cfg), ["monitor"], {"monitor": stage}, dry_run=options.get("dry_run", False))
-    reports = [r.value for r in results if isinstance(r.value, MonitorReport)]
+    outcomes = [r.value for r in results if isinstance(r.value, Monitored)]
     out = console()
-    for report in reports:
-        for result in report.drift:
-            mark = "[red]drift[/]" if result.drifted else "[green]ok[/]"
-            out.print(
-                f"  {mark} {result.column}: {result.method.value} {result.statistic:.4g} (threshold {result.threshold:g}, {report.sources[result.column]})"
-            )
-    breached = [v for report in reports for v in report.violations]
+    for outcome in outcomes:
+        show_outcome(out, outcome)
+    breached = [v for outcome in outcomes for v in outcome.report.violations]
     if breached:
         kinds = sorted({v.check for v in breached})
-        raise MonitoringBreach(f"{len(breached)} monitoring check(s) breached ({', '.join(kinds)}): see {results[0].action.output}")
+        raise MonitoringBreach(f"{len(breached)} monitoring check(s) breached ({', '.join(kinds)}): see {outcomes[0].html}")
+
+
+def show_outcome(out, outcome) -> None:  # (a rich Console, a Monitored)
+    """Every column's drift as a table, a line per kind of violation, then where the report, violations.json
+    and the monitoring run are."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    report = outcome.report
+    table = Table(title=f"drift: {report.rows:,} rows", title_justify="left")
+    for name, justify in (("column", "left"), ("method", "left"), ("statistic", "right"), ("threshold", "right"), ("source", "left"), ("verdict", "left")):
+        table.add_column(name, justify=justify)
+    for r in report.drift:
+        verdict = "[red]drift[/]" if r.drifted else "[green]ok[/]"
+        table.add_row(escape(r.column), r.method.value, f"{r.statistic:.4g}", f"{r.threshold:g}", escape(report.sources.get(r.column, "")), verdict)
+    out.print(table)
+    dataset = report.dataset
+    out.print(f"dataset drift: {len(dataset.drifted_columns)} of {dataset.columns} features ({dataset.share:.0%}, threshold {dataset.threshold:.0%})")
+    kinds: dict[str, list[str]] = {}
+    for v in report.violations:
+        kinds.setdefault(v.check, []).append(" ".join(part for part in (v.feature, f"[{v.chunk}]" if v.chunk else None) if part) or "dataset")
+    for check, where in kinds.items():
+        out.print(f"[red]breached[/] {escape(check)}: {len(where)} ({escape(', '.join(where))})")
+    if not report.violations:
+        out.print("[green]no check breached[/]")
+    out.print(f"report: {escape(str(outcome.html))}\nviolations: {escape(str(outcome.violations))}\nmonitoring run: {outcome.run_id}")

@@ -110,13 +110,19 @@ def breach_id(violation: Violation, *, model: str, version: str, data: str) -> s
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def breach_ids(report: MonitorReport, **about: Any) -> list[str]:
+    """Each violation's :func:`breach_id`, in order, for ``about`` as :func:`write_violations` takes it (``data``,
+    else the current file, identifies the data): violations.json, the HTML report and the monitoring run agree."""
+    ids = {"model": str(about.get("model")), "version": str(about.get("version")), "data": str(about.get("data", about.get("current")))}
+    return [breach_id(violation, **ids) for violation in report.violations]
+
+
 def write_violations(report: MonitorReport, path: Path, **about: Any) -> Path:
     """``violations.json``: ``about`` (model, version, current file, ``data``: what identifies the current data),
     the violations (each with its :func:`breach_id`), every column's drift."""
-    ids = {"model": str(about.get("model")), "version": str(about.get("version")), "data": str(about.get("data", about.get("current")))}
     body = {
         "format": FORMAT, **about, "rows": report.rows, "breached": report.breached,
-        "violations": [{"id": breach_id(v, **ids), **asdict(v)} for v in report.violations],
+        "violations": [{"id": id_, **asdict(v)} for id_, v in zip(breach_ids(report, **about), report.violations, strict=True)],
         "dataset_drift": asdict(report.dataset),
         "drift": [{**asdict(r), "method": r.method.value, "threshold_source": report.sources[r.column]} for r in report.drift],
     }  # fmt: skip
@@ -155,4 +161,4 @@ def _is_csv(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
-__all__ = ["ChunkReport", "MonitorReport", "Violation", "breach_id", "check_file", "write_violations"]
+__all__ = ["ChunkReport", "MonitorReport", "Violation", "breach_id", "breach_ids", "check_file", "write_violations"]

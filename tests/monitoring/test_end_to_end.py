@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from hydraops.errors import MonitoringError
 from hydraops.monitoring.profile import CATEGORICAL, NUMERIC, PREDICTION, profile_for_version
+from hydraops.tracking import tags as T
 from tests.conftest import HYDRAOPS
 from tests.prepared import Prepared
 
@@ -83,12 +85,19 @@ def violations_of(project: Path) -> dict:
 def test_monitor_reports_a_drifted_feature_and_exits_3(trained: Path, drifted: Path, hydraops) -> None:
     result = hydraops("monitor", f"current={drifted}", "version=1", cwd=trained)
     assert result.returncode == 3, result.stdout + result.stderr
-    assert "drift age: wasserstein" in result.stdout and "monitoring check(s) breached" in result.stderr
+    assert re.search(r"│ age +│ wasserstein +│ +[0-9.]+ │ +0.1 │ monitor.default +│ drift +│", result.stdout), result.stdout
+    assert "breached data_drift: " in result.stdout and "monitoring check(s) breached" in result.stderr
     report = violations_of(trained)
     assert report["breached"] and report["version"] == "1" and report["current"] == str(drifted)
     [age] = [v for v in report["violations"] if v["feature"] == "age"]
     assert age["check"] == "data_drift" and age["method"] == "wasserstein" and age["value"] >= 0.1 == age["threshold"]
     assert age["threshold_source"] == "monitor.default"
+    html = trained / "artifacts" / "reports" / "monitor" / "report.html"
+    assert f"report: {html}" in result.stdout and f"monitoring run: {report['monitoring_run']}" in result.stdout
+    assert 'data-column="age"' in html.read_text() and "http://" not in html.read_text()
+    run = client_for(trained).get_run(report["monitoring_run"])
+    assert run.data.tags[T.MONITORED_VERSION] == "1" and run.data.tags[T.BREACH_IDS].split(",") == [v["id"] for v in report["violations"]]
+    assert run.data.metrics["drift.age"] == pytest.approx(age["value"])
 
 
 def test_thresholds_from_the_command_line_and_their_sources(trained: Path, drifted: Path, hydraops) -> None:
@@ -102,9 +111,14 @@ def test_thresholds_from_the_command_line_and_their_sources(trained: Path, drift
 
 
 def test_monitor_dry_run_and_a_missing_alias(trained: Path, drifted: Path, hydraops) -> None:
-    (trained / "artifacts" / "reports" / "monitor" / "violations.json").unlink(missing_ok=True)
+    for name in ("violations.json", "report.html"):
+        (trained / "artifacts" / "reports" / "monitor" / name).unlink(missing_ok=True)
+    monitoring = client_for(trained).get_experiment_by_name("churn-monitoring")
+    runs = len(client_for(trained).search_runs([monitoring.experiment_id])) if monitoring else 0
     planned = hydraops("monitor", f"current={drifted}", "version=1", "dry_run=true", cwd=trained)
     assert planned.returncode == 0 and "drift of drifted.parquet against churn v1's reference profile" in planned.stdout
-    assert not (trained / "artifacts" / "reports" / "monitor" / "violations.json").exists()
+    assert "an MLflow run in experiment churn-monitoring" in planned.stdout and "report.html" in planned.stdout
+    assert not list((trained / "artifacts" / "reports" / "monitor").glob("*"))
+    assert runs == (len(client_for(trained).search_runs([monitoring.experiment_id])) if monitoring else 0)
     no_alias = hydraops("monitor", f"current={drifted}", cwd=trained)
     assert no_alias.returncode == 2 and "no alias 'champion'" in no_alias.stderr

@@ -1,5 +1,5 @@
 """``hydraops monitor current=PATH [version=N]``: current data against a model version's reference profile;
-exit 3 on a breach."""
+violations.json, report.html and a monitoring run; a summary table; exit 3 on a breach."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ MONITOR_PARAMS = (
 
 
 def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
-    """Plan the monitor stage and apply it: each drifted column, then violations.json; MonitoringBreach (exit 3) on a breach."""
+    """Plan the monitor stage and apply it, then show its outcome (:func:`show_outcome`); MonitoringBreach (exit 3) on a breach."""
     from hydraops.cli.acting import carry_out
     from hydraops.cli.context import job_context
     from hydraops.cli.output import console

@@ -5,5 +5,7 @@
 ``drift``       per-column drift (normed Wasserstein, Jensen-Shannon, PSI, KS, chi-square) and dataset drift
 ``thresholds``  which method and threshold applies to a column, and which config level set it
 ``check``       a current file judged against a profile: drift, violations, violations.json
+``report_html`` the self-contained HTML report (``plots``: its inline SVG)
+``run``         the MLflow run of each monitoring, in experiment ``<project>-monitoring``
 ``stage``       the monitor stage of a plan (``hydraops monitor``)
 """

@@ -25,6 +25,7 @@ from hydraops.monitoring.profile import Profile
 
 REPORT = "report.html"
 _HEADER_KEYS = ("model", "version", "current", "data", "rows", "when")
+_LABELS = {"current": "current data", "run_id": "training run", "monitoring_run": "monitoring run"}
 
 _PAGE = Template("""<!DOCTYPE html>
 <html lang="en">
@@ -81,7 +82,7 @@ def _header(report: MonitorReport, about: Mapping[str, Any], title: str) -> str:
     shown = {key: about[key] for key in _HEADER_KEYS if about.get(key) is not None}
     shown["rows"] = f"{report.rows:,}"
     shown.update({key: value for key, value in about.items() if key not in _HEADER_KEYS and value is not None})
-    items = "".join(f"<dt>{escape(str(key))}</dt><dd>{escape(str(value))}</dd>" for key, value in shown.items())
+    items = "".join(f"<dt>{escape(_LABELS.get(key, str(key)))}</dt><dd>{escape(str(value))}</dd>" for key, value in shown.items())
     if report.breached:
         kinds = sorted({v.check for v in report.violations})
         verdict = f'<span class="verdict breached">BREACHED: {len(report.violations)} violation(s) ({escape(", ".join(kinds))})</span>'

@@ -161,3 +161,21 @@ def test_no_chunks_no_trend_and_a_report_without_breach(profile: Profile, tmp_pa
     page = Page(write_report(report, profile, tmp_path / "out" / "report.html", **ABOUT).read_text())
     assert all(tags.count("svg") == 1 for tags in page.sections.values()) and "chunks" not in page.rows
     assert "violations" not in page.rows and "OK: no check breached" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_the_terminal_summary_names_every_column_each_breached_kind_and_the_files(report: MonitorReport, profile: Profile) -> None:
+    from rich.console import Console
+
+    from hydraops.cli.monitor_verb import show_outcome
+    from hydraops.monitoring.stage import Monitored
+
+    out = Console(record=True, width=200)
+    show_outcome(out, Monitored(report, Path("/r/violations.json"), Path("/r/report.html"), "abc123", tuple(breach_ids(report, **ABOUT))))
+    text = out.export_text()
+    for r in report.drift:
+        assert any(
+            line.startswith(f"│ {r.column} ") and r.method.value in line and line.rstrip().endswith(("drift   │", "ok      │")) for line in text.splitlines()
+        ), r.column
+    assert f"breached data_drift: 2 (normal, {NASTY})" in text and f"breached null_share: 1 ({NASTY} [2026-11-21])" in text
+    assert "breached missing_column: 1 (counts)" in text and "breached dataset_drift: 1 (dataset)" in text
+    assert "report: /r/report.html\nviolations: /r/violations.json\nmonitoring run: abc123" in text

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
 from hydraops.cli.hydra_app import Options
 from hydraops.cli.params import Kind, Param
 from hydraops.config.schemas import ProjectSpec
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hydraops.monitoring.stage import Monitored
 
 MONITOR_PARAMS = (
     Param("current", Kind.PATH, "parquet or CSV rows to judge: the model's features, and `prediction` if scored (default: monitor.current)"),
@@ -52,7 +58,7 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         raise MonitoringBreach(f"{len(breached)} monitoring check(s) breached ({', '.join(kinds)}): see {outcomes[0].html}")
 
 
-def show_outcome(out, outcome) -> None:  # (a rich Console, a Monitored)
+def show_outcome(out: Console, outcome: Monitored) -> None:
     """Every column's drift as a table, a line per kind of violation, then where the report, violations.json
     and the monitoring run are."""
     from rich.markup import escape

@@ -79,7 +79,7 @@ def _numeric(reference: ColumnProfile, current: Sketch | None) -> str:
     height = 170
     top, bottom = 12, height - 36
     left, right = _SLOT + 12, WIDTH - _SLOT - 12
-    groups = _display_groups(reference.edges)
+    groups = _display_groups(reference)
     edges = [reference.edges[i] for i in groups]
     low, high = edges[0], edges[-1]
     span = (high - low) or 1.0
@@ -115,14 +115,20 @@ def _numeric(reference: ColumnProfile, current: Sketch | None) -> str:
     return _svg(height, body, f"{reference.name}: reference and current densities on the reference bins")
 
 
-def _display_groups(edges: Sequence[float], target: int = DISPLAY_BINS) -> list[int]:
+def _display_groups(reference: ColumnProfile, target: int = DISPLAY_BINS) -> list[int]:
     """Indices of the reference edges that bound the bins drawn: the edges nearest to ``target`` equal-width
-    steps, so the drawn bins are unions of reference bins (100+ quantile bins are too fine to read)."""
+    steps, so the drawn bins are unions of reference bins (100+ quantile bins are too fine to read). Integer
+    data keeps no edge that starts an empty bin: one between two integers is no gap in the data."""
+    edges, last = reference.edges, len(reference.edges) - 1
+    candidates = list(range(last + 1))
+    if "int" in reference.dtype.lower():
+        candidates = [i for i in candidates if i in (0, last) or reference.counts[i] > 0]
     low, high = edges[0], edges[-1]
-    if len(edges) <= target + 1 or high == low:
-        return list(range(len(edges)))
-    steps = (bisect_left(edges, low + (high - low) * i / target) for i in range(1, target))
-    return sorted({0, *steps, len(edges) - 1})
+    if len(candidates) <= target + 1 or high == low:
+        return candidates
+    values = [edges[i] for i in candidates]
+    steps = (candidates[min(bisect_left(values, low + (high - low) * k / target), len(candidates) - 1)] for k in range(1, target))
+    return sorted({0, *steps, last})
 
 
 def _merged(counts: Sequence[int], groups: Sequence[int]) -> list[int]:

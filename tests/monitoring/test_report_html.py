@@ -179,3 +179,16 @@ def test_the_terminal_summary_names_every_column_each_breached_kind_and_the_file
     assert f"breached data_drift: 2 (normal, {NASTY})" in text and f"breached null_share: 1 ({NASTY} [2026-11-21])" in text
     assert "breached missing_column: 1 (counts)" in text and "breached dataset_drift: 1 (dataset)" in text
     assert "report: /r/report.html\nviolations: /r/violations.json\nmonitoring run: abc123" in text
+
+
+def test_numeric_plots_show_values_beyond_the_range_and_integers_on_their_own_bins() -> None:
+    from hydraops.monitoring.plots import _display_groups, distribution_svg
+
+    rng = np.random.default_rng(9)
+    reference = build_profile(pd.DataFrame({"visits": rng.poisson(3, 20_000), "amount": rng.normal(0, 1, 20_000)}))
+    current = pd.Series(np.concatenate([rng.normal(0, 1, 800), np.full(150, -9.0), np.full(50, 9.0)]), name="amount")
+    svg = distribution_svg(reference.features["amount"], Sketch.of(reference.features["amount"], current))
+    assert "below the reference min: 150 (15.00%)" in svg and "above the reference max: 50 (5.00%)" in svg
+    visits = reference.features["visits"]
+    drawn = [visits.edges[i] for i in _display_groups(visits)]
+    assert len(visits.edges) > len(drawn) and all(edge == int(edge) for edge in drawn) and drawn == sorted(set(drawn))

@@ -42,7 +42,7 @@ def ctx(churn: Path) -> RunContext:
     client = ctx.tracking.client
     rng = np.random.default_rng(3)
     profile = build_profile(sample(COLUMNS, 20_000, rng), pd.DataFrame({"prediction": rng.beta(2, 5, 5_000)}))
-    run = client.create_run(client.create_experiment(spec.project))
+    run = client.create_run(client.create_experiment(spec.project, artifact_location=spec.stack.artifact_location))
     client.log_text(run.info.run_id, profile.to_json(), ARTIFACT)
     client.set_terminated(run.info.run_id)
     client.create_registered_model(spec.registry.name)

@@ -82,9 +82,7 @@ def test_cooldown_counts_from_the_latest_retrain() -> None:
     past = [PastRetrain("old", NOW - timedelta(days=9)), PastRetrain("recent", NOW - timedelta(hours=3))]
     cooling = decide(result(AGE), spec(cooldown=24), past, NOW)
     assert not cooling.retrain
-    assert cooling.reason == (
-        "cooldown: the last retrain (run recent) started 3.0 h ago; retrain.cooldown_hours=24 ends at 2026-12-01T09:00:00+00:00"
-    )
+    assert cooling.reason == ("cooldown: the last retrain (run recent) started 3.0 h ago; retrain.cooldown_hours=24 ends at 2026-12-01T09:00:00+00:00")
     assert decide(result(AGE), spec(cooldown=2), past, NOW).retrain
     assert decide(result(AGE), spec(cooldown=0), [PastRetrain("now", NOW)], NOW).retrain
 

@@ -24,6 +24,13 @@ from hydraops.plan.context import RunContext
 
 RETRAIN_PARAMS = (
     Param("current", Kind.PATH, "monitor this parquet or CSV file first and decide on its result (default: the latest monitor.report_dir/violations.json)"),
+    Param(
+        "version",
+        Kind.INT,
+        "with current=: judge against this version's reference profile (default: deploy.alias's version)",
+        expected="a version number, e.g. version=3",
+        minimum=1,
+    ),
     Param("dry_run", Kind.BOOL, "show the plan and the decision as it stands; nothing is monitored, trained or moved", default=False),
 )
 
@@ -40,7 +47,7 @@ def retrain(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     dry_run = options.get("dry_run", False)
     head = ["monitor"] if current else []
     stage_options = {
-        "monitor": {"current": Path(os.path.abspath(current))} if current else {},
+        "monitor": {"current": Path(os.path.abspath(current)), "version": options.get("version")} if current else {},
         "retrain": {"decide": True},
         "train": {"always": True},
     }

@@ -45,6 +45,28 @@ def test_a_bad_hysteresis_is_a_config_error(churn: Path, hydraops: Run) -> None:
     assert result.returncode == 2 and "retrain.hysteresis.breached" in result.stderr and "1 <= breached <= of (2)" in result.stderr
 
 
+def test_the_stage_shows_the_decision_when_planned_and_a_no_at_apply_stops_the_plan(churn: Path) -> None:
+    from dataclasses import replace
+
+    from hydraops import load_spec
+    from hydraops.config.schemas import BreachKind
+    from hydraops.monitoring import retrain_stage
+    from hydraops.plan import Outcome, Plan, RunContext, apply
+
+    spec = load_spec(churn)
+    write_report(churn, {"id": "b1", "check": "data_drift", "feature": "age", "chunk": None})
+    ctx = RunContext.create(spec)
+    assert retrain_stage.plan(spec, ctx) == []  # `hydraops apply` never retrains
+    [action] = retrain_stage.plan(spec, ctx, decide=True)
+    assert action.planned is True and action.notes[0] == "would retrain: 1 new breach(es) of data_drift; 1 of the last 1 chunk(s) breached"
+    checked = retrain_stage.decide_retrain(action, ctx)
+    assert checked.outcome is Outcome.checked and checked.tags == {T.TRIGGERED_BY: action.trigger, T.BREACH_IDS: "b1"}
+    assert action.trigger.startswith(f"{churn / REPORT}@sha256:")
+    only_quality = replace(ctx, spec=replace(spec, retrain=replace(spec.retrain, when=[BreachKind.quality])))
+    results = apply(Plan("churn", (action, action)), only_quality)  # the first says no: the second never runs
+    assert [r.outcome for r in results] == [Outcome.stopped] and "no breach of a kind in retrain.when (quality)" in results[0].summary
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The churn project trained (debug=fast) and promoted: churn v1 is the champion; drifted.parquet has age older."""

@@ -17,6 +17,7 @@ from hydraops.cli.init import init_verb
 from hydraops.cli.monitor_verb import MONITOR_PARAMS, monitor
 from hydraops.cli.params import Kind, Param, verb_help
 from hydraops.cli.reproduce import reproduce_verb
+from hydraops.cli.retrain_verb import RETRAIN_PARAMS, retrain
 from hydraops.cli.score_verb import SCORE_PARAMS, score
 
 Verb = Callable[[Sequence[str]], int]
@@ -99,6 +100,10 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "monitor": (
         "judge a parquet or CSV file against a model version's reference profile (drift); violations.json, exit 3 on a breach: current=PATH [version=N]",
         HydraVerb("monitor", monitor, read_only=True, params=MONITOR_PARAMS),
+    ),
+    "retrain": (
+        "decide on the latest monitoring result (retrain.*) and, on a breach, materialize → train → promote, tagged with the trigger: [current=PATH] [dry_run=true]",
+        HydraVerb("retrain", retrain, params=RETRAIN_PARAMS),
     ),
     "reproduce": (
         "train again from a run's recorded overrides; report whether the model is bit-identical: reproduce RUN_ID",

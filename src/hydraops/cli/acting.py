@@ -11,7 +11,7 @@ from hydraops.plan.context import RunContext
 from hydraops.plan.model import Effect, Outcome, Plan, Result
 
 _SHOWN = {Outcome.done: "[green]done[/]", Outcome.checked: "[cyan]checked[/]", Outcome.skipped: "[dim]skipped[/]",
-          Outcome.rejected: "[red]rejected[/]"}  # fmt: skip
+          Outcome.rejected: "[red]rejected[/]", Outcome.stopped: "[yellow]stopped[/]"}  # fmt: skip
 
 
 def carry_out(ctx: RunContext, stages: Sequence[str], options: Mapping[str, Mapping[str, Any]] | None = None, *,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from hydraops.config.durations import parse_duration
 from hydraops.config.findings import Finding, one_of
-from hydraops.config.lifecycle_checks import check_deploy, check_monitor, check_monitor_thresholds, check_registry
+from hydraops.config.lifecycle_checks import check_deploy, check_monitor, check_monitor_thresholds, check_registry, check_retrain
 from hydraops.config.names import METRICS, MODELS, PLOTS
 from hydraops.config.schemas import Dtype, ProjectSpec, SplitMethod
 
@@ -236,6 +236,7 @@ CHECKS = (
     check_deploy,
     check_monitor,
     check_monitor_thresholds,
+    check_retrain,
     check_feature_sql,
     check_online_store,
 )

@@ -110,3 +110,15 @@ def check_monitor_thresholds(spec: ProjectSpec) -> Iterator[Finding]:
     from hydraops.monitoring.thresholds import threshold_findings
 
     yield from threshold_findings(spec.monitor)
+
+
+def check_retrain(spec: ProjectSpec) -> Iterator[Finding]:
+    """The cooldown is not negative; the hysteresis asks for 1 <= breached <= of chunks."""
+    retrain = spec.retrain
+    if retrain.cooldown_hours < 0:
+        yield "retrain.cooldown_hours", f"{retrain.cooldown_hours:g}: expected hours >= 0 (0: no cooldown)"
+    hysteresis = retrain.hysteresis
+    if hysteresis.of < 1:
+        yield "retrain.hysteresis.of", f"{hysteresis.of}: expected at least 1 chunk"
+    elif not 1 <= hysteresis.breached <= hysteresis.of:
+        yield "retrain.hysteresis.breached", f"{hysteresis.breached}: expected 1 <= breached <= of ({hysteresis.of})"

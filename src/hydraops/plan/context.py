@@ -37,6 +37,7 @@ class RunContext:
     redactor: Redactor = field(default_factory=Redactor)
     report: Report | None = None  # where long work says how far it is: (what, percent done)
     now: datetime | None = None  # the instant latest values are taken at (default: the current time)
+    tags: Mapping[str, str] = field(default_factory=dict)  # lineage tags on every run, version and registry decision made (a retrain's trigger)
 
     @classmethod
     def create(cls, spec: ProjectSpec, cfg: Any = None, *, overrides: Sequence[str] = (),

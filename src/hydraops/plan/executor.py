@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from hydraops.plan.context import RunContext
@@ -28,6 +29,7 @@ HANDLERS: Mapping[str, str] = {
     "hydraops.serving.stage.BuildBundle": "hydraops.serving.stage:build_bundle",
     "hydraops.serving.score_stage.ScoreBatch": "hydraops.serving.score_stage:score_batch",
     "hydraops.monitoring.stage.MonitorDrift": "hydraops.monitoring.stage:monitor_drift",
+    "hydraops.monitoring.retrain_stage.DecideRetrain": "hydraops.monitoring.retrain_stage:decide_retrain",
 }
 
 
@@ -52,7 +54,8 @@ def handlers() -> Mapping[type[Action], Handler]:
 
 def apply(plan: Plan, ctx: RunContext, *, on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """Carry out every action of ``plan`` in order; the results, one per action. A rejected gate stops the
-    actions after it (what follows a promotion assumes it happened)."""
+    actions after it (what follows a promotion assumes it happened), and so does a ``stopped`` decision (what
+    follows is not needed). A result's ``tags`` join ``ctx.tags`` for the actions after it."""
     found: dict[type[Action], Handler | None] = {}
     results = []
     for action in plan.actions:
@@ -69,8 +72,10 @@ def apply(plan: Plan, ctx: RunContext, *, on_result: Callable[[Result], None] | 
         results.append(result)
         if on_result is not None:
             on_result(result)
-        if result.outcome is Outcome.rejected:
+        if result.outcome in (Outcome.rejected, Outcome.stopped):
             break
+        if result.tags:
+            ctx = replace(ctx, tags={**ctx.tags, **result.tags})
     return results
 
 

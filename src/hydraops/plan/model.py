@@ -9,6 +9,7 @@ only their handlers (:mod:`hydraops.plan.executor`) change it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum, StrEnum
@@ -102,16 +103,19 @@ class Outcome(StrEnum):
     checked = "checked"  # a check that passed
     skipped = "skipped"  # planned as skip: nothing was done
     rejected = "rejected"  # a gate said no: nothing moved (exit status 1)
+    stopped = "stopped"  # a decision taken at apply found the actions after it not needed (retrain: no trigger)
 
 
 @dataclass(frozen=True)
 class Result:
-    """What applying one action did: its outcome, one line for people, and the stage's typed value."""
+    """What applying one action did: its outcome, one line for people, and the stage's typed value. ``tags`` are
+    lineage tags the actions after it record on what they create (a retrain's trigger: ``RunContext.tags``)."""
 
     action: Action
     outcome: Outcome
     summary: str = ""
     value: Any = None
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action.to_dict(), "outcome": self.outcome.value, "summary": self.summary}

@@ -21,6 +21,7 @@ def stages() -> dict[str, StagePlanner]:
     """Stage name → planner, in lifecycle order."""
     from hydraops.features import data_stage as data
     from hydraops.features import stage as features
+    from hydraops.monitoring import retrain_stage as retrain
     from hydraops.monitoring import stage as monitor
     from hydraops.registry import stage as registry
     from hydraops.serving import score_stage as score
@@ -28,7 +29,8 @@ def stages() -> dict[str, StagePlanner]:
     from hydraops.training import stage as training
 
     return {"data": data.plan_data, "features": features.plan_features, "train": training.plan, "registry": registry.plan,
-            "serving": serving.plan, "score": score.plan, "monitor": monitor.plan}  # fmt: skip
+            "serving": serving.plan, "score": score.plan, "monitor": monitor.plan,
+            "retrain": retrain.plan}  # fmt: skip
 
 
 def build_plan(spec: ProjectSpec, ctx: RunContext, names: Sequence[str] | None = None,

@@ -34,6 +34,7 @@ class AuditEntry:
 
     ``outcome``: ``pending`` (aliases about to move), ``applied``, ``rejected`` (a gate failed),
     ``conflict`` (the aliases changed since the decision). ``moves``: alias → new version (None: removed).
+    ``tags``: what started the decision (a retrain's ``TRIGGERED_BY`` and ``BREACH_IDS``), also on the version.
     """
 
     id: str
@@ -48,12 +49,15 @@ class AuditEntry:
     moves: dict[str, str | None] = field(default_factory=dict)
     gates: list[dict] = field(default_factory=list)
     note: str = ""
+    tags: dict[str, str] = field(default_factory=dict)  # lineage of the decision: a retrain's trigger and breach ids
 
     def summary(self) -> dict:
         """The tag form: everything but the gate reasons, failed gates by name."""
         data = {k: v for k, v in asdict(self).items() if k != "gates"}
         data["failed"] = [gate["gate"] for gate in self.gates if not gate["passed"]]
         data["note"] = self.note[:500]
+        if not self.tags:
+            del data["tags"]
         return data
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 from hydraops.config.schemas.lifecycle import GateType, RegistrySpec
@@ -146,9 +147,10 @@ def _half_done_rollback(reader: TrackingReader, model: str, aliases: dict[str, s
     return Proposal("rollback", model, candidate, CHAMPION, Decision(()), aliases, remaining, resumes=entry["id"])
 
 
-def apply(client, proposal: Proposal, *, experiment_id: str, config_digest: str, actor: str = "") -> AuditEntry:
+def apply(client, proposal: Proposal, *, experiment_id: str, config_digest: str, actor: str = "",
+          tags: Mapping[str, str] | None = None) -> AuditEntry:  # fmt: skip
     """Carry out the proposal in the name of ``actor`` (default: ``user@host``): records a rejection, or moves
-    the aliases by compare-and-set.
+    the aliases by compare-and-set. ``tags`` (a retrain's trigger) go on the audit entry and the version.
 
     Returns the ``applied`` (or ``rejected``) audit entry; raises RegistryConflict when the aliases changed
     since the decision (nothing moved; the conflict is in the audit log)."""
@@ -158,6 +160,7 @@ def apply(client, proposal: Proposal, *, experiment_id: str, config_digest: str,
         config_digest=config_digest, aliases_before=dict(proposal.aliases_before), moves=dict(proposal.moves),
         gates=[asdict(result) for result in proposal.decision.results],
         note=proposal.candidate.why + (f"; completes half-done decision {proposal.resumes}" if proposal.resumes else ""),
+        tags=dict(tags or {}),
     )  # fmt: skip
     record = lambda e: audit.append(client, proposal.model, e, experiment_id=experiment_id)  # noqa: E731
     with registry_lock(client, proposal.model, who=actor):
@@ -208,3 +211,5 @@ def _tag_version(client, entry: AuditEntry, state: str, proposal: Proposal) -> N
     }  # fmt: skip
     for key, value in tags.items():
         client.set_model_version_tag(entry.model, entry.version, TAG + key, value)
+    for key, value in entry.tags.items():
+        client.set_model_version_tag(entry.model, entry.version, key, value)

@@ -130,7 +130,7 @@ def promote(action: Promote, ctx: RunContext) -> Result:
     proposal = propose_promotion(client, registry, spec.project, approve=action.approve, pinned=candidate)
     if proposal.nothing_to_do:
         return Result(action, Outcome.skipped, f"v{candidate.version} is already {proposal.target}", (proposal, None))
-    entry = apply(client, proposal, experiment_id=_audit_experiment(ctx), config_digest=ctx.config_digest, actor=ctx.actor)
+    entry = apply(client, proposal, experiment_id=_audit_experiment(ctx), config_digest=ctx.config_digest, actor=ctx.actor, tags=ctx.tags)
     if entry.outcome == "rejected":
         failed = ", ".join(result.gate for result in proposal.decision.failures)
         summary = f"{proposal.model} v{candidate.version} not promoted: failed {failed}; nothing moved; recorded as decision {entry.id}"

@@ -77,6 +77,7 @@ def train(spec: ProjectSpec, ctx: RunContext, *, inputs_digest: str | None = Non
         tags[T.REPRODUCES] = ctx.reproduces
     if inputs_digest:
         tags[T.INPUTS_DIGEST] = inputs_digest
+    tags.update(ctx.tags)  # a retrain's trigger: on the run and on its version
     with tracking_failures(ctx.tracking.tracking_uri, ctx.tracking.timeout):  # the store going away mid-run: a TrackingError naming it
         experiment_id = experiment_for_runs(client, spec.project, spec.stack.artifact_location)
         with tracked_run(client, experiment_id, run_name(spec, ctx.overrides), tags) as run:
@@ -86,7 +87,7 @@ def train(spec: ProjectSpec, ctx: RunContext, *, inputs_digest: str | None = Non
             x_train, y_train = prepared.parts["train"]
             prepared.estimator.fit(x_train, y_train)
             metrics, model = _evaluate_and_log(client, run_id, spec, prepared, ctx.output_dir)
-            version = _register(client, run_id, spec, model, metrics, ctx.config_digest)
+            version = _register(client, run_id, spec, model, metrics, ctx.config_digest, ctx.tags)
     return TrainResult(run_id, experiment_id, model.uri, model.sha256, spec.registry.name, version, metrics)
 
 
@@ -263,11 +264,11 @@ def _evaluate_and_log(client, run_id: str, spec: ProjectSpec, prepared: Prepared
     return evaluation.metrics, model
 
 
-def _register(client, run_id: str, spec: ProjectSpec, model, metrics: Mapping[str, float], config_digest: str) -> str:
+def _register(client, run_id: str, spec: ProjectSpec, model, metrics: Mapping[str, float], config_digest: str, lineage: Mapping[str, str]) -> str:
     from hydraops.tracking.models import register_model
 
     key = f"test.{spec.evaluate.primary_metric}"
-    tags = {T.MODEL_SHA256: model.sha256, T.CONFIG_DIGEST: config_digest, T.FLAVOR: model.flavor}
+    tags = {T.MODEL_SHA256: model.sha256, T.CONFIG_DIGEST: config_digest, T.FLAVOR: model.flavor, **lineage}
     if key in metrics:
         tags[key] = f"{metrics[key]:.6g}"
     return register_model(client, spec.registry.name, model, run_id, tags)

@@ -66,10 +66,19 @@ class RetrainTrigger(StrEnum):
 
 
 class BreachKind(StrEnum):
+    """A kind of monitoring check (a violation's ``check``); ``quality`` stands for every data quality check
+    (null_share, out_of_range, missing_column, feature_missing)."""
+
     data_drift = "data_drift"
     prediction_drift = "prediction_drift"
+    dataset_drift = "dataset_drift"
     performance = "performance"
     quality = "quality"
+    null_share = "null_share"
+    out_of_range = "out_of_range"
+    missing_column = "missing_column"
+    feature_missing = "feature_missing"
+    prediction_class_mix = "prediction_class_mix"
 
 
 @dataclass
@@ -224,8 +233,20 @@ class MonitorSpec:
 
 
 @dataclass
+class HysteresisSpec:
+    """Retrain only when at least ``breached`` of the last ``of`` time chunks of the monitored data breached."""
+
+    breached: int = field(default=1, metadata={"expected": "chunks with a breach, at least (1 <= breached <= of)"})
+    of: int = field(default=1, metadata={"expected": "the latest chunks looked at (an unchunked report is one chunk)"})
+
+
+@dataclass
 class RetrainSpec:
-    trigger: RetrainTrigger = MISSING
-    when: list[BreachKind] = field(default_factory=list)
-    promote: bool = True
-    overrides: list[str] = field(default_factory=list)
+    """What ``hydraops retrain`` does with the latest monitoring result (``hydraops.monitoring.retrain_policy``)."""
+
+    trigger: RetrainTrigger = field(default=MISSING, metadata={"expected": "on_breach (retrain on a breach of a `when` kind) or manual (only report)"})
+    when: list[BreachKind] = field(default_factory=list, metadata={"expected": "the breach kinds that trigger a retrain"})
+    promote: bool = field(default=True, metadata={"expected": "promote the new version through the registry gates"})
+    overrides: list[str] = field(default_factory=list, metadata={"expected": "Hydra overrides the retrain's training run is composed with"})
+    cooldown_hours: float = field(default=24.0, metadata={"expected": "no retrain within this many hours of the last one (0: none)"})
+    hysteresis: HysteresisSpec = field(default_factory=HysteresisSpec)

@@ -107,9 +107,8 @@ def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:
 
 def check_monitor_thresholds(spec: ProjectSpec) -> Iterator[Finding]:
     """Each declared threshold is in its range (:func:`hydraops.monitoring.thresholds.threshold_findings`)."""
-    from hydraops.monitoring.thresholds import threshold_findings
-
     from hydraops.config.durations import parse_duration
+    from hydraops.monitoring.thresholds import threshold_findings
 
     yield from threshold_findings(spec.monitor)
     for key in ("window", "chunk"):

@@ -38,18 +38,17 @@ class Window:
 
 class LogData:
     """The rows ``model`` served in ``window``, from the log at ``location`` (``stack.prediction_log``: a
-    declaration, a directory or a URL); ``url`` replaces its PostgreSQL URL (with credentials) or directory."""
+    declaration, a directory or a URL, with ``table``); ``url`` replaces its PostgreSQL URL (with credentials)
+    or directory."""
 
     key = "window"
     timestamp = TIME
 
-    def __init__(self, location: Any, window: Window, model: str, *, url: str | None = None):
-        from hydraops.config.secrets import redact_url
-
-        self.kind, where, self.table = resolve(location)
+    def __init__(self, location: Any, window: Window, model: str, *, url: str | None = None, table: str | None = None):
+        self.kind, where, self.table = resolve(location, table)
         self.where = url or where
         self.window, self.model = window, model
-        self.public = redact_url(self.where) if self.kind == "postgresql" else self.where
+        self.public = public_url(self.where) if self.kind == "postgresql" else self.where
         self.name = f"the prediction log at {self.public}" + (f" (table {self.table})" if self.kind == "postgresql" else "") + f" over {window}"
         self.versions: dict[str, int] = {}  # rows per model version, counted while reading
 
@@ -164,6 +163,14 @@ def _logged(name: str) -> str:
     return name if name.startswith(STATUS) or name in (TIME, "prediction", VERSION) else FEATURE + name
 
 
+def public_url(url: str) -> str:
+    """A URL as it may be shown: scheme, host, port and database, never a user or password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, f"{parts.hostname or ''}:{parts.port}" if parts.port else parts.hostname or "", parts.path, "", ""))
+
+
 def _sql(text: str, *parts):
     from psycopg import sql
 
@@ -176,4 +183,4 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-__all__ = ["LogData", "Window"]
+__all__ = ["LogData", "Window", "public_url"]

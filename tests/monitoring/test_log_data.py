@@ -18,6 +18,7 @@ from hydraops.monitoring.check import check
 from hydraops.monitoring.class_mix import CLASS, class_reference
 from hydraops.monitoring.log_data import LogData, Window
 from hydraops.monitoring.profile import PREDICTION, Profile, build_profile
+from hydraops.serving.prediction_log import read_log
 from hydraops.testing.drift_data import sample
 from hydraops.testing.prediction_logs import log_spec, write_rows
 
@@ -76,6 +77,7 @@ def test_a_window_of_the_parquet_log_by_day(profile: Profile, parquet_log: Path)
     drifted = {v.chunk for v in report.violations if v.check == "data_drift"}
     assert drifted == {"2026-11-26", "2026-11-27", None}, "the drift of the last two days: in their chunks, and the whole window"
     assert current.identity == f"prediction log {parquet_log} [2026-11-21T00:00:00Z, 2026-11-28T00:00:00Z)"
+    assert len(read_log(parquet_log, window.start, window.end)) == 7 * 1_500, "read whole: the same rows (the other model served on day 0 only)"
 
 
 def test_feature_status_rates_against_their_maximums(profile: Profile, parquet_log: Path) -> None:
@@ -145,6 +147,7 @@ def test_a_window_of_the_postgresql_log(profile: Profile) -> None:
         assert report.rows == 3_600 and report.versions == {"3": 3_600} and [c.rows for c in report.chunks] == [1_200] * 3
         assert {v.chunk for v in report.violations if v.check == "data_drift"} == {"2026-11-22", None}
         assert {r.feature: round(r.missing, 1) for r in report.statuses} == {"normal": 0.1, "plan": 0.0}
+        assert len(read_log(POSTGRES, table=declared["table"])) == 3_600
         with pytest.raises(MonitoringError, match="no prediction log table") as caught:
             check(profile, LogData({**declared, "table": f"{schema}.absent"}, current.window, "churn", url=POSTGRES), MonitorSpec(report_dir="r"))
         assert caught.value.key == "stack.prediction_log.table"

@@ -226,7 +226,7 @@ class MonitorSpec:
     window: str | None = field(default=None, metadata={"expected": "a duration, e.g. 7d, or null"})
     #: The column of the current data that orders it in time (the prediction log: ``time``); null: for a file,
     #: the labels' timestamp (``features.labels.timestamp``) when it has that column, else it is not chunked.
-    timestamp: str | None = None
+    timestamp: str | None = field(default=None, metadata={"expected": "a column of the current data, or null: the log's time, a file's labels timestamp"})
     #: The current data is cut into chunks of this duration, judged one by one for the trend (null: not cut).
     chunk: str | None = field(default="1d", metadata={"expected": "a duration, e.g. 1d, 12h, 1w, or null"})
     min_rows: int = 100

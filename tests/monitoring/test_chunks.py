@@ -76,6 +76,9 @@ def test_chunks_of_hours_and_unchunked_data(profile: Profile, tmp_path: Path) ->
     assert check_file(profile, path, MonitorSpec(timestamp="event_time", chunk=None, report_dir="r")).chunks == []
     assert check_file(profile, path, MonitorSpec(report_dir="r"), timestamp="label_time").chunks == [], "no such column: not chunked"
     assert chunk_label(0, timedelta(weeks=1)) == "1970-01-01T00:00Z"
+    with pytest.raises(MonitoringError, match="more than 1000 time chunks of 0:01:00 by 'event_time' \\(monitor.chunk\\)") as caught:
+        check_file(profile, path, MonitorSpec(timestamp="event_time", chunk="1m", report_dir="r"))
+    assert caught.value.key == "monitor.chunk"
 
 
 def test_timestamp_errors_name_monitor_timestamp_and_the_file(profile: Profile, tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ whole data and one per chunk, so memory grows with the chunks and columns, never
 A row's chunk is its ``timestamp`` (``monitor.timestamp``; naive values are UTC) floored to a multiple of the
 chunk's duration since 1970-01-01 UTC: ``1d`` chunks are UTC days labelled ``2026-11-23``, shorter or longer
 ones are labelled by their start (``2026-11-23T06:00Z``; ``1w`` chunks start on Thursdays, as the epoch did).
-Rows of one chunk may come in several batches. Rows without a timestamp count in the whole data only.
+Rows of one chunk may come in several batches. Rows without a timestamp count in the whole data only. More
+than ``MAX_CHUNKS`` chunks is an error naming ``monitor.chunk`` (memory stays bounded).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 STATUS = "status."
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_CHUNKS = 1000  # a Sketch per column per chunk: bounded
 
 
 @dataclass
@@ -70,6 +72,9 @@ class Tally:
         for key, part in frame[timed].groupby(keys[timed], sort=False):
             scope = self.chunks.get(int(key))
             if scope is None:
+                if len(self.chunks) == MAX_CHUNKS:
+                    raise MonitoringError(f"{self.source}: more than {MAX_CHUNKS} time chunks of {self.step} by '{self.timestamp}' (monitor.chunk)",
+                                          key="monitor.chunk", hint="set a longer monitor.chunk (e.g. 1w), or monitor.chunk=null for the whole data only")  # fmt: skip
                 scope = self.chunks[int(key)] = Scope.of(self.references, self.status_names)
             scope.add(part)
 
@@ -107,4 +112,4 @@ def _nanos(step: timedelta) -> int:
     return (step.days * 86_400 + step.seconds) * 1_000_000_000 + step.microseconds * 1000
 
 
-__all__ = ["Scope", "Tally", "chunk_bounds", "chunk_keys", "chunk_label"]
+__all__ = ["MAX_CHUNKS", "Scope", "Tally", "chunk_bounds", "chunk_keys", "chunk_label"]

@@ -89,7 +89,8 @@ def test_monitor_reports_a_drifted_feature_and_exits_3(trained: Path, drifted: P
     assert "breached data_drift: " in result.stdout and "monitoring check(s) breached" in result.stderr
     report = violations_of(trained)
     assert report["breached"] and report["version"] == "1" and report["current"] == str(drifted)
-    [age] = [v for v in report["violations"] if v["feature"] == "age"]
+    [age] = [v for v in report["violations"] if v["feature"] == "age" and v["chunk"] is None]  # the whole file; its chunks: the labels' months
+    assert report["timestamp"] == "label_time" and {v["chunk"] for v in report["violations"] if v["feature"] == "age"} > {None}
     assert age["check"] == "data_drift" and age["method"] == "wasserstein" and age["value"] >= 0.1 == age["threshold"]
     assert age["threshold_source"] == "monitor.default"
     html = trained / "artifacts" / "reports" / "monitor" / "report.html"
@@ -122,3 +123,32 @@ def test_monitor_dry_run_and_a_missing_alias(trained: Path, drifted: Path, hydra
     assert runs == (len(client_for(trained).search_runs([monitoring.experiment_id])) if monitoring else 0)
     no_alias = hydraops("monitor", f"current={drifted}", cwd=trained)
     assert no_alias.returncode == 2 and "no alias 'champion'" in no_alias.stderr
+
+
+def test_monitor_a_window_of_the_prediction_log(trained: Path, drifted: Path, hydraops) -> None:
+    """The drifted rows served over three days, logged by the service's writer: `monitor window=3d end=...` reads
+    them from the project's log (stack.prediction_log), cut in daily chunks; an empty window names itself."""
+    from datetime import UTC, datetime, timedelta
+
+    import pandas as pd
+
+    from hydraops.testing.prediction_logs import log_spec, write_rows
+
+    profile = profile_for_version(client_for(trained), "churn", 1)
+    categorical = [name for name, column in profile.features.items() if column.dtype in ("object", "category", "str", "string")]
+    table = pd.read_parquet(drifted)
+    spec = log_spec({"type": "parquet", "path": str(trained / "artifacts" / "prediction_log")}, version="1",
+                    numeric=[n for n in profile.features if n not in categorical], categorical={n: sorted(table[n].dropna().unique()) for n in categorical})  # fmt: skip
+    end = datetime(2026, 11, 23, tzinfo=UTC)
+    times = [end - timedelta(days=3) + timedelta(seconds=3 * 86_400 * i / len(table)) for i in range(len(table))]
+    write_rows(spec, table, times, [0.3] * len(table))
+    result = hydraops("monitor", "window=3d", "end=2026-11-23", "version=1", cwd=trained)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "chunk 2026-11-22" in result.stdout
+    report = violations_of(trained)
+    assert report["window"] == {"start": "2026-11-20T00:00:00+00:00", "end": "2026-11-23T00:00:00+00:00"}
+    assert report["data"].startswith("prediction log ") and report["model_versions"] == {"1": len(table)} and report["timestamp"] == "time"
+    assert [c["label"] for c in report["chunks"]] == ["2026-11-20", "2026-11-21", "2026-11-22"]
+    assert {v["feature"] for v in report["violations"] if v["check"] == "data_drift"} >= {"age"}
+    empty = hydraops("monitor", "window=1d", "end=2020-01-01", "version=1", cwd=trained)
+    assert empty.returncode == 2 and "no rows to judge" in empty.stderr and "prediction_log over [2019-12-31T00:00:00Z" in empty.stderr, empty.stderr

@@ -69,6 +69,9 @@ def test_the_shipped_default_and_the_churn_projects_levels() -> None:
         ("monitor.groups.spend.thresholds.wasserstein=0", "monitor.groups.spend.thresholds.wasserstein", "distance above 0"),
         ("monitor.default.small_sample=0", "monitor.default.small_sample", "at least 1"),
         ("monitor.drift_share=1.5", "monitor.drift_share", "at most 1"),
+        ("monitor.chunk=0d", "monitor.chunk", "a duration above 0"),
+        ("monitor.window=week", "monitor.window", "not a duration"),
+        ("monitor.feature_status.max_missing=2", "monitor.feature_status.max_missing", "between 0 and 1"),
     ],
 )
 def test_config_errors_name_the_key(override: str, key: str, expected: str) -> None:

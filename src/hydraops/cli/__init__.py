@@ -98,7 +98,7 @@ VERBS: dict[str, tuple[str, Verb]] = {
         HydraVerb("score", score, read_only=True, params=SCORE_PARAMS),
     ),
     "monitor": (
-        "judge a parquet or CSV file against a model version's reference profile (drift); violations.json, exit 3 on a breach: current=PATH [version=N]",
+        "judge a parquet or CSV file, or the prediction log over a window, against a model version's reference profile (drift), per time chunk; violations.json, exit 3 on a breach: current=PATH | window=7d [version=N]",
         HydraVerb("monitor", monitor, read_only=True, params=MONITOR_PARAMS),
     ),
     "retrain": (

@@ -107,9 +107,22 @@ def check_monitor(spec: ProjectSpec) -> Iterator[Finding]:
 
 def check_monitor_thresholds(spec: ProjectSpec) -> Iterator[Finding]:
     """Each declared threshold is in its range (:func:`hydraops.monitoring.thresholds.threshold_findings`)."""
+    from hydraops.config.durations import parse_duration
     from hydraops.monitoring.thresholds import threshold_findings
 
     yield from threshold_findings(spec.monitor)
+    for key in ("window", "chunk"):
+        value = getattr(spec.monitor, key)
+        if value is not None:
+            try:
+                if not parse_duration(value):
+                    yield f"monitor.{key}", f"{value}: expected a duration above 0, e.g. 1d"
+            except ValueError as error:
+                yield f"monitor.{key}", str(error)
+    for key in ("max_missing", "max_expired"):
+        value = getattr(spec.monitor.feature_status, key)
+        if not 0 <= value <= 1:
+            yield f"monitor.feature_status.{key}", f"{value}: expected a share between 0 and 1"
 
 
 def check_retrain(spec: ProjectSpec) -> Iterator[Finding]:

@@ -1,27 +1,39 @@
-"""Current data against a reference profile: every feature's drift (and the predictions', when the file has a
-``prediction`` column), dataset drift, and the violations among them, read in chunks (bounded memory).
+"""Current data against a reference profile: every feature's drift (and the predictions', when the data has a
+``prediction`` column; and a classifier's class mix), dataset drift, serving feature-status rates, and the
+violations among them, read in batches (bounded memory), over the whole data and per time chunk.
 
-report = check_file(profile, Path("last_week.parquet"), spec.monitor)
+report = check(profile, FileData(Path("last_week.parquet")), spec.monitor)     # or LogData(log, window, model)
 report.violations      # one entry per breached check; empty: no breach
 write_violations(report, Path("reports/monitor/violations.json"))
+
+Which checks are judged where:
+
+- the whole data: each column's drift (``data_drift``, ``prediction_drift``, ``prediction_class_mix``),
+  ``dataset_drift``, ``missing_column``, ``feature_missing`` / ``feature_expired``;
+- each time chunk (``chunk``: its label) with at least ``monitor.min_rows`` rows: each column's drift. A
+  smaller chunk is reported (its statistics, ``judged: false``) but raises no violation.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydraops.config.schemas import MonitorSpec
+from hydraops.monitoring.chunks import STATUS, Tally
+from hydraops.monitoring.class_mix import CLASS, class_reference, predicted_class
+from hydraops.monitoring.current import CurrentData, FileData
 from hydraops.monitoring.drift import DatasetDrift, DriftResult, column_drift, dataset_drift
-from hydraops.monitoring.profile import Profile
+from hydraops.monitoring.profile import PREDICTION, Profile
+from hydraops.monitoring.serving_status import StatusRate, status_breaches, status_rates
 from hydraops.monitoring.sketch import Sketch
 from hydraops.monitoring.thresholds import column_thresholds
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from datetime import datetime
 
 FORMAT = 1
 
@@ -30,13 +42,13 @@ FORMAT = 1
 class Violation:
     """One breached check: which column (None: the whole dataset), what kind, its value against its threshold."""
 
-    check: str  # data_drift | prediction_drift | dataset_drift | missing_column
+    check: str  # data_drift | prediction_drift | prediction_class_mix | dataset_drift | missing_column | feature_missing | feature_expired
     feature: str | None
     method: str | None
     value: float | None
     threshold: float | None
     threshold_source: str | None
-    chunk: str | None = None  # the time chunk (not cut yet: the whole file)
+    chunk: str | None = None  # the time chunk's label; None: the whole data
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ class ChunkReport:
     end: str | None
     rows: int
     drift: list[DriftResult]
+    judged: bool = True  # False: fewer than monitor.min_rows rows, reported but raising no violation
+    statuses: list[StatusRate] = field(default_factory=list)  # serving feature-status rates (prediction log)
 
 
 @dataclass(frozen=True)
@@ -61,44 +75,80 @@ class MonitorReport:
     violations: list[Violation] = field(default_factory=list)
     chunks: list[ChunkReport] = field(default_factory=list)  # per time chunk, in time order (empty: not chunked)
     sketches: dict[str, Sketch] = field(default_factory=dict)  # column -> its current values over the whole data
+    statuses: list[StatusRate] = field(default_factory=list)  # serving feature-status rates (prediction log)
+    versions: dict[str, int] = field(default_factory=dict)  # rows per model version (prediction log)
+    timestamp: str | None = None  # the column that cut the data in chunks (None: not cut)
+    untimed: int = 0  # rows without a timestamp: in the whole data, in no chunk
 
     @property
     def breached(self) -> bool:
         return bool(self.violations)
 
 
-def check_file(profile: Profile, path: Path, monitor: MonitorSpec, *, chunk_rows: int = 100_000) -> MonitorReport:
-    """Read ``path`` (parquet or CSV) in chunks of ``chunk_rows`` and judge every profiled column in it."""
+def check(profile: Profile, current: CurrentData, monitor: MonitorSpec, *, chunk_rows: int = 100_000,
+          classify_at: float | None = None) -> MonitorReport:  # fmt: skip
+    """Read ``current`` in batches of ``chunk_rows`` and judge every profiled column in it, over the whole data and
+    per ``monitor.chunk`` of ``current.timestamp``; ``classify_at``: a classifier's threshold (class mix)."""
+    from hydraops.config.durations import parse_duration
     from hydraops.errors import MonitoringError
 
-    present = set(_columns(path))
+    present = set(current.columns())
     features = [name for name in profile.features if name in present]
     predictions = [name for name in profile.predictions if name in present and name not in profile.features]
-    sketches = {name: Sketch(profile.column(name)) for name in [*features, *predictions]}
-    rows = 0
-    for chunk in _chunks(path, list(sketches), chunk_rows):
-        rows += len(chunk)
-        for name, sketch in sketches.items():
-            sketch.add(chunk[name])
+    references = {name: profile.column(name) for name in [*features, *predictions]}
+    mix = class_reference(profile.predictions[PREDICTION], classify_at) if classify_at is not None and PREDICTION in predictions else None
+    if mix is not None:
+        references[CLASS] = mix
+    statuses = [name for name in current.statuses if name in features]
+    timestamp = current.timestamp if monitor.chunk else None
+    step = parse_duration(monitor.chunk) if timestamp else None
+    tally = Tally(references, timestamp=timestamp, step=step, statuses=statuses, source=current.name)
+    read = list(dict.fromkeys([*features, *predictions, *([timestamp] if timestamp else []), *(STATUS + name for name in statuses)]))
+    for frame in current.chunks(read, chunk_rows):
+        tally.add(frame.assign(**{CLASS: predicted_class(frame[PREDICTION], classify_at)}) if mix is not None else frame)
+    rows = tally.whole.rows
+    if rows == 0:
+        raise MonitoringError(f"{current.name}: no rows to judge", key=current.key)
     if rows < monitor.min_rows:
-        raise MonitoringError(
-            f"{path}: {rows} row(s), fewer than monitor.min_rows ({monitor.min_rows}) to judge drift on", key="monitor.min_rows", path=str(path)
-        )
-    drift, sources, violations = [], {}, []
-    for name, sketch in sketches.items():
-        limits = column_thresholds(monitor, name, prediction=name in predictions)
-        result = column_drift(sketch.reference, sketch, limits.drift)
-        drift.append(result)
-        sources[name] = limits.source(result.method)
-        if result.drifted:
-            check = "prediction_drift" if name in predictions else "data_drift"
-            violations.append(Violation(check, name, result.method.value, result.statistic, result.threshold, sources[name]))
+        raise MonitoringError(f"{current.name}: {rows} row(s), fewer than monitor.min_rows ({monitor.min_rows}) to judge drift on", key="monitor.min_rows")
+    drift, sources, violations = _judge(tally.whole.sketches, monitor, predictions)
     dataset = dataset_drift([r for r in drift if r.column in features], monitor.drift_share)
     if dataset.drifted:
         violations.append(Violation("dataset_drift", None, "share", dataset.share, dataset.threshold, "monitor.drift_share"))
     missing = [name for name in profile.features if name not in present]
     violations += [Violation("missing_column", name, None, None, None, None) for name in missing]
-    return MonitorReport(rows, drift, sources, dataset, missing, violations, sketches=sketches)
+    rates = status_rates(tally.whole.statuses)
+    violations += [Violation(check, name, "share", share, limit, key) for check, name, share, limit, key in status_breaches(rates, monitor)]
+    chunks = []
+    for label, start, end, scope in tally.ordered():
+        results, _, found = _judge(scope.sketches, monitor, predictions, chunk=label)
+        judged = scope.rows >= monitor.min_rows
+        chunks.append(ChunkReport(label, _iso(start), _iso(end), scope.rows, results, judged, status_rates(scope.statuses)))
+        violations += found if judged else []
+    return MonitorReport(rows, drift, sources, dataset, missing, violations, chunks, tally.whole.sketches, rates,
+                         dict(getattr(current, "versions", {})), timestamp, tally.untimed)  # fmt: skip
+
+
+def check_file(profile: Profile, path: Path, monitor: MonitorSpec, *, chunk_rows: int = 100_000, timestamp: str | None = None,
+               classify_at: float | None = None) -> MonitorReport:  # fmt: skip
+    """:func:`check` of a parquet or CSV file, cut in chunks by ``monitor.timestamp`` (required in the file when
+    set), else by ``timestamp`` when the file has that column (the labels' timestamp)."""
+    current = FileData(path, monitor.timestamp or timestamp, required=monitor.timestamp is not None)
+    return check(profile, current, monitor, chunk_rows=chunk_rows, classify_at=classify_at)
+
+
+def _judge(sketches: Mapping[str, Sketch], monitor: MonitorSpec, predictions: list[str], chunk: str | None = None):
+    """Each column's drift, the level of each threshold, and the drifted ones as violations."""
+    drift, sources, violations = [], {}, []
+    for name, sketch in sketches.items():
+        limits = column_thresholds(monitor, name, prediction=name in predictions or name == CLASS)
+        result = column_drift(sketch.reference, sketch, limits.drift)
+        drift.append(result)
+        sources[name] = limits.source(result.method)
+        if result.drifted:
+            check = "prediction_class_mix" if name == CLASS else "prediction_drift" if name in predictions else "data_drift"
+            violations.append(Violation(check, name, result.method.value, result.statistic, result.threshold, sources[name], chunk))
+    return drift, sources, violations
 
 
 def breach_id(violation: Violation, *, model: str, version: str, data: str) -> str:
@@ -112,9 +162,13 @@ def breach_id(violation: Violation, *, model: str, version: str, data: str) -> s
 
 def breach_ids(report: MonitorReport, **about: Any) -> list[str]:
     """Each violation's :func:`breach_id`, in order, for ``about`` as :func:`write_violations` takes it (``data``,
-    else the current file, identifies the data): violations.json, the HTML report and the monitoring run agree."""
-    ids = {"model": str(about.get("model")), "version": str(about.get("version")), "data": str(about.get("data", about.get("current")))}
-    return [breach_id(violation, **ids) for violation in report.violations]
+    else the current file, identifies the data; ``source`` the data a time chunk is cut from: the same chunk of the
+    prediction log read by two windows is the same breach): violations.json, the HTML report and the monitoring run
+    agree."""
+    model, version = str(about.get("model")), str(about.get("version"))
+    data = str(about.get("data", about.get("current")))
+    source = str(about.get("source", data))  # a chunk is the same chunk whatever window read it
+    return [breach_id(v, model=model, version=version, data=source if v.chunk is not None else data) for v in report.violations]
 
 
 def write_violations(report: MonitorReport, path: Path, **about: Any) -> Path:
@@ -125,40 +179,17 @@ def write_violations(report: MonitorReport, path: Path, **about: Any) -> Path:
         "violations": [{"id": id_, **asdict(v)} for id_, v in zip(breach_ids(report, **about), report.violations, strict=True)],
         "dataset_drift": asdict(report.dataset),
         "drift": [{**asdict(r), "method": r.method.value, "threshold_source": report.sources[r.column]} for r in report.drift],
+        "feature_status": [asdict(rate) for rate in report.statuses], "model_versions": report.versions,
+        "timestamp": report.timestamp, "untimed_rows": report.untimed,
+        "chunks": [{**asdict(c), "drift": [{**asdict(r), "method": r.method.value} for r in c.drift]} for c in report.chunks],
     }  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=1) + "\n")
     return path
 
 
-def _columns(path: Path) -> list[str]:
-    from hydraops.errors import MonitoringError
-
-    if not path.is_file():
-        raise MonitoringError(f"current={path}: no such file", key="current", path=str(path))
-    if _is_csv(path):
-        import pandas as pd
-
-        return list(pd.read_csv(path, nrows=0).columns)
-    import pyarrow.parquet as pq
-
-    return list(pq.ParquetFile(path).schema_arrow.names)
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    if _is_csv(path):
-        import pandas as pd
-
-        yield from pd.read_csv(path, usecols=list(columns), chunksize=chunk_rows)
-        return
-    import pyarrow.parquet as pq
-
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns)):
-        yield batch.to_pandas()
-
-
-def _is_csv(path: Path) -> bool:
-    return path.suffix.lower() == ".csv"
-
-
-__all__ = ["ChunkReport", "MonitorReport", "Violation", "breach_id", "breach_ids", "check_file", "write_violations"]
+__all__ = ["ChunkReport", "MonitorReport", "Violation", "breach_id", "breach_ids", "check", "check_file", "write_violations"]

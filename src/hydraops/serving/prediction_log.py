@@ -94,11 +94,8 @@ def resolve(location: Any, table: str | None = None) -> tuple[str, str, str]:
     return kind, str(where), table or get("table") or DEFAULT_TABLE
 
 
-def _read_parquet(folder: Path, start: datetime | None, end: datetime | None, request_id: str | None) -> pa.Table:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
+def log_files(folder: Path, start: datetime | None = None, end: datetime | None = None) -> list[Path]:
+    """The parquet files of a log directory that may hold rows of ``[start, end)`` (by their date folder), in date order."""
     if not folder.is_dir():
         raise ServingError(f"no prediction log at {folder} (stack.prediction_log.path): nothing was logged there yet")
     first, last = (start.date().isoformat() if start else None), (end.date().isoformat() if end else None)
@@ -108,6 +105,15 @@ def _read_parquet(folder: Path, start: datetime | None, end: datetime | None, re
         if (first and day < first) or (last and day > last):
             continue
         files += [path for path in sorted(part.glob("*.parquet")) if not path.name.startswith(".")]
+    return files
+
+
+def _read_parquet(folder: Path, start: datetime | None, end: datetime | None, request_id: str | None) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    files = log_files(folder, start, end)
     if not files:
         return pa.table({})
     logged = pa.concat_tables([pq.ParquetFile(path).read() for path in files], promote_options="default")
@@ -123,7 +129,6 @@ def _read_parquet(folder: Path, start: datetime | None, end: datetime | None, re
 
 def _read_postgresql(url: str, table: str, start: datetime | None, end: datetime | None, request_id: str | None) -> pa.Table:
     import psycopg
-    import pyarrow as pa
     from psycopg import sql
 
     conditions, params = [], []
@@ -137,13 +142,20 @@ def _read_postgresql(url: str, table: str, start: datetime | None, end: datetime
         with psycopg.connect(url, connect_timeout=10) as connection, connection.cursor() as cursor:
             cursor.execute(query, params)
             rows = cursor.fetchall()
-            columns = [(d.name, d.type_code) for d in cursor.description]
+            description = cursor.description
     except psycopg.errors.UndefinedTable:
         raise ServingError(f"no prediction log table {table} at {_public(url)} (stack.prediction_log.table): nothing was logged there yet") from None
     except psycopg.Error as error:
         raise ServingError(f"the prediction log at {_public(url)} cannot be read: {str(error).strip()}") from None
+    return rows_table(rows, description)
+
+
+def rows_table(rows: list[tuple], description) -> pa.Table:
+    """PostgreSQL rows (and their cursor's ``description``) as an Arrow table of the log's types."""
+    import pyarrow as pa
+
     arrow = {16: pa.bool_(), 20: pa.int64(), 23: pa.int32(), 25: pa.string(), 701: pa.float64(), 1184: pa.timestamp("us", tz="UTC")}
-    return pa.table({name: pa.array([row[i] for row in rows], type=arrow.get(oid)) for i, (name, oid) in enumerate(columns)})
+    return pa.table({d.name: pa.array([row[i] for row in rows], type=arrow.get(d.type_code)) for i, d in enumerate(description)})
 
 
 def table_identifier(table: str):
@@ -166,4 +178,4 @@ def _public(url: str) -> str:
     return redact_url(url)
 
 
-__all__ = ["DEFAULT_TABLE", "log_schema", "read_log", "read_log_table", "read_request", "resolve"]
+__all__ = ["DEFAULT_TABLE", "log_files", "log_schema", "read_log", "read_log_table", "read_request", "resolve", "rows_table"]

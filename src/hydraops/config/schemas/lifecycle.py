@@ -219,9 +219,25 @@ class PerformanceSpec:
 
 
 @dataclass
+class FeatureStatusSpec:
+    """The most of a feature's served rows whose online lookup may be ``missing`` (no row for the entity) or
+    ``expired`` (older than the view's TTL), read from the prediction log's ``status.<feature>`` columns."""
+
+    max_missing: float = field(default=0.05, metadata={"expected": "a share between 0 and 1"})
+    max_expired: float = field(default=0.05, metadata={"expected": "a share between 0 and 1"})
+
+
+@dataclass
 class MonitorSpec:
     reference: str = "training"
     current: str | None = None
+    #: The prediction log over the last ``window`` (a duration: 7d) as current data, when no file is given.
+    window: str | None = field(default=None, metadata={"expected": "a duration, e.g. 7d, or null"})
+    #: The column of the current data that orders it in time (the prediction log: ``time``); null: for a file,
+    #: the labels' timestamp (``features.labels.timestamp``) when it has that column, else it is not chunked.
+    timestamp: str | None = field(default=None, metadata={"expected": "a column of the current data, or null: the log's time, a file's labels timestamp"})
+    #: The current data is cut into chunks of this duration, judged one by one for the trend (null: not cut).
+    chunk: str | None = field(default="1d", metadata={"expected": "a duration, e.g. 1d, 12h, 1w, or null"})
     min_rows: int = 100
     default: ThresholdSpec = field(default_factory=ThresholdSpec)
     groups: dict[str, ColumnGroupSpec] = field(default_factory=dict)
@@ -229,6 +245,7 @@ class MonitorSpec:
     prediction: ThresholdSpec = field(default_factory=ThresholdSpec)
     drift_share: float = field(default=0.5, metadata={"expected": "dataset drift when at least this share of the features drifted"})
     performance: PerformanceSpec = field(default_factory=PerformanceSpec)
+    feature_status: FeatureStatusSpec = field(default_factory=FeatureStatusSpec)
     report_dir: str = MISSING
 
 

@@ -24,6 +24,7 @@ OWN_FILE = {
     "docs/concepts/experiments.md": "test_docs_experiments.py",
     "docs/concepts/feature-store.md": "test_docs_feature_store.py",
     "docs/concepts/scoring.md": "test_docs_scoring.py",
+    "docs/concepts/lineage.md": "test_docs_lineage.py",
 }
 
 

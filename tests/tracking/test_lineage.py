@@ -190,17 +190,32 @@ def test_the_tree_reads_as_a_chain(traced: Traced, monkeypatch: pytest.MonkeyPat
     assert code == 0 and f"retrained because of monitoring run {traced.monitoring_run_id}" in out and "churn-1:data_drift:age:all" in out
 
 
-def test_a_target_that_names_nothing_is_exit_2_naming_what_was_tried(traced: Traced, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
-                                                                      tmp_path: Path) -> None:  # fmt: skip
-    log = (traced.project / "artifacts" / "prediction_log").resolve()
+def test_a_target_that_names_nothing_is_a_usage_error_naming_what_was_tried(traced: Traced) -> None:
+    from hydraops import load_spec
+    from hydraops.errors import UsageError
+    from hydraops.tracking.lineage_build import lineage_of
+
+    client, log = traced.client(), load_spec(traced.project).stack.prediction_log
+    where = (traced.project / "artifacts" / "prediction_log").resolve()
+    for target, message in [
+        ("churn/9", "no version 9 of churn (it has versions 1 to 2)"),
+        ("churn@nope", "no alias 'nope' on churn (aliases: champion → v1)"),
+        ("nosuch@champion", "no registered model 'nosuch' in the registry"),
+        ("r-123", f"no run or request 'r-123': not a run in the tracking store, and not in the prediction log at {where}"),
+        ("request:r-123", f"no request 'r-123': not in the prediction log at {where}"),
+        ("run:0123456789abcdef0123456789abcdef", "no run 0123456789abcdef0123456789abcdef in the tracking store"),
+    ]:
+        with pytest.raises(UsageError) as caught:
+            lineage_of(client, target, project="churn", prediction_log=log)
+        assert str(caught.value).startswith(message) and caught.value.exit_code == 2, (target, str(caught.value))
+    with pytest.raises(UsageError, match="no run or request 'r-123': not a run in the tracking store, and no prediction log is declared"):
+        lineage_of(client, "r-123", project="churn", prediction_log=None)
+
+
+def test_the_verb_exits_2_on_a_bad_target(traced: Traced, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     for args, message in [
-        (("churn/9",), "no version 9 of churn (it has versions 1 to 2)"),
-        (("churn@nope",), "no alias 'nope' on churn (aliases: champion → v1)"),
-        (("nosuch@champion",), "no registered model 'nosuch' in the registry"),
-        (("r-123",), f"no run or request 'r-123': not a run in the tracking store, and not in the prediction log at {log}"),
-        (("request:r-123",), f"no request 'r-123': not in the prediction log at {log}"),
-        (("run:0123456789abcdef0123456789abcdef",), "no run 0123456789abcdef0123456789abcdef in the tracking store"),
-        ((), "lineage needs a TARGET"),
+        (("churn/9",), "error: no version 9 of churn"),
+        ((), "error: lineage needs a TARGET"),
         (("churn/1", "json=maybe"), "json=maybe: expected true or false"),
     ]:
         code, out, err = hydraops_in(traced.project, *args, monkeypatch=monkeypatch, capsys=capsys)

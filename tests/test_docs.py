@@ -25,6 +25,7 @@ OWN_FILE = {
     "docs/concepts/feature-store.md": "test_docs_feature_store.py",
     "docs/concepts/scoring.md": "test_docs_scoring.py",
     "docs/concepts/monitoring.md": "test_docs_monitoring.py",
+    "docs/concepts/lineage.md": "test_docs_lineage.py",
 }
 
 

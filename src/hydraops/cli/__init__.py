@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from hydraops.cli import feature_verbs, registry_verbs, serving_verbs, verbs
 from hydraops.cli.hydra_app import HELP_FLAGS, HydraVerb
 from hydraops.cli.init import init_verb
+from hydraops.cli.lineage_verb import LINEAGE_PARAMS, lineage
 from hydraops.cli.monitor_verb import MONITOR_PARAMS, monitor
 from hydraops.cli.params import Kind, Param, verb_help
 from hydraops.cli.reproduce import reproduce_verb
@@ -104,6 +105,11 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "retrain": (
         "decide on the latest monitoring result (retrain.*) and, on a breach, materialize → train → promote, tagged with the trigger: [current=PATH] [dry_run=true]",
         HydraVerb("retrain", retrain, params=RETRAIN_PARAMS),
+    ),
+    "lineage": (
+        "trace a request id, MODEL@ALIAS, MODEL/VERSION or run id to its model version, run, config, data and code, and what "
+        "touched the version since (decisions, monitoring, retrains): lineage TARGET [--json]",
+        HydraVerb("lineage", lineage, read_only=True, flags=("--json",), params=LINEAGE_PARAMS, positional="target"),
     ),
     "reproduce": (
         "train again from a run's recorded overrides; report whether the model is bit-identical: reproduce RUN_ID",

@@ -1,5 +1,6 @@
 """Current data against a reference profile: every feature's drift (and the predictions', when the file has a
-``prediction`` column), dataset drift, and the violations among them, read in chunks (bounded memory).
+``prediction`` column), dataset drift, data quality (:mod:`hydraops.monitoring.quality`), and the violations
+among them, read in chunks (bounded memory).
 
 report = check_file(profile, Path("last_week.parquet"), spec.monitor)
 report.violations      # one entry per breached check; empty: no breach
@@ -9,7 +10,7 @@ write_violations(report, Path("reports/monitor/violations.json"))
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,9 @@ from hydraops.monitoring.thresholds import column_thresholds
 if TYPE_CHECKING:
     import pandas as pd
 
+    from hydraops.monitoring.performance import PerformanceReport
+    from hydraops.monitoring.quality import DeclaredChecks
+
 FORMAT = 1
 
 
@@ -30,7 +34,8 @@ FORMAT = 1
 class Violation:
     """One breached check: which column (None: the whole dataset), what kind, its value against its threshold."""
 
-    check: str  # data_drift | prediction_drift | dataset_drift | missing_column
+    check: str  # data_drift | prediction_drift | dataset_drift | null_share | out_of_range | unseen_category | type_change
+    #             | missing_column | extra_column | performance
     feature: str | None
     method: str | None
     value: float | None
@@ -61,20 +66,31 @@ class MonitorReport:
     violations: list[Violation] = field(default_factory=list)
     chunks: list[ChunkReport] = field(default_factory=list)  # per time chunk, in time order (empty: not chunked)
     sketches: dict[str, Sketch] = field(default_factory=dict)  # column -> its current values over the whole data
+    warnings: list[Violation] = field(default_factory=list)  # reported, not breaches (extra columns)
+    extra: list[str] = field(default_factory=list)  # current columns the model does not know
+    performance: PerformanceReport | None = None  # the metric per chunk on labelled predictions, when labels were given
 
     @property
     def breached(self) -> bool:
         return bool(self.violations)
 
 
-def check_file(profile: Profile, path: Path, monitor: MonitorSpec, *, chunk_rows: int = 100_000) -> MonitorReport:
-    """Read ``path`` (parquet or CSV) in chunks of ``chunk_rows`` and judge every profiled column in it."""
-    from hydraops.errors import MonitoringError
+def check_file(profile: Profile, path: Path, monitor: MonitorSpec, *, chunk_rows: int = 100_000,
+               declared: Mapping[str, DeclaredChecks] | None = None, known: Collection[str] = ()) -> MonitorReport:  # fmt: skip
+    """Read ``path`` (parquet or CSV) in chunks of ``chunk_rows`` and judge every profiled column in it.
 
-    present = set(_columns(path))
+    ``declared``: the features' declared checks (:func:`~hydraops.monitoring.quality.declared_checks`);
+    ``known``: columns that are expected besides the profiled ones (:func:`~hydraops.monitoring.quality.known_columns`).
+    """
+    from hydraops.errors import MonitoringError
+    from hydraops.monitoring.quality import column_violations, extra_columns, quality_violations
+
+    columns = _columns(path)
+    present = set(columns)
     features = [name for name in profile.features if name in present]
     predictions = [name for name in profile.predictions if name in present and name not in profile.features]
-    sketches = {name: Sketch(profile.column(name)) for name in [*features, *predictions]}
+    declared = declared or {}
+    sketches = {name: Sketch(profile.column(name), declared=declared.get(name)) for name in [*features, *predictions]}
     rows = 0
     for chunk in _chunks(path, list(sketches), chunk_rows):
         rows += len(chunk)
@@ -96,9 +112,12 @@ def check_file(profile: Profile, path: Path, monitor: MonitorSpec, *, chunk_rows
     dataset = dataset_drift([r for r in drift if r.column in features], monitor.drift_share)
     if dataset.drifted:
         violations.append(Violation("dataset_drift", None, "share", dataset.share, dataset.threshold, "monitor.drift_share"))
+    violations += quality_violations(sketches, monitor, predictions=predictions)
     missing = [name for name in profile.features if name not in present]
-    violations += [Violation("missing_column", name, None, None, None, None) for name in missing]
-    return MonitorReport(rows, drift, sources, dataset, missing, violations, sketches=sketches)
+    extra = extra_columns(columns, profile, known)
+    breaches, warnings = column_violations(missing, extra, monitor)
+    violations += breaches
+    return MonitorReport(rows, drift, sources, dataset, missing, violations, sketches=sketches, warnings=warnings, extra=extra)
 
 
 def breach_id(violation: Violation, *, model: str, version: str, data: str) -> str:
@@ -117,9 +136,12 @@ def write_violations(report: MonitorReport, path: Path, **about: Any) -> Path:
     body = {
         "format": FORMAT, **about, "rows": report.rows, "breached": report.breached,
         "violations": [{"id": breach_id(v, **ids), **asdict(v)} for v in report.violations],
+        "warnings": [asdict(v) for v in report.warnings],
         "dataset_drift": asdict(report.dataset),
         "drift": [{**asdict(r), "method": r.method.value, "threshold_source": report.sources[r.column]} for r in report.drift],
     }  # fmt: skip
+    if report.performance is not None:
+        body["performance"] = report.performance.to_json()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=1) + "\n")
     return path

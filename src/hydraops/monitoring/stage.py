@@ -68,9 +68,12 @@ def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
     """Check the file, write violations.json; the Result's value is the MonitorReport (``breached`` says if any check failed)."""
     from hydraops.monitoring.check import check_file, write_violations
     from hydraops.monitoring.profile import profile_for_version
+    from hydraops.monitoring.quality import declared_checks, known_columns
 
+    spec = ctx.spec
     profile = profile_for_version(ctx.tracking.client, action.model, action.version)
-    report = check_file(profile, action.current, ctx.spec.monitor, chunk_rows=action.chunk_rows)
+    report = check_file(profile, action.current, spec.monitor, chunk_rows=action.chunk_rows, declared=declared_checks(spec.features, spec.data),
+                        known=known_columns(spec.features))  # fmt: skip
     about = {"model": action.model, "version": action.version, "run_id": action.run_id, "current": str(action.current)}
     write_violations(report, action.output, **about)
     drifted = [r.column for r in report.drift if r.drifted]

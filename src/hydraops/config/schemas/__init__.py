@@ -43,6 +43,7 @@ from hydraops.config.schemas.lifecycle import (
     ColumnGroupSpec,
     DeploySpec,
     DeployTarget,
+    ExtraColumns,
     GateSpec,
     GateType,
     ImageSpec,
@@ -117,7 +118,7 @@ GROUPS = (
 __all__ = [
     "GROUPS", "AggFunc", "AggregationSpec", "BatchSpec", "BreachKind", "CandidateSpec",
     "CandidateStrategy", "CategoricalDrift", "ColumnGroupSpec", "ColumnSpec", "DataSpec", "DebugSpec", "DeploySpec",
-    "DeployTarget", "Direction", "Dtype", "EntitySpec", "EvaluateSpec", "FeatureSpec", "FeaturesSpec",
+    "DeployTarget", "Direction", "Dtype", "EntitySpec", "EvaluateSpec", "ExtraColumns", "FeatureSpec", "FeaturesSpec",
     "FeatureViewSpec", "FileFormat", "GateSpec", "GateType", "HistGradientBoostingSpec",
     "HparamsSearchSpec", "ImageSpec", "Impute", "LabelsSpec", "LightGBMSpec", "LinearRegressionSpec",
     "LogisticRegressionSpec", "MissingPolicy", "ModelSpec", "MonitorSpec", "NumericDrift", "OnlineStoreSpec", "OnlineStoreType", "Op",

@@ -23,6 +23,11 @@ MONITOR_PARAMS = (
     ),
     Param("alias", Kind.TEXT, "judge against the version this registry alias designates (default: deploy.alias)"),
     Param("chunk_rows", Kind.INT, "rows read at a time", minimum=1),
+    Param(
+        "labels",
+        Kind.PATH,
+        "labels that arrived (parquet or CSV: the declared labels' keys, timestamp, target): judge the logged predictions' metric per chunk",
+    ),
     Param("dry_run", Kind.BOOL, "show the plan and stop; nothing is read or written", default=False),
 )
 
@@ -40,7 +45,12 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         raise UsageError(
             "monitor needs current=PATH: a parquet or CSV file of rows to judge", key="current", hint="`hydraops monitor --help` lists its parameters"
         )
-    stage = {"current": Path(os.path.abspath(given)), **{k: options.get(k) for k in ("version", "alias")}, "chunk_rows": options.get("chunk_rows") or 100_000}
+    stage = {
+        "current": Path(os.path.abspath(given)),
+        **{k: options.get(k) for k in ("version", "alias")},
+        "chunk_rows": options.get("chunk_rows") or 100_000,
+        "labels": Path(os.path.abspath(options["labels"])) if options.get("labels") else None,
+    }
     _, results = carry_out(job_context(spec, cfg), ["monitor"], {"monitor": stage}, dry_run=options.get("dry_run", False))
     reports = [r.value for r in results if isinstance(r.value, MonitorReport)]
     out = console()
@@ -50,7 +60,29 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
             out.print(
                 f"  {mark} {result.column}: {result.method.value} {result.statistic:.4g} (threshold {result.threshold:g}, {report.sources[result.column]})"
             )
+        for violation in report.violations:
+            if violation.check in QUALITY_CHECKS:
+                out.print(_quality_line(violation, "red"))
+        for warning in report.warnings:
+            out.print(_quality_line(warning, "yellow"))
+        if report.performance is not None:
+            perf = report.performance
+            for chunk in perf.chunks:
+                mark = "[red]drop[/]" if chunk.breached else "[green]ok[/]" if chunk.reason is None else "[dim]not judged[/]"
+                detail = chunk.reason or f"{chunk.value:.4g} vs test {perf.baseline:.4g} (max drop {perf.max_drop:g})"
+                out.print(f"  {mark} {perf.metric} {chunk.chunk} ({chunk.rows} labelled): {detail}")
     breached = [v for report in reports for v in report.violations]
     if breached:
         kinds = sorted({v.check for v in breached})
         raise MonitoringBreach(f"{len(breached)} monitoring check(s) breached ({', '.join(kinds)}): see {results[0].action.output}")
+
+
+QUALITY_CHECKS = frozenset({"null_share", "out_of_range", "unseen_category", "type_change", "missing_column", "extra_column"})
+
+
+def _quality_line(violation, color: str) -> str:
+    """``null share age: increase 0.2 (threshold 0.05, hydraops default)``; ``missing column plan``."""
+    head = f"  [{color}]{violation.check.replace('_', ' ')}[/] {violation.feature}"
+    if violation.value is None:
+        return head + (f": {violation.method}" if violation.method else "")
+    return head + f": {violation.method} {violation.value:.4g} (threshold {violation.threshold:g}, {violation.threshold_source})"

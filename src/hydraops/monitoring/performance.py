@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydraops.monitoring.check import Violation
@@ -61,6 +62,57 @@ class PerformanceReport:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "chunks": [asdict(r) for r in self.chunks]}
+
+
+def version_performance(spec, client, *, version: str, run_id: str, labels: Path, start: datetime | None = None,
+                        end: datetime | None = None) -> PerformanceReport:  # fmt: skip
+    """The stage's hook: the labels file ``labels`` (the declared labels' keys, timestamp and target) joined to
+    the prediction log (``stack.prediction_log``), judged by ``monitor.performance`` against the test metric
+    of ``run_id`` (the run of model ``version``)."""
+    from hydraops.config.durations import parse_duration
+    from hydraops.serving.prediction_log import read_log
+
+    declared, performance = spec.features.labels, spec.monitor.performance
+    metric = performance.metric or spec.evaluate.primary_metric
+    keys = spec.features.entities[declared.entity].join_keys
+    logged = read_log(spec.stack.prediction_log)
+    frame = read_labels(labels, [*keys, declared.timestamp, declared.target])
+    source = spec.data.sources.get(declared.source)
+    return performance_checks(
+        logged, frame, keys=keys, label_time=declared.timestamp, target=declared.target, metric=metric, baseline=baseline_metric(client, run_id, metric),
+        max_drop=performance.max_drop, chunk=parse_duration(performance.chunk), min_rows=performance.min_rows,
+        max_age=None if performance.max_age is None else parse_duration(performance.max_age), threshold=spec.evaluate.threshold,
+        version=version, start=start, end=end, timezone=source.timezone if source else None,
+    )  # fmt: skip
+
+
+def baseline_metric(client, run_id: str, metric: str) -> float:
+    """The run's ``test.<metric>``: the baseline a chunk is compared with."""
+    from hydraops.errors import MonitoringError
+
+    metrics = client.get_run(run_id).data.metrics
+    key = f"test.{metric}"
+    if key not in metrics:
+        have = ", ".join(sorted(k for k in metrics if k.startswith("test."))) or "none"
+        raise MonitoringError(f"run {run_id} has no metric {key} to compare the served predictions with; test metrics: {have}",
+                              key="monitor.performance.metric")  # fmt: skip
+    return float(metrics[key])
+
+
+def read_labels(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` of a parquet or CSV labels file; a MonitoringError naming the file and what it lacks."""
+    import pandas as pd
+
+    from hydraops.errors import MonitoringError
+
+    if not path.is_file():
+        raise MonitoringError(f"labels={path}: no such file", key="labels", path=str(path))
+    frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    lacking = [c for c in columns if c not in frame.columns]
+    if lacking:
+        raise MonitoringError(f"labels={path} lacks column(s) {', '.join(lacking)} (the declared labels' keys, timestamp and target); "
+                              f"it has: {', '.join(map(str, frame.columns))}", key="labels", path=str(path), column=lacking[0])  # fmt: skip
+    return frame[list(columns)]
 
 
 def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame, *, keys: Sequence[str], label_time: str, target: str,
@@ -206,4 +258,7 @@ def _utc(times: pd.Series, timezone: str | None) -> pd.Series:
     return times.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
 
 
-__all__ = ["PerformanceReport", "PerformanceResult", "join_labels", "judge_chunk", "performance_checks", "target_values", "time_chunks"]
+__all__ = [
+    "PerformanceReport", "PerformanceResult", "join_labels", "judge_chunk", "performance_checks", "read_labels", "target_values", "baseline_metric",
+    "time_chunks", "version_performance",
+]  # fmt: skip

@@ -4,7 +4,9 @@
 Planning resolves the version (``version``, else the one ``deploy.alias`` designates) through
 ``Tracking.reader``; the handler reads the version's ``reference_profile.json``, checks the file in chunks
 (:func:`hydraops.monitoring.check.check_file`) and writes ``violations.json`` in ``monitor.report_dir``. The
-stage plans nothing unless given a current file, so ``hydraops apply`` never monitors.
+stage plans nothing unless given a current file, so ``hydraops apply`` never monitors. With a labels file
+(``labels=PATH``), the served predictions' metric per time chunk is judged too
+(:func:`hydraops.monitoring.performance.version_performance`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class MonitorDrift(Action):
     run_id: str
     alias: str | None = None
     chunk_rows: int = 100_000
+    labels: Path | None = None  # labels that arrived: the performance of the logged predictions is judged too
 
     @property
     def name(self) -> str:
@@ -41,7 +44,8 @@ class MonitorDrift(Action):
     @property
     def inputs(self) -> tuple[str, ...]:
         via = f" ({self.alias})" if self.alias else ""
-        return (str(self.current), f"models:/{self.model}/{self.version}{via}, run {self.run_id}: reference_profile.json")
+        read = (str(self.current), f"models:/{self.model}/{self.version}{via}, run {self.run_id}: reference_profile.json")
+        return read if self.labels is None else (*read, str(self.labels), "stack.prediction_log")
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -49,11 +53,13 @@ class MonitorDrift(Action):
 
 
 def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Path | None = None, version: int | None = None,
-         alias: str | None = None, chunk_rows: int = 100_000) -> list[Action]:  # fmt: skip
+         alias: str | None = None, chunk_rows: int = 100_000, labels: Path | None = None) -> list[Action]:  # fmt: skip
     """One MonitorDrift when a current file is given (the verb passes ``current=`` or ``monitor.current``); none
     otherwise, so ``apply`` never monitors."""
     if current is None:
         return []
+    if labels is not None:
+        _check_performance(spec)
     name = spec.registry.name
     alias = alias or (None if version is not None else spec.deploy.alias)
     found = designated_version(ctx.tracking, name, alias, version, MonitoringError)
@@ -61,7 +67,23 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Pa
     notes = (f"drift: {spec.monitor.default.numeric_method or 'wasserstein'} (numeric), {spec.monitor.default.categorical_method or 'jensenshannon'} "
              f"(categorical); dataset drift at {spec.monitor.drift_share:g} of the features",)  # fmt: skip
     return [MonitorDrift(effect=Effect.check, current=Path(current), output=output, model=name, version=found.version,
-                         run_id=found.run_id or "", alias=alias, chunk_rows=chunk_rows, notes=notes)]  # fmt: skip
+                         run_id=found.run_id or "", alias=alias, chunk_rows=chunk_rows, notes=notes,
+                         labels=None if labels is None else Path(labels))]  # fmt: skip
+
+
+def _check_performance(spec) -> None:
+    """What judging performance needs of the config: declared labels, a prediction log, a known metric."""
+    from hydraops.config.names import METRICS
+
+    if spec.features.labels is None:
+        raise MonitoringError("labels= needs the labels declared (features.labels: entity, timestamp, target)", key="features.labels")
+    if spec.stack.prediction_log is None:
+        raise MonitoringError("labels= joins the labels to the served predictions: declare stack.prediction_log", key="stack.prediction_log")
+    metric = spec.monitor.performance.metric or spec.evaluate.primary_metric
+    known = METRICS[spec.evaluate.task]
+    if metric not in known:
+        raise MonitoringError(f"monitor.performance.metric: {metric!r} is no {spec.evaluate.task} metric; expected one of {', '.join(known)}",
+                              key="monitor.performance.metric")  # fmt: skip
 
 
 def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
@@ -74,12 +96,27 @@ def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
     profile = profile_for_version(ctx.tracking.client, action.model, action.version)
     report = check_file(profile, action.current, spec.monitor, chunk_rows=action.chunk_rows, declared=declared_checks(spec.features, spec.data),
                         known=known_columns(spec.features))  # fmt: skip
+    if action.labels is not None:
+        report = with_performance(report, spec, ctx, action)
     about = {"model": action.model, "version": action.version, "run_id": action.run_id, "current": str(action.current)}
     write_violations(report, action.output, **about)
     drifted = [r.column for r in report.drift if r.drifted]
     summary = (f"{report.rows:,} rows, {len(report.drift)} columns: {len(drifted)} drifted" + (f" ({', '.join(drifted)})" if drifted else "")
                + f"; {len(report.violations)} violation(s) → {action.output}")  # fmt: skip
+    if report.performance is not None:
+        judged = [r for r in report.performance.chunks if r.reason is None]
+        summary += f"; {report.performance.metric} on {len(judged)} of {len(report.performance.chunks)} chunk(s) of labelled predictions"
     return Result(action, Outcome.checked, summary, report)
+
+
+def with_performance(report, spec, ctx: RunContext, action: MonitorDrift):
+    """``report`` with the performance of the version's logged predictions on ``action.labels``, and its violations."""
+    from dataclasses import replace
+
+    from hydraops.monitoring.performance import version_performance
+
+    performance = version_performance(spec, ctx.tracking.client, version=action.version, run_id=action.run_id, labels=action.labels)
+    return replace(report, performance=performance, violations=[*report.violations, *performance.violations])
 
 
 __all__ = ["VIOLATIONS", "MonitorDrift", "monitor_drift", "plan"]

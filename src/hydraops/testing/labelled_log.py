@@ -40,11 +40,12 @@ def labelled_log(*, days: int = 3, customers: int = 500, flipped: Collection[str
     return pd.concat(logs, ignore_index=True), pd.concat(labels, ignore_index=True)
 
 
-def write_log(folder: Path, log: pd.DataFrame) -> Path:
+def write_log(folder: Path | str, log: pd.DataFrame) -> Path:
     """``log`` as the service's parquet prediction log under ``folder``: one file per UTC date."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    folder = Path(folder)
     for day, rows in log.groupby(log["time"].dt.date):
         part = folder / f"date={day.isoformat()}"
         part.mkdir(parents=True, exist_ok=True)

@@ -139,3 +139,11 @@ def test_monitor_judges_the_quality_of_the_file_and_the_performance_of_labelled_
     assert [c["chunk"] for c in report["performance"]["chunks"]] == ["2026-11-01", "2026-11-02", "2026-11-03"]
     assert report["performance"]["baseline"] == pytest.approx(baseline) and report["performance"]["joined"] == 900
     assert "type change age" in result.stdout and "drop roc_auc 2026-11-02 (300 labelled)" in result.stdout
+
+
+def test_labels_are_planned_and_need_a_prediction_log(trained: Path, drifted: Path, hydraops) -> None:
+    given = [f"current={drifted}", "version=1", "labels=arrived.parquet", "dry_run=true"]
+    planned = hydraops("monitor", *given, cwd=trained)
+    assert planned.returncode == 0 and "arrived.parquet" in planned.stdout and "stack.prediction_log" in planned.stdout
+    no_log = hydraops("monitor", *given, "stack.prediction_log=null", "deploy.service.prediction_log.enabled=false", cwd=trained)
+    assert no_log.returncode == 2 and "declare stack.prediction_log" in no_log.stderr

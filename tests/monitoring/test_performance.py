@@ -113,3 +113,13 @@ def test_chunks_of_hours_are_labelled_by_their_start_and_bad_targets_named() -> 
         performance_checks(log, labels.assign(churned=2), **COLUMNS, metric="roc_auc", baseline=0.7, max_drop=0.05)
     with pytest.raises(MonitoringError, match="lack column"):
         join_labels(log.drop(columns=["key.customer_id"]), labels, **COLUMNS)
+
+
+def test_performance_settings_are_checked_with_their_keys() -> None:
+    from hydraops.config.schemas import MonitorSpec, PerformanceSpec
+    from hydraops.monitoring.thresholds import threshold_findings
+
+    monitor = MonitorSpec(performance=PerformanceSpec(chunk="1x", max_age="0d", min_rows=0, max_drop=-0.1), report_dir="r")
+    assert [key for key, _ in threshold_findings(monitor)] == [
+        "monitor.performance.chunk", "monitor.performance.max_age", "monitor.performance.min_rows", "monitor.performance.max_drop",
+    ]  # fmt: skip

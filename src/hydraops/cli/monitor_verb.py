@@ -39,6 +39,7 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     from hydraops.cli.output import console
     from hydraops.errors import MonitoringBreach, UsageError
     from hydraops.monitoring.check import MonitorReport
+    from hydraops.monitoring.quality import CHECKS as QUALITY_CHECKS
 
     given = options.get("current") or spec.monitor.current
     if not given:
@@ -61,7 +62,7 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
                 f"  {mark} {result.column}: {result.method.value} {result.statistic:.4g} (threshold {result.threshold:g}, {report.sources[result.column]})"
             )
         for violation in report.violations:
-            if violation.check in QUALITY_CHECKS:
+            if violation.check in QUALITY_CHECKS:  # drift is printed per column above
                 out.print(_quality_line(violation, "red"))
         for warning in report.warnings:
             out.print(_quality_line(warning, "yellow"))
@@ -75,9 +76,6 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     if breached:
         kinds = sorted({v.check for v in breached})
         raise MonitoringBreach(f"{len(breached)} monitoring check(s) breached ({', '.join(kinds)}): see {results[0].action.output}")
-
-
-QUALITY_CHECKS = frozenset({"null_share", "out_of_range", "unseen_category", "type_change", "missing_column", "extra_column"})
 
 
 def _quality_line(violation, color: str) -> str:

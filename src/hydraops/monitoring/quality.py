@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from hydraops.monitoring.profile import Profile
     from hydraops.monitoring.sketch import Sketch
 
+#: The check names of the quality violations (retrain's ``quality`` breach kind).
+CHECKS = ("null_share", "out_of_range", "unseen_category", "type_change", "missing_column", "extra_column")
 #: The prediction log's own columns (hydraops.serving.prediction_log), never extra.
 LOG_COLUMNS = frozenset({"request_id", "row", "time", "model_name", "model_version", "prediction", "explanation",
                          "shadow_model_version", "shadow_prediction", "shadow_error"})  # fmt: skip
@@ -176,6 +178,6 @@ def column_violations(missing: Iterable[str], extra: Iterable[str], monitor: Mon
 
 
 __all__ = [
-    "LOG_COLUMNS", "DeclaredChecks", "column_quality", "column_violations", "declared_checks", "extra_columns", "known_columns",
+    "CHECKS", "LOG_COLUMNS", "DeclaredChecks", "column_quality", "column_violations", "declared_checks", "extra_columns", "known_columns",
     "knows_all_categories", "quality_violations",
 ]  # fmt: skip

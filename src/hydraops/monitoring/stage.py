@@ -72,18 +72,12 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Pa
 
 
 def _check_performance(spec) -> None:
-    """What judging performance needs of the config: declared labels, a prediction log, a known metric."""
-    from hydraops.config.names import METRICS
-
+    """What judging performance needs of the config (the metric is checked with the config): declared labels,
+    a prediction log."""
     if spec.features.labels is None:
         raise MonitoringError("labels= needs the labels declared (features.labels: entity, timestamp, target)", key="features.labels")
     if spec.stack.prediction_log is None:
         raise MonitoringError("labels= joins the labels to the served predictions: declare stack.prediction_log", key="stack.prediction_log")
-    metric = spec.monitor.performance.metric or spec.evaluate.primary_metric
-    known = METRICS[spec.evaluate.task]
-    if metric not in known:
-        raise MonitoringError(f"monitor.performance.metric: {metric!r} is no {spec.evaluate.task} metric; expected one of {', '.join(known)}",
-                              key="monitor.performance.metric")  # fmt: skip
 
 
 def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:

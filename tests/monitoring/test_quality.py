@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hydraops.config.schemas import (
     ColumnSpec,
@@ -116,6 +118,14 @@ def test_a_type_change_is_a_violation_not_a_crash(profile: Profile, tmp_path: Pa
     assert checks(report) == {("type_change", "age")}  # no drift, range or null finding on a column not compared
 
 
+def test_text_in_a_later_csv_chunk_is_a_type_change(profile: Profile, tmp_path: Path) -> None:
+    current = frame(N, 7).astype({"age": object})
+    current.loc[N - 5 :, "age"] = "unknown"  # the last chunk reads as text
+    current.to_csv(tmp_path / "current.csv", index=False)
+    report = check_file(profile, tmp_path / "current.csv", MonitorSpec(report_dir="r"), chunk_rows=900, declared=declared_checks(FEATURES, DATA))
+    assert ("type_change", "age") in checks(report) and report.sketches["age"].type_change is not None
+
+
 def test_missing_and_extra_columns(profile: Profile, tmp_path: Path) -> None:
     current = frame(N, 6).drop(columns=["plan"]).assign(surprise=1.0, customer_id=1)
     current["feature.age"], current["status.age"], current["feature.other"] = 30, "present", 1.0
@@ -148,3 +158,13 @@ def test_declared_checks_count_in_chunks_as_whole() -> None:
 def test_quality_thresholds_are_shares() -> None:
     monitor = MonitorSpec(default=ThresholdSpec(max_out_of_range=1.5, max_unseen=0.0), report_dir="r")
     assert [key for key, _ in threshold_findings(monitor)] == ["monitor.default.max_out_of_range"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-5, 15)), max_size=40), st.one_of(st.none(), st.integers(0, 10)),
+       st.one_of(st.none(), st.integers(0, 10)), st.one_of(st.none(), st.sets(st.integers(-5, 15), max_size=6)), st.integers(1, 5))  # fmt: skip
+def test_values_outside_counted_in_chunks_equal_a_brute_force_count(values: list, ge: int | None, le: int | None, isin: set | None, parts: int) -> None:
+    checks_ = DeclaredChecks(ge, le, None if isin is None else frozenset(str(v) for v in isin))
+    series = pd.Series(values, dtype="Float64")
+    expected = sum(1 for v in values if v is not None and ((ge is not None and v < ge) or (le is not None and v > le) or (isin is not None and v not in isin)))
+    assert sum(checks_.count_outside(series.iloc[i::parts]) for i in range(parts)) == expected

@@ -145,5 +145,7 @@ def test_labels_are_planned_and_need_a_prediction_log(trained: Path, drifted: Pa
     given = [f"current={drifted}", "version=1", "labels=arrived.parquet", "dry_run=true"]
     planned = hydraops("monitor", *given, cwd=trained)
     assert planned.returncode == 0 and "arrived.parquet" in planned.stdout and "stack.prediction_log" in planned.stdout
+    declared = hydraops("monitor", f"current={drifted}", "version=1", "performance=true", "dry_run=true", cwd=trained)
+    assert declared.returncode == 0 and "labels.parquet" in declared.stdout, declared.stdout + declared.stderr
     no_log = hydraops("monitor", *given, "stack.prediction_log=null", "deploy.service.prediction_log.enabled=false", cwd=trained)
     assert no_log.returncode == 2 and "declare stack.prediction_log" in no_log.stderr

@@ -28,6 +28,7 @@ MONITOR_PARAMS = (
         Kind.PATH,
         "labels that arrived (parquet or CSV: the declared labels' keys, timestamp, target): judge the logged predictions' metric per chunk",
     ),
+    Param("performance", Kind.BOOL, "judge the logged predictions' metric per chunk on the declared labels source's files", default=False),
     Param("dry_run", Kind.BOOL, "show the plan and stop; nothing is read or written", default=False),
 )
 
@@ -51,6 +52,7 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         **{k: options.get(k) for k in ("version", "alias")},
         "chunk_rows": options.get("chunk_rows") or 100_000,
         "labels": Path(os.path.abspath(options["labels"])) if options.get("labels") else None,
+        "performance": options.get("performance", False),
     }
     _, results = carry_out(job_context(spec, cfg), ["monitor"], {"monitor": stage}, dry_run=options.get("dry_run", False))
     reports = [r.value for r in results if isinstance(r.value, MonitorReport)]

@@ -64,9 +64,9 @@ class PerformanceReport:
         return {**asdict(self), "chunks": [asdict(r) for r in self.chunks]}
 
 
-def version_performance(spec, client, *, version: str, run_id: str, labels: Path, start: datetime | None = None,
+def version_performance(spec, client, *, version: str, run_id: str, labels: Sequence[Path], start: datetime | None = None,
                         end: datetime | None = None) -> PerformanceReport:  # fmt: skip
-    """The stage's hook: the labels file ``labels`` (the declared labels' keys, timestamp and target) joined to
+    """The stage's hook: the labels files ``labels`` (the declared labels' keys, timestamp and target) joined to
     the prediction log (``stack.prediction_log``), judged by ``monitor.performance`` against the test metric
     of ``run_id`` (the run of model ``version``)."""
     from hydraops.config.durations import parse_duration
@@ -99,20 +99,23 @@ def baseline_metric(client, run_id: str, metric: str) -> float:
     return float(metrics[key])
 
 
-def read_labels(path: Path, columns: Sequence[str]) -> pd.DataFrame:
-    """``columns`` of a parquet or CSV labels file; a MonitoringError naming the file and what it lacks."""
+def read_labels(paths: Sequence[Path], columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` of parquet or CSV labels files, together; a MonitoringError naming a file and what it lacks."""
     import pandas as pd
 
     from hydraops.errors import MonitoringError
 
-    if not path.is_file():
-        raise MonitoringError(f"labels={path}: no such file", key="labels", path=str(path))
-    frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
-    lacking = [c for c in columns if c not in frame.columns]
-    if lacking:
-        raise MonitoringError(f"labels={path} lacks column(s) {', '.join(lacking)} (the declared labels' keys, timestamp and target); "
-                              f"it has: {', '.join(map(str, frame.columns))}", key="labels", path=str(path), column=lacking[0])  # fmt: skip
-    return frame[list(columns)]
+    frames = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise MonitoringError(f"labels {path}: no such file", key="labels", path=str(path))
+        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+        lacking = [c for c in columns if c not in frame.columns]
+        if lacking:
+            raise MonitoringError(f"labels {path} lack column(s) {', '.join(lacking)} (the declared labels' keys, timestamp and target); "
+                                  f"they have: {', '.join(map(str, frame.columns))}", key="labels", path=str(path), column=lacking[0])  # fmt: skip
+        frames.append(frame[list(columns)])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
 
 
 def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame, *, keys: Sequence[str], label_time: str, target: str,

@@ -4,9 +4,9 @@
 Planning resolves the version (``version``, else the one ``deploy.alias`` designates) through
 ``Tracking.reader``; the handler reads the version's ``reference_profile.json``, checks the file in chunks
 (:func:`hydraops.monitoring.check.check_file`) and writes ``violations.json`` in ``monitor.report_dir``. The
-stage plans nothing unless given a current file, so ``hydraops apply`` never monitors. With a labels file
-(``labels=PATH``), the served predictions' metric per time chunk is judged too
-(:func:`hydraops.monitoring.performance.version_performance`).
+stage plans nothing unless given a current file, so ``hydraops apply`` never monitors. With labels (a file,
+``labels=PATH``, or the declared labels source's files, ``performance=true``), the served predictions' metric
+per time chunk is judged too (:func:`hydraops.monitoring.performance.version_performance`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class MonitorDrift(Action):
     run_id: str
     alias: str | None = None
     chunk_rows: int = 100_000
-    labels: Path | None = None  # labels that arrived: the performance of the logged predictions is judged too
+    labels: tuple[Path, ...] = ()  # labels that arrived: the performance of the logged predictions is judged too
 
     @property
     def name(self) -> str:
@@ -45,7 +45,7 @@ class MonitorDrift(Action):
     def inputs(self) -> tuple[str, ...]:
         via = f" ({self.alias})" if self.alias else ""
         read = (str(self.current), f"models:/{self.model}/{self.version}{via}, run {self.run_id}: reference_profile.json")
-        return read if self.labels is None else (*read, str(self.labels), "stack.prediction_log")
+        return (*read, *map(str, self.labels), "stack.prediction_log") if self.labels else read
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -53,13 +53,13 @@ class MonitorDrift(Action):
 
 
 def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Path | None = None, version: int | None = None,
-         alias: str | None = None, chunk_rows: int = 100_000, labels: Path | None = None) -> list[Action]:  # fmt: skip
+         alias: str | None = None, chunk_rows: int = 100_000, labels: Path | None = None, performance: bool = False) -> list[Action]:  # fmt: skip
     """One MonitorDrift when a current file is given (the verb passes ``current=`` or ``monitor.current``); none
-    otherwise, so ``apply`` never monitors."""
+    otherwise, so ``apply`` never monitors. ``labels`` (a file) or ``performance`` (the declared labels source's
+    files) add the performance of the logged predictions."""
     if current is None:
         return []
-    if labels is not None:
-        _check_performance(spec)
+    files = _labels_files(spec, labels) if labels is not None or performance else ()
     name = spec.registry.name
     alias = alias or (None if version is not None else spec.deploy.alias)
     found = designated_version(ctx.tracking, name, alias, version, MonitoringError)
@@ -68,16 +68,24 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Pa
              f"(categorical); dataset drift at {spec.monitor.drift_share:g} of the features",)  # fmt: skip
     return [MonitorDrift(effect=Effect.check, current=Path(current), output=output, model=name, version=found.version,
                          run_id=found.run_id or "", alias=alias, chunk_rows=chunk_rows, notes=notes,
-                         labels=None if labels is None else Path(labels))]  # fmt: skip
+                         labels=files)]  # fmt: skip
 
 
-def _check_performance(spec) -> None:
-    """What judging performance needs of the config (the metric is checked with the config): declared labels,
-    a prediction log."""
-    if spec.features.labels is None:
-        raise MonitoringError("labels= needs the labels declared (features.labels: entity, timestamp, target)", key="features.labels")
+def _labels_files(spec, labels: Path | None) -> tuple[Path, ...]:
+    """The labels to judge performance on: ``labels``, else the declared labels source's files; refused without
+    declared labels or a prediction log (the metric is checked with the config)."""
+    declared = spec.features.labels
+    if declared is None:
+        raise MonitoringError("performance needs the labels declared (features.labels: entity, timestamp, target)", key="features.labels")
     if spec.stack.prediction_log is None:
-        raise MonitoringError("labels= joins the labels to the served predictions: declare stack.prediction_log", key="stack.prediction_log")
+        raise MonitoringError("performance joins the labels to the served predictions: declare stack.prediction_log", key="stack.prediction_log")
+    if labels is not None:
+        return (Path(labels),)
+    from hydraops.features.repo import FeatureRepo
+
+    if spec.data.sources[declared.source].path is None:
+        raise MonitoringError(f"the labels source '{declared.source}' is a query: give the labels as a file, labels=PATH", key="labels")
+    return tuple(Path(f) for f in FeatureRepo.from_spec(spec).source_files(declared.source))
 
 
 def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
@@ -90,7 +98,7 @@ def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
     profile = profile_for_version(ctx.tracking.client, action.model, action.version)
     report = check_file(profile, action.current, spec.monitor, chunk_rows=action.chunk_rows, declared=declared_checks(spec.features, spec.data),
                         known=known_columns(spec.features))  # fmt: skip
-    if action.labels is not None:
+    if action.labels:
         report = with_performance(report, spec, ctx, action)
     about = {"model": action.model, "version": action.version, "run_id": action.run_id, "current": str(action.current)}
     write_violations(report, action.output, **about)

@@ -111,6 +111,8 @@ def test_chunks_of_hours_are_labelled_by_their_start_and_bad_targets_named() -> 
     log, labels = labelled_log(days=1, customers=120, seed=6)
     with pytest.raises(MonitoringError, match=r"target has value\(s\) \['2'\]; roc_auc needs 0/1"):
         performance_checks(log, labels.assign(churned=2), **COLUMNS, metric="roc_auc", baseline=0.7, max_drop=0.05)
+    empty = performance_checks(pd.DataFrame(), labels, **COLUMNS, metric="roc_auc", baseline=0.7, max_drop=0.05)
+    assert (empty.labels, empty.joined, empty.chunks) == (120, 0, []), "an empty log (a window with nothing logged) joins nothing"
     with pytest.raises(MonitoringError, match="lack column"):
         join_labels(log.drop(columns=["key.customer_id"]), labels, **COLUMNS)
 

@@ -130,6 +130,9 @@ def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame, *, keys: Sequen
     from hydraops.errors import MonitoringError
 
     lacking = [c for c in (*keys, label_time, target) if c not in labels.columns]
+    if len(predictions) == 0:  # nothing logged (in the window): nothing joins
+        predictions = pd.DataFrame({"time": pd.Series([], dtype="datetime64[us, UTC]"), "prediction": pd.Series([], dtype=float),
+                                    **{f"key.{k}": pd.Series([], dtype=object) for k in keys}})  # fmt: skip
     lacking += [c for c in ("time", "prediction", *(f"key.{k}" for k in keys)) if c not in predictions.columns]
     if lacking:
         raise MonitoringError(f"performance: the labels or the prediction log lack column(s) {', '.join(lacking)}", column=lacking[0])

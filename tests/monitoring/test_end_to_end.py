@@ -89,8 +89,8 @@ def test_monitor_reports_a_drifted_feature_and_exits_3(trained: Path, drifted: P
     assert "breached data_drift: " in result.stdout and "monitoring check(s) breached" in result.stderr
     report = violations_of(trained)
     assert report["breached"] and report["version"] == "1" and report["current"] == str(drifted)
-    [age] = [v for v in report["violations"] if v["feature"] == "age" and v["chunk"] is None]  # the whole file; its chunks: the labels' months
-    assert report["timestamp"] == "label_time" and {v["chunk"] for v in report["violations"] if v["feature"] == "age"} > {None}
+    [age] = [v for v in report["violations"] if v["feature"] == "age" and v["check"] == "data_drift" and v["chunk"] is None]  # the whole file
+    assert report["timestamp"] == "label_time" and {v["chunk"] for v in report["violations"] if v["feature"] == "age"} > {None}  # and its months
     assert age["check"] == "data_drift" and age["method"] == "wasserstein" and age["value"] >= 0.1 == age["threshold"]
     assert age["threshold_source"] == "monitor.default"
     html = trained / "artifacts" / "reports" / "monitor" / "report.html"
@@ -103,6 +103,7 @@ def test_monitor_reports_a_drifted_feature_and_exits_3(trained: Path, drifted: P
 
 def test_thresholds_from_the_command_line_and_their_sources(trained: Path, drifted: Path, hydraops) -> None:
     loose = ["monitor.default.small_sample=1", "monitor.default.wasserstein=5", "monitor.default.jensenshannon=0.9", "monitor.columns.age.wasserstein=2"]
+    loose.append("monitor.columns.age.max_out_of_range=0.5")  # some older ages exceed the declared le 90
     result = hydraops("monitor", f"current={drifted.with_suffix('.csv')}", "version=1", *loose, cwd=trained)
     assert result.returncode == 0, result.stdout + result.stderr
     report = violations_of(trained)
@@ -152,3 +153,43 @@ def test_monitor_a_window_of_the_prediction_log(trained: Path, drifted: Path, hy
     assert {v["feature"] for v in report["violations"] if v["check"] == "data_drift"} >= {"age"}
     empty = hydraops("monitor", "window=1d", "end=2020-01-01", "version=1", cwd=trained)
     assert empty.returncode == 2 and "no rows to judge" in empty.stderr and "prediction_log over [2019-12-31T00:00:00Z" in empty.stderr, empty.stderr
+
+
+def test_monitor_judges_the_quality_of_the_file_and_the_performance_of_labelled_predictions(trained: Path, hydraops) -> None:
+    import glob
+
+    import pandas as pd
+
+    from hydraops.testing.labelled_log import labelled_log, write_log
+
+    table = pd.read_parquet(glob.glob(str(trained / "artifacts" / "offline_store" / "training_tables" / "*.parquet"))[0])
+    table["plan"] = table["plan"].astype(object).where(table.index % 10 != 0, "platinum")  # 10 %: outside the declared isin, unseen
+    table["age"] = table["age"].astype(str)  # text where the reference had numbers
+    table["note"] = "x"
+    table.to_parquet(trained / "bad.parquet")
+    client = client_for(trained)
+    baseline = client.get_run(client.get_model_version("churn", "1").run_id).data.metrics["test.roc_auc"]
+    assert baseline > 0.55
+    log, labels = labelled_log(days=3, customers=300, flipped={"2026-11-02"}, seed=7)
+    write_log(trained / "artifacts" / "prediction_log", log)
+    labels.to_parquet(trained / "arrived.parquet")
+    loose = ["monitor.default.small_sample=100000", f"monitor.performance.max_drop={baseline - 0.5:.3f}"]  # clean days score ~0.77, flipped ~0.25
+    result = hydraops("monitor", f"current={trained / 'bad.parquet'}", "version=1", f"labels={trained / 'arrived.parquet'}", *loose, cwd=trained)
+    assert result.returncode == 3, result.stdout + result.stderr
+    report = violations_of(trained)
+    found = {(v["check"], v["feature"], v["chunk"]) for v in report["violations"] if v["check"] not in {"data_drift", "dataset_drift"}}
+    assert found == {("out_of_range", "plan", None), ("unseen_category", "plan", None), ("type_change", "age", None), ("performance", None, "2026-11-02")}
+    assert [w["feature"] for w in report["warnings"]] == ["note"]
+    assert [c["chunk"] for c in report["performance"]["chunks"]] == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert report["performance"]["baseline"] == pytest.approx(baseline) and report["performance"]["joined"] == 900
+    assert "type change age" in result.stdout and "drop roc_auc 2026-11-02 (300 labelled)" in result.stdout
+
+
+def test_labels_are_planned_and_need_a_prediction_log(trained: Path, drifted: Path, hydraops) -> None:
+    given = [f"current={drifted}", "version=1", "labels=arrived.parquet", "dry_run=true"]
+    planned = hydraops("monitor", *given, cwd=trained)
+    assert planned.returncode == 0 and "arrived.parquet" in planned.stdout and "stack.prediction_log" in planned.stdout
+    declared = hydraops("monitor", f"current={drifted}", "version=1", "performance=true", "dry_run=true", cwd=trained)
+    assert declared.returncode == 0 and "labels.parquet" in declared.stdout, declared.stdout + declared.stderr
+    no_log = hydraops("monitor", *given, "stack.prediction_log=null", "deploy.service.prediction_log.enabled=false", cwd=trained)
+    assert no_log.returncode == 2 and "declare stack.prediction_log" in no_log.stderr

@@ -41,6 +41,12 @@ MONITOR_PARAMS = (
     ),
     Param("alias", Kind.TEXT, "judge against the version this registry alias designates (default: deploy.alias)"),
     Param("chunk_rows", Kind.INT, "rows read at a time", minimum=1),
+    Param(
+        "labels",
+        Kind.PATH,
+        "labels that arrived (parquet or CSV: the declared labels' keys, timestamp, target): judge the logged predictions' metric per chunk",
+    ),
+    Param("performance", Kind.BOOL, "judge the logged predictions' metric per chunk on the declared labels source's files", default=False),
     Param("dry_run", Kind.BOOL, "show the plan and stop; nothing is read or written", default=False),
 )
 
@@ -53,7 +59,13 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
     from hydraops.errors import MonitoringBreach
     from hydraops.monitoring.stage import Monitored
 
-    stage = {**_current(spec, options), **{k: options.get(k) for k in ("version", "alias")}, "chunk_rows": options.get("chunk_rows") or 100_000}
+    stage = {
+        **_current(spec, options),
+        **{k: options.get(k) for k in ("version", "alias")},
+        "chunk_rows": options.get("chunk_rows") or 100_000,
+        "labels": Path(os.path.abspath(options["labels"])) if options.get("labels") else None,
+        "performance": options.get("performance", False),
+    }
     _, results = carry_out(job_context(spec, cfg), ["monitor"], {"monitor": stage}, dry_run=options.get("dry_run", False))
     outcomes = [r.value for r in results if isinstance(r.value, Monitored)]
     out = console()
@@ -70,6 +82,8 @@ def show_outcome(out: Console, outcome: Monitored) -> None:
     and the monitoring run are."""
     from rich.markup import escape
     from rich.table import Table
+
+    from hydraops.monitoring.quality import CHECKS as QUALITY_CHECKS
 
     report = outcome.report
     table = Table(title=f"drift: {report.rows:,} rows", title_justify="left")
@@ -93,6 +107,17 @@ def show_outcome(out: Console, outcome: Monitored) -> None:
             else "[green]ok[/]"
         )
         out.print(f"chunk {chunk.label}: {chunk.rows:,} rows, {state}")
+    for warning in report.warnings:
+        out.print(_quality_line(warning, "yellow"))
+    if report.performance is not None:
+        perf = report.performance
+        for chunk in perf.chunks:
+            mark = "[red]drop[/]" if chunk.breached else "[green]ok[/]" if chunk.reason is None else "[dim]not judged[/]"
+            detail = chunk.reason or f"{chunk.value:.4g} vs test {perf.baseline:.4g} (max drop {perf.max_drop:g})"
+            out.print(f"{mark} {perf.metric} {chunk.chunk} ({chunk.rows} labelled): {escape(detail)}")
+    for violation in report.violations:
+        if violation.check in QUALITY_CHECKS:  # drift is in the table above
+            out.print(_quality_line(violation, "red"))
     kinds: dict[str, list[str]] = {}
     for v in report.violations:
         kinds.setdefault(v.check, []).append(" ".join(part for part in (v.feature, f"[{v.chunk}]" if v.chunk else None) if part) or "dataset")
@@ -135,3 +160,11 @@ def _current(spec: ProjectSpec, options: Options) -> dict:
     if not start < end:
         raise UsageError(f"the window [{start.isoformat()}, {end.isoformat()}) is empty: start must be before end", key="start", hint=hint)
     return {"start": start, "end": end, "log_url": os.environ.get(LOG_URL_ENV) or None}
+
+
+def _quality_line(violation, color: str) -> str:
+    """``null share age: increase 0.2 (threshold 0.05, hydraops default)``; ``missing column plan``."""
+    head = f"[{color}]{violation.check.replace('_', ' ')}[/] {violation.feature}"
+    if violation.value is None:
+        return head + (f": {violation.method}" if violation.method else "")
+    return head + f": {violation.method} {violation.value:.4g} (threshold {violation.threshold:g}, {violation.threshold_source})"

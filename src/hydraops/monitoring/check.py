@@ -1,6 +1,7 @@
 """Current data against a reference profile: every feature's drift (and the predictions', when the data has a
-``prediction`` column; and a classifier's class mix), dataset drift, serving feature-status rates, and the
-violations among them, read in batches (bounded memory), over the whole data and per time chunk.
+``prediction`` column; and a classifier's class mix), dataset drift, data quality
+(:mod:`hydraops.monitoring.quality`), serving feature-status rates, and the violations among them, read in
+batches (bounded memory), over the whole data and per time chunk.
 
 report = check(profile, FileData(Path("last_week.parquet")), spec.monitor)     # or LogData(log, window, model)
 report.violations      # one entry per breached check; empty: no breach
@@ -17,7 +18,7 @@ Which checks are judged where:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,9 @@ from hydraops.monitoring.thresholds import column_thresholds
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from hydraops.monitoring.performance import PerformanceReport
+    from hydraops.monitoring.quality import DeclaredChecks
+
 FORMAT = 1
 
 
@@ -42,7 +46,8 @@ FORMAT = 1
 class Violation:
     """One breached check: which column (None: the whole dataset), what kind, its value against its threshold."""
 
-    check: str  # data_drift | prediction_drift | prediction_class_mix | dataset_drift | missing_column | feature_missing | feature_expired
+    check: str  # data_drift | prediction_drift | prediction_class_mix | dataset_drift | null_share | out_of_range
+    #             | unseen_category | type_change | missing_column | extra_column | feature_missing | feature_expired | performance
     feature: str | None
     method: str | None
     value: float | None
@@ -79,20 +84,29 @@ class MonitorReport:
     versions: dict[str, int] = field(default_factory=dict)  # rows per model version (prediction log)
     timestamp: str | None = None  # the column that cut the data in chunks (None: not cut)
     untimed: int = 0  # rows without a timestamp: in the whole data, in no chunk
+    warnings: list[Violation] = field(default_factory=list)  # reported, not breaches (extra columns)
+    extra: list[str] = field(default_factory=list)  # current columns the model does not know
+    performance: PerformanceReport | None = None  # the metric per chunk on labelled predictions, when labels were given
 
     @property
     def breached(self) -> bool:
         return bool(self.violations)
 
 
-def check(profile: Profile, current: CurrentData, monitor: MonitorSpec, *, chunk_rows: int = 100_000,
-          classify_at: float | None = None) -> MonitorReport:  # fmt: skip
+def check(profile: Profile, current: CurrentData, monitor: MonitorSpec, *, chunk_rows: int = 100_000, classify_at: float | None = None,
+          declared: Mapping[str, DeclaredChecks] | None = None, known: Collection[str] = ()) -> MonitorReport:  # fmt: skip
     """Read ``current`` in batches of ``chunk_rows`` and judge every profiled column in it, over the whole data and
-    per ``monitor.chunk`` of ``current.timestamp``; ``classify_at``: a classifier's threshold (class mix)."""
+    per ``monitor.chunk`` of ``current.timestamp``; ``classify_at``: a classifier's threshold (class mix).
+
+    ``declared``: the features' declared checks (:func:`~hydraops.monitoring.quality.declared_checks`);
+    ``known``: columns that are expected besides the profiled ones (:func:`~hydraops.monitoring.quality.known_columns`).
+    """
     from hydraops.config.durations import parse_duration
     from hydraops.errors import MonitoringError
+    from hydraops.monitoring.quality import column_violations, extra_columns, quality_violations
 
-    present = set(current.columns())
+    columns = current.columns()
+    present = set(columns)
     features = [name for name in profile.features if name in present]
     predictions = [name for name in profile.predictions if name in present and name not in profile.features]
     references = {name: profile.column(name) for name in [*features, *predictions]}
@@ -102,7 +116,7 @@ def check(profile: Profile, current: CurrentData, monitor: MonitorSpec, *, chunk
     statuses = [name for name in current.statuses if name in features]
     timestamp = current.timestamp if monitor.chunk else None
     step = parse_duration(monitor.chunk) if timestamp else None
-    tally = Tally(references, timestamp=timestamp, step=step, statuses=statuses, source=current.name)
+    tally = Tally(references, timestamp=timestamp, step=step, statuses=statuses, source=current.name, declared=declared or {})
     read = list(dict.fromkeys([*features, *predictions, *([timestamp] if timestamp else []), *(STATUS + name for name in statuses)]))
     for frame in current.chunks(read, chunk_rows):
         tally.add(frame.assign(**{CLASS: predicted_class(frame[PREDICTION], classify_at)}) if mix is not None else frame)
@@ -115,8 +129,11 @@ def check(profile: Profile, current: CurrentData, monitor: MonitorSpec, *, chunk
     dataset = dataset_drift([r for r in drift if r.column in features], monitor.drift_share)
     if dataset.drifted:
         violations.append(Violation("dataset_drift", None, "share", dataset.share, dataset.threshold, "monitor.drift_share"))
+    violations += quality_violations(tally.whole.sketches, monitor, predictions=predictions)
     missing = [name for name in profile.features if name not in present]
-    violations += [Violation("missing_column", name, None, None, None, None) for name in missing]
+    extra = extra_columns(columns, profile, known)
+    breaches, warnings = column_violations(missing, extra, monitor)
+    violations += breaches
     rates = status_rates(tally.whole.statuses)
     violations += [Violation(check, name, "share", share, limit, key) for check, name, share, limit, key in status_breaches(rates, monitor)]
     chunks = []
@@ -126,15 +143,15 @@ def check(profile: Profile, current: CurrentData, monitor: MonitorSpec, *, chunk
         chunks.append(ChunkReport(label, _iso(start), _iso(end), scope.rows, results, judged, status_rates(scope.statuses)))
         violations += found if judged else []
     return MonitorReport(rows, drift, sources, dataset, missing, violations, chunks, tally.whole.sketches, rates,
-                         dict(getattr(current, "versions", {})), timestamp, tally.untimed)  # fmt: skip
+                         dict(getattr(current, "versions", {})), timestamp, tally.untimed, warnings, extra)  # fmt: skip
 
 
 def check_file(profile: Profile, path: Path, monitor: MonitorSpec, *, chunk_rows: int = 100_000, timestamp: str | None = None,
-               classify_at: float | None = None) -> MonitorReport:  # fmt: skip
+               classify_at: float | None = None, declared: Mapping[str, DeclaredChecks] | None = None, known: Collection[str] = ()) -> MonitorReport:  # fmt: skip
     """:func:`check` of a parquet or CSV file, cut in chunks by ``monitor.timestamp`` (required in the file when
     set), else by ``timestamp`` when the file has that column (the labels' timestamp)."""
     current = FileData(path, monitor.timestamp or timestamp, required=monitor.timestamp is not None)
-    return check(profile, current, monitor, chunk_rows=chunk_rows, classify_at=classify_at)
+    return check(profile, current, monitor, chunk_rows=chunk_rows, classify_at=classify_at, declared=declared, known=known)
 
 
 def _judge(sketches: Mapping[str, Sketch], monitor: MonitorSpec, predictions: list[str], chunk: str | None = None):
@@ -177,12 +194,15 @@ def write_violations(report: MonitorReport, path: Path, **about: Any) -> Path:
     body = {
         "format": FORMAT, **about, "rows": report.rows, "breached": report.breached,
         "violations": [{"id": id_, **asdict(v)} for id_, v in zip(breach_ids(report, **about), report.violations, strict=True)],
+        "warnings": [asdict(v) for v in report.warnings],
         "dataset_drift": asdict(report.dataset),
         "drift": [{**asdict(r), "method": r.method.value, "threshold_source": report.sources[r.column]} for r in report.drift],
         "feature_status": [asdict(rate) for rate in report.statuses], "model_versions": report.versions,
         "timestamp": report.timestamp, "untimed_rows": report.untimed,
         "chunks": [{**asdict(c), "drift": [{**asdict(r), "method": r.method.value} for r in c.drift]} for c in report.chunks],
     }  # fmt: skip
+    if report.performance is not None:
+        body["performance"] = report.performance.to_json()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=1) + "\n")
     return path

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from hydraops.monitoring.quality import DeclaredChecks
+
 STATUS = "status."
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_CHUNKS = 1000  # a Sketch per column per chunk: bounded
@@ -38,8 +40,9 @@ class Scope:
     statuses: dict[str, dict[str, int]] = field(default_factory=dict)  # feature -> serving status -> rows
 
     @classmethod
-    def of(cls, references: Mapping[str, ColumnProfile], statuses: Sequence[str]) -> Scope:
-        return cls(0, {name: Sketch(reference) for name, reference in references.items()}, {name: {} for name in statuses})
+    def of(cls, references: Mapping[str, ColumnProfile], statuses: Sequence[str], declared: Mapping[str, DeclaredChecks]) -> Scope:
+        sketches = {name: Sketch(reference, declared=declared.get(name)) for name, reference in references.items()}
+        return cls(0, sketches, {name: {} for name in statuses})
 
     def add(self, frame: pd.DataFrame) -> None:
         self.rows += len(frame)
@@ -55,11 +58,11 @@ class Tally:
     ``timestamp``: the whole data only)."""
 
     def __init__(self, references: Mapping[str, ColumnProfile], *, timestamp: str | None, step: timedelta | None,
-                 statuses: Sequence[str] = (), source: str = "") -> None:  # fmt: skip
-        self.references, self.status_names = dict(references), list(statuses)
+                 statuses: Sequence[str] = (), source: str = "", declared: Mapping[str, DeclaredChecks] | None = None) -> None:  # fmt: skip
+        self.references, self.status_names, self.declared = dict(references), list(statuses), dict(declared or {})
         self.timestamp, self.step = (timestamp, step) if step else (None, None)
         self.source = source
-        self.whole = Scope.of(self.references, self.status_names)
+        self.whole = Scope.of(self.references, self.status_names, self.declared)
         self.chunks: dict[int, Scope] = {}  # chunk index (start = EPOCH + index * step) -> its counts
         self.untimed = 0  # rows without a timestamp
 
@@ -75,7 +78,7 @@ class Tally:
                 if len(self.chunks) == MAX_CHUNKS:
                     raise MonitoringError(f"{self.source}: more than {MAX_CHUNKS} time chunks of {self.step} by '{self.timestamp}' (monitor.chunk)",
                                           key="monitor.chunk", hint="set a longer monitor.chunk (e.g. 1w), or monitor.chunk=null for the whole data only")  # fmt: skip
-                scope = self.chunks[int(key)] = Scope.of(self.references, self.status_names)
+                scope = self.chunks[int(key)] = Scope.of(self.references, self.status_names, self.declared)
             scope.add(part)
 
     def ordered(self) -> list[tuple[str, datetime, datetime, Scope]]:

@@ -6,6 +6,9 @@ A :class:`Sketch` holds counts, never values, so a file of any size is compared 
   and max, which is all the Wasserstein distance needs of them) and the values in each reference bin;
 - categorical reference: the values of each reference category, the rest as ``other`` (of which ``unseen``
   are categories the reference never had, some of them kept as examples).
+
+With the feature's declared checks (``declared``), it also counts the values breaking them (``outside``). A
+numeric reference given text values records the current dtype in ``type_change`` and counts only their nulls.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from hydraops.monitoring.profile import ColumnProfile, bin_counts, category_coun
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+    from hydraops.monitoring.quality import DeclaredChecks
 
 UNSEEN_EXAMPLES = 10
 
@@ -37,6 +42,9 @@ class Sketch:
     other: int = 0  # categorical: values of no kept reference category
     unseen: int = 0  # categorical: values of categories the reference never had (part of ``other``)
     unseen_examples: list[str] = field(default_factory=list)
+    declared: DeclaredChecks | None = None  # the feature's declared checks (ge, le, isin)
+    outside: int = 0  # values breaking ``declared``
+    type_change: str | None = None  # the current dtype, when the reference is numeric and the current values text
 
     def __post_init__(self) -> None:
         import numpy as np
@@ -45,14 +53,16 @@ class Sketch:
             self.counts = np.zeros(len(self.reference.counts), dtype=np.int64)
 
     @classmethod
-    def of(cls, reference: ColumnProfile, *chunks: pd.Series) -> Sketch:
-        sketch = cls(reference)
+    def of(cls, reference: ColumnProfile, *chunks: pd.Series, declared: DeclaredChecks | None = None) -> Sketch:
+        sketch = cls(reference, declared=declared)
         for chunk in chunks:
             sketch.add(chunk)
         return sketch
 
     def add(self, chunk: pd.Series) -> Sketch:
         """Count one chunk of current values in."""
+        if self.declared is not None:
+            self.outside += self.declared.count_outside(chunk)
         if self.reference.numeric:
             self._add_numbers(chunk)
         else:
@@ -62,11 +72,12 @@ class Sketch:
     def _add_numbers(self, chunk: pd.Series) -> None:
         import numpy as np
 
-        from hydraops.errors import MonitoringError
-
         if not is_numeric(chunk):
-            raise MonitoringError(f"column '{self.reference.name}': numeric in the reference ({self.reference.dtype}), "
-                                  f"but the current values are {chunk.dtype}", column=self.reference.name)  # fmt: skip
+            present = int(chunk.notna().sum())
+            if present:  # text (or booleans) where the reference had numbers: not compared
+                self.type_change = self.type_change or str(chunk.dtype)
+            self.nulls += len(chunk) - present
+            return
         values = chunk.to_numpy(dtype=float, na_value=np.nan)
         values = values[np.isfinite(values)]
         self.nulls += len(chunk) - len(values)

@@ -7,6 +7,8 @@ batches and time chunks (:func:`hydraops.monitoring.check.check`), and in one ML
 ``<project>-monitoring`` (:mod:`hydraops.monitoring.run`) writes ``violations.json`` and ``report.html`` in
 ``monitor.report_dir`` and logs both. The stage plans nothing unless given a current file or a window, so
 ``hydraops apply`` never monitors.
+With labels (a file, ``labels=PATH``, or the declared labels source's files, ``performance=true``), the served
+predictions' metric per time chunk is judged too (:func:`hydraops.monitoring.performance.version_performance`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class MonitorDrift(Action):
 
         return Window(self.start, self.end)
 
+    labels: tuple[Path, ...] = ()  # labels that arrived: the performance of the logged predictions is judged too
+
     @property
     def name(self) -> str:
         judged = self.current.name if self.current is not None else f"the prediction log over {self.window}"
@@ -73,7 +77,8 @@ class MonitorDrift(Action):
         via = f" ({self.alias})" if self.alias else ""
         table = f" (table {self.log_table})" if self.log_table and self.log and "://" in self.log else ""
         judged = str(self.current) if self.current is not None else f"{self.log}{table}: rows of {self.model} at {self.window}"
-        return (judged, f"models:/{self.model}/{self.version}{via}, run {self.run_id}: reference_profile.json")
+        read = (judged, f"models:/{self.model}/{self.version}{via}, run {self.run_id}: reference_profile.json")
+        return (*read, *map(str, self.labels), "stack.prediction_log") if self.labels else read
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -97,15 +102,17 @@ class Monitored:
 
 def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Path | None = None, start: datetime | None = None,
          end: datetime | None = None, log_url: str | None = None, version: int | None = None, alias: str | None = None,
-         chunk_rows: int = 100_000) -> list[Action]:  # fmt: skip
+         chunk_rows: int = 100_000, labels: Path | None = None, performance: bool = False) -> list[Action]:  # fmt: skip
     """One MonitorDrift when a current file is given (the verb passes ``current=`` or ``monitor.current``), or a
     window ``[start, end)`` of the prediction log (``stack.prediction_log``); none otherwise, so ``apply`` never
-    monitors."""
+    monitors. ``labels`` (a file) or ``performance`` (the declared labels source's files) add the performance of
+    the logged predictions."""
     if current is None and start is None:
         return []
     log = table = None
     if current is None:
         log, table = _log_location(spec)
+    files = _labels_files(spec, labels) if labels is not None or performance else ()
     name = spec.registry.name
     alias = alias or (None if version is not None else spec.deploy.alias)
     found = designated_version(ctx.tracking, name, alias, version, MonitoringError)
@@ -116,7 +123,7 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Pa
     notes = (notes[0] + chunks,)
     return [MonitorDrift(effect=Effect.check, current=None if current is None else Path(current), log=log, log_table=table, start=start, end=end,
                          output=output, model=name, version=found.version, run_id=found.run_id or "", alias=alias, chunk_rows=chunk_rows,
-                         html=output.with_name(REPORT), experiment=monitoring_experiment(spec.project), log_url=log_url, notes=notes)]  # fmt: skip
+                         html=output.with_name(REPORT), experiment=monitoring_experiment(spec.project), log_url=log_url, labels=files, notes=notes)]  # fmt: skip
 
 
 def _log_location(spec) -> tuple[str, str | None]:
@@ -131,6 +138,23 @@ def _log_location(spec) -> tuple[str, str | None]:
     return (os.path.abspath(where), None) if kind == "parquet" else (public_url(where), table)
 
 
+def _labels_files(spec, labels: Path | None) -> tuple[Path, ...]:
+    """The labels to judge performance on: ``labels``, else the declared labels source's files; refused without
+    declared labels or a prediction log (the metric is checked with the config)."""
+    declared = spec.features.labels
+    if declared is None:
+        raise MonitoringError("performance needs the labels declared (features.labels: entity, timestamp, target)", key="features.labels")
+    if spec.stack.prediction_log is None:
+        raise MonitoringError("performance joins the labels to the served predictions: declare stack.prediction_log", key="stack.prediction_log")
+    if labels is not None:
+        return (Path(labels),)
+    from hydraops.features.repo import FeatureRepo
+
+    if spec.data.sources[declared.source].path is None:
+        raise MonitoringError(f"the labels source '{declared.source}' is a query: give the labels as a file, labels=PATH", key="labels")
+    return tuple(Path(f) for f in FeatureRepo.from_spec(spec).source_files(declared.source))
+
+
 def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
     """Check the current data; in a monitoring run, write violations.json and report.html and log them. The
     Result's value is a :class:`Monitored` (``breached`` says if any check failed)."""
@@ -139,6 +163,7 @@ def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
     from hydraops.monitoring.current import FileData
     from hydraops.monitoring.log_data import LogData
     from hydraops.monitoring.profile import profile_for_version
+    from hydraops.monitoring.quality import declared_checks, known_columns
     from hydraops.monitoring.report_html import write_report
     from hydraops.monitoring.run import log_files, monitoring_run
 
@@ -150,7 +175,10 @@ def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
     else:
         current = LogData(action.log, action.window, action.model, url=action.log_url, table=action.log_table)
     classify_at = spec.evaluate.threshold if spec.evaluate.task == Task.classification else None
-    report = check(profile, current, spec.monitor, chunk_rows=action.chunk_rows, classify_at=classify_at)
+    report = check(profile, current, spec.monitor, chunk_rows=action.chunk_rows, classify_at=classify_at,
+                   declared=declared_checks(spec.features, spec.data), known=known_columns(spec.features))  # fmt: skip
+    if action.labels:
+        report = with_performance(report, spec, ctx, action)
     about = {"model": action.model, "version": action.version, "run_id": action.run_id, "data": current.identity, "source": current.source}
     if action.current is not None:
         about["current"] = str(action.current)
@@ -167,7 +195,22 @@ def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
     summary = (f"{report.rows:,} rows{versions}{chunks}, {len(report.drift)} columns: {len(drifted)} drifted"
                + (f" ({', '.join(drifted)})" if drifted else "")
                + f"; {len(report.violations)} violation(s) → {action.output}, {action.report.name}; monitoring run {run_id}")  # fmt: skip
+    if report.performance is not None:
+        judged = [r for r in report.performance.chunks if r.reason is None]
+        summary += f"; {report.performance.metric} on {len(judged)} of {len(report.performance.chunks)} chunk(s) of labelled predictions"
     return Result(action, Outcome.checked, summary, Monitored(report, action.output, action.report, run_id, tuple(breach_ids(report, **about))))
+
+
+def with_performance(report, spec, ctx: RunContext, action: MonitorDrift):
+    """``report`` with the performance of the version's logged predictions on ``action.labels`` (within the
+    window, when the log is judged), and its violations."""
+    from dataclasses import replace
+
+    from hydraops.monitoring.performance import version_performance
+
+    performance = version_performance(spec, ctx.tracking.client, version=action.version, run_id=action.run_id, labels=action.labels,
+                                      start=action.start, end=action.end)  # fmt: skip
+    return replace(report, performance=performance, violations=[*report.violations, *performance.violations])
 
 
 __all__ = ["REPORT", "VIOLATIONS", "MonitorDrift", "Monitored", "monitor_drift", "plan"]

@@ -21,7 +21,8 @@ from hydraops.config.schemas import MonitorSpec, ThresholdSpec
 from hydraops.monitoring.drift import DriftThresholds, Method
 
 BUILT_IN = "hydraops default"
-DEFAULTS: dict[str, Any] = {**dataclasses.asdict(DriftThresholds()), "max_null_fraction": 0.05}
+QUALITY = {"max_null_fraction": 0.05, "max_out_of_range": 0.01, "max_unseen": 0.01}  # built-in quality limits
+DEFAULTS: dict[str, Any] = {**dataclasses.asdict(DriftThresholds()), **QUALITY}
 FIELD_OF = {Method.wasserstein: "wasserstein", Method.psi: "psi", Method.jensenshannon: "jensenshannon",
             Method.ks: "ks_pvalue", Method.chisquare: "chi2_pvalue"}  # fmt: skip
 
@@ -34,12 +35,14 @@ class Resolved:
 
 @dataclass(frozen=True)
 class ColumnThresholds:
-    """A column's resolved drift settings and null-share limit, with the level each field came from."""
+    """A column's resolved drift settings and quality limits, with the level each field came from."""
 
     column: str
     drift: DriftThresholds
     max_null_fraction: float
     sources: Mapping[str, str]  # ThresholdSpec field -> level
+    max_out_of_range: float = QUALITY["max_out_of_range"]
+    max_unseen: float = QUALITY["max_unseen"]
 
     def source(self, method: Method) -> str:
         """The level that set the threshold ``method`` is judged against."""
@@ -75,8 +78,9 @@ def column_thresholds(monitor: MonitorSpec, column: str, *, prediction: bool = F
     resolved = resolve(monitor, column, prediction=prediction)
     values = {name: r.value for name, r in resolved.items()}
     values["numeric_method"], values["categorical_method"] = Method(values["numeric_method"]), Method(values["categorical_method"])
-    null_share = values.pop("max_null_fraction")
-    return ColumnThresholds(column, DriftThresholds(**values), float(null_share), {name: r.source for name, r in resolved.items()})
+    quality = {name: float(values.pop(name)) for name in QUALITY}
+    null_share = quality.pop("max_null_fraction")
+    return ColumnThresholds(column, DriftThresholds(**values), null_share, {name: r.source for name, r in resolved.items()}, **quality)
 
 
 def threshold_findings(monitor: MonitorSpec) -> Iterator[tuple[str, str]]:
@@ -89,6 +93,10 @@ def threshold_findings(monitor: MonitorSpec) -> Iterator[tuple[str, str]]:
             value = getattr(level, name)
             if value is not None and not 0 < value < 1:
                 yield f"{key}.{name}", f"{value}: expected a share between 0 and 1"
+        for name in ("max_out_of_range", "max_unseen"):
+            value = getattr(level, name)
+            if value is not None and not 0 <= value < 1:
+                yield f"{key}.{name}", f"{value}: expected a share of at least 0, below 1 (0: any such value breaches)"
         for name in ("wasserstein", "jensenshannon", "psi"):
             value = getattr(level, name)
             if value is not None and not value > 0:
@@ -97,6 +105,24 @@ def threshold_findings(monitor: MonitorSpec) -> Iterator[tuple[str, str]]:
             yield f"{key}.small_sample", f"{level.small_sample}: expected a count of at least 1"
     if not 0 < monitor.drift_share <= 1:
         yield "monitor.drift_share", f"{monitor.drift_share}: expected a share above 0, at most 1"
+    yield from _performance_findings(monitor)
 
 
-__all__ = ["BUILT_IN", "ColumnThresholds", "Resolved", "column_thresholds", "levels", "resolve", "threshold_findings"]
+def _performance_findings(monitor: MonitorSpec) -> Iterator[tuple[str, str]]:
+    from hydraops.config.durations import parse_duration
+
+    performance = monitor.performance
+    for name in ("chunk", "max_age"):
+        value = getattr(performance, name)
+        try:
+            if value is not None and parse_duration(value).total_seconds() <= 0:
+                yield f"monitor.performance.{name}", f"{value}: expected a duration above 0"
+        except ValueError as error:
+            yield f"monitor.performance.{name}", str(error)
+    if performance.min_rows < 1:
+        yield "monitor.performance.min_rows", f"{performance.min_rows}: expected a count of at least 1"
+    if performance.max_drop < 0:
+        yield "monitor.performance.max_drop", f"{performance.max_drop}: expected a metric difference of at least 0"
+
+
+__all__ = ["BUILT_IN", "QUALITY", "ColumnThresholds", "Resolved", "column_thresholds", "levels", "resolve", "threshold_findings"]

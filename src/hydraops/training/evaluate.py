@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["Evaluation", "EvaluationError", "evaluate", "predict_scores", "target_array"]
+__all__ = ["Evaluation", "EvaluationError", "evaluate", "metric_value", "predict_scores", "target_array"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def evaluate(
             part_y, part_scores = (target, scores) if mask is None else (target[mask], scores[mask])
             for name in spec.metrics:
                 key = f"{prefix}.{name}"
-                value, reason = _metric(name, part_y, part_scores, spec.threshold)
+                value, reason = metric_value(name, part_y, part_scores, spec.threshold)
                 if reason is None:
                     metrics[key] = value
                 else:
@@ -140,7 +140,7 @@ def _slice_masks(values: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
         yield label, codes == code
 
 
-def _metric(name: str, y: np.ndarray, scores: np.ndarray, threshold: float) -> tuple[float, str | None]:
+def metric_value(name: str, y: np.ndarray, scores: np.ndarray, threshold: float) -> tuple[float, str | None]:
     """``(value, None)``, or ``(nan, reason)`` when the metric is undefined on this part."""
     reason = _undefined(name, y, scores, threshold)
     if reason is None:

@@ -43,6 +43,7 @@ from hydraops.config.schemas.lifecycle import (
     ColumnGroupSpec,
     DeploySpec,
     DeployTarget,
+    ExtraColumns,
     FeatureStatusSpec,
     GateSpec,
     GateType,
@@ -119,7 +120,7 @@ GROUPS = (
 __all__ = [
     "GROUPS", "AggFunc", "AggregationSpec", "BatchSpec", "BreachKind", "CandidateSpec",
     "CandidateStrategy", "CategoricalDrift", "ColumnGroupSpec", "ColumnSpec", "DataSpec", "DebugSpec", "DeploySpec",
-    "DeployTarget", "Direction", "Dtype", "EntitySpec", "EvaluateSpec", "FeatureSpec", "FeatureStatusSpec", "FeaturesSpec",
+    "DeployTarget", "Direction", "Dtype", "EntitySpec", "EvaluateSpec", "ExtraColumns", "FeatureSpec", "FeatureStatusSpec", "FeaturesSpec",
     "FeatureViewSpec", "FileFormat", "GateSpec", "GateType", "HistGradientBoostingSpec",
     "HparamsSearchSpec", "HysteresisSpec", "ImageSpec", "Impute", "LabelsSpec", "LightGBMSpec", "LinearRegressionSpec",
     "LogisticRegressionSpec", "MissingPolicy", "ModelSpec", "MonitorSpec", "NumericDrift", "OnlineStoreSpec", "OnlineStoreType", "Op",

@@ -203,7 +203,22 @@ class ThresholdSpec:
     ks_pvalue: float | None = field(default=None, metadata={"expected": "n < small_sample, numeric: drift when the KS test's p < this"})
     chi2_pvalue: float | None = field(default=None, metadata={"expected": "n < small_sample, categorical: drift when the chi-square p < this"})
     small_sample: int | None = field(default=None, metadata={"expected": "below this many current values, a test (KS, chi-square) instead of a distance"})
-    max_null_fraction: float | None = None
+    max_null_fraction: float | None = field(
+        default=None, metadata={"expected": "quality: breach when the null share exceeds the reference's by more than this"}
+    )
+    max_out_of_range: float | None = field(
+        default=None, metadata={"expected": "quality: breach when more than this share of values breaks the declared ge/le/isin"}
+    )
+    max_unseen: float | None = field(
+        default=None, metadata={"expected": "quality: breach when more than this share of values are categories the reference never had"}
+    )
+
+
+class ExtraColumns(StrEnum):
+    """What a current column that is no feature, key, label or log column is: a warning, or a breach."""
+
+    warn = "warn"
+    breach = "breach"
 
 
 @dataclass
@@ -214,8 +229,13 @@ class ColumnGroupSpec:
 
 @dataclass
 class PerformanceSpec:
-    metric: str | None = None
-    max_drop: float = 0.05
+    """The model's metric on labelled predictions, per time chunk, against its test metric."""
+
+    metric: str | None = field(default=None, metadata={"expected": "a metric of evaluate.metrics (default: evaluate.primary_metric)"})
+    max_drop: float = field(default=0.05, metadata={"expected": "breach when a chunk's metric is worse than the test metric by more than this"})
+    chunk: str = field(default="1d", metadata={"expected": "time chunk of the predictions: a duration, e.g. 1d, 12h, 7d"})
+    min_rows: int = field(default=100, metadata={"expected": "labelled predictions a chunk needs to be judged (fewer: reported, not judged)"})
+    max_age: str | None = field(default=None, metadata={"expected": "a label joins a prediction at most this old (a duration); null: any earlier one"})
 
 
 @dataclass
@@ -246,6 +266,7 @@ class MonitorSpec:
     drift_share: float = field(default=0.5, metadata={"expected": "dataset drift when at least this share of the features drifted"})
     performance: PerformanceSpec = field(default_factory=PerformanceSpec)
     feature_status: FeatureStatusSpec = field(default_factory=FeatureStatusSpec)
+    extra_columns: ExtraColumns = field(default=ExtraColumns.warn, metadata={"expected": "a current column the model does not know: warn or breach"})
     report_dir: str = MISSING
 
 

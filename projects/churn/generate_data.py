@@ -14,6 +14,7 @@ Run from ``projects/churn``::
     python generate_data.py                            # 5,000 customers -> data/
     python generate_data.py --customers 1000000 --drift-after 2025-09-01
     python generate_data.py --last-month previous      # the window ends with last month: fresh online values
+    python generate_data.py --last-month previous --drift-after last-month   # the same, its last month drifted
 
 Customers are simulated in fixed-size chunks, each with its own RNG
 (``default_rng([seed, chunk])``), and streamed to one file per table, so memory
@@ -222,6 +223,8 @@ def generate(out_dir, customers: int, months: int, seed: int, drift_after=None, 
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"unknown format {fmt!r}")
     bounds = month_bounds(months, np.datetime64(last_month, "M"))
+    if drift_after == LAST:
+        drift_after = f"{np.datetime64(last_month, 'M')}-01"
     drift_at = None if drift_after is None else _to_us(drift_after)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -245,11 +248,16 @@ def generate(out_dir, customers: int, months: int, seed: int, drift_after=None, 
     return rows
 
 
+LAST = "last-month"  # --drift-after: the first day of the window's last month
+
+
 def _date(text: str) -> str:
+    if text == LAST:
+        return text
     try:
         np.datetime64(text, "D")
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD or '{LAST}', got {text!r}") from None
     return text
 
 
@@ -272,7 +280,11 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         "--last-month", type=_month, default=str(LAST_MONTH), metavar="YYYY-MM", help="the window's last month (default 2025-12; 'previous': last month)"
     )
     parser.add_argument(
-        "--drift-after", type=_date, default=None, metavar="YYYY-MM-DD", help="inject drift (spend, channel mix, ticket signal) after this date"
+        "--drift-after",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="inject drift (spend, channel mix, ticket signal) after this date ('last-month': in the window's last month)",
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--out", default="data", help="output directory (default ./data)")

@@ -4,11 +4,14 @@ Run from the project, once `hydraops apply` (or train, promote, build) has run o
 ``--last-month previous`` (older data is past the views' TTL online, and would be refused as expired)::
 
     python serve_demo.py                 # a free port; --port N for another
+    python serve_demo.py --traffic 600   # instead: 600 rows of traffic (the prediction log), in requests of 50
 
 It starts ``hydraops serve`` in the background, waits for ``/readyz``, sends a request with entity keys only
 (the features looked up online), an invalid one (a problem+json 422), one with explanations, and writes
-``data/to_score.parquet`` (customer keys and an instant, for ``hydraops score``). The server is stopped with
-SIGTERM whatever happens, and this script fails when a step does.
+``data/to_score.parquet`` (customer keys and an instant, for ``hydraops score``); with ``--traffic N`` it sends
+N rows of recently active customers instead, for ``hydraops monitor window=...`` to judge from the prediction log.
+Either way the last request's id is written to ``artifacts/request_id`` (for ``hydraops lineage``). The server is
+stopped with SIGTERM whatever happens, and this script fails when a step does.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from typing import Any
 
 SCORE_INPUT = Path("data/to_score.parquet")
 SERVER_LOG = Path("artifacts/serve_demo.log")
+REQUEST_ID = Path("artifacts/request_id")
+BATCH = 50  # rows per request in --traffic
 
 
 def free_port() -> int:
@@ -112,11 +117,33 @@ def demo(url: str) -> None:
     status, _, answer = call(f"{url}/invocations", {"dataframe_records": [{"customer_id": customers[0]}]})
     show("POST /invocations (MLflow's dataframe_records)", status, answer)
     assert status == 200, answer
+    keep_request_id(call(f"{url}/predict", {"rows": [{"customer_id": customers[1]}]})[2])
+
+
+def traffic(url: str, rows: int) -> None:
+    """``rows`` rows of recently active customers (their features looked up online), ``BATCH`` per request."""
+    customers = active_customers(rows)
+    if not customers:
+        raise SystemExit("no customer with recent transactions and tickets: generate the data with --last-month previous")
+    keys = [customers[i % len(customers)] for i in range(rows)]
+    versions = Counter()
+    for start in range(0, rows, BATCH):
+        status, _, answer = call(f"{url}/predict", {"rows": [{"customer_id": c} for c in keys[start : start + BATCH]]})
+        assert status == 200, answer
+        versions[f"{answer['model']['name']} v{answer['model']['version']}"] += len(answer["predictions"])
+    print(f"\nserved {rows:,} rows of {len(customers):,} customers in requests of {BATCH}: {dict(versions)}")
+    keep_request_id(answer)
+
+
+def keep_request_id(answer: dict[str, Any]) -> None:
+    REQUEST_ID.write_text(answer["request_id"] + "\n")
+    print(f"the last request: {answer['request_id']} (in {REQUEST_ID}, for hydraops lineage)")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=None, help="the port to serve on (default: a free one)")
+    parser.add_argument("--traffic", type=int, default=None, metavar="N", help="only send N rows of traffic (for monitoring)")
     args = parser.parse_args(argv)
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}"
@@ -129,8 +156,11 @@ def main(argv: list[str] | None = None) -> None:
         try:
             wait_ready(url, server)
             print(f"{url}/readyz: ready")
-            demo(url)
-            print(f"\nwrote {SCORE_INPUT}: {write_score_input():,} customers and an instant, for hydraops score")
+            if args.traffic:
+                traffic(url, args.traffic)
+            else:
+                demo(url)
+                print(f"\nwrote {SCORE_INPUT}: {write_score_input():,} customers and an instant, for hydraops score")
         except BaseException:
             print(f"--- the end of {SERVER_LOG}:\n{SERVER_LOG.read_text(errors='replace')[-3000:]}", file=sys.stderr)
             raise

@@ -116,7 +116,7 @@ def _read_parquet(folder: Path, start: datetime | None, end: datetime | None, re
     files = log_files(folder, start, end)
     if not files:
         return pa.table({})
-    logged = pa.concat_tables([pq.ParquetFile(path).read() for path in files], promote_options="default")
+    logged = pa.concat_tables([pq.ParquetFile(path).read() for path in files], promote_options="permissive")  # files of other writers: string or large_string
     kind = logged.schema.field("time").type
     if start is not None:
         logged = logged.filter(pc.greater_equal(logged["time"], pa.scalar(start, kind)))

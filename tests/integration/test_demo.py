@@ -1,5 +1,6 @@
 """`make demo`, for real: the Makefile's own recipe (its `cd $(CHURN) && ...` lines) run by make on a scratch copy
-of the churn project with fewer customers, then the serving part failing half-way, which still stops the server."""
+of the churn project with fewer customers (the lifecycle, then the closed loop: drifted data served, monitored,
+retrained, traced), then the serving part failing half-way, which still stops the server."""
 
 from __future__ import annotations
 
@@ -40,7 +41,14 @@ def test_make_demo_serves_calls_stops_and_scores(demo: tuple[Path, subprocess.Co
     assert_closed(served_port(out))
     assert re.search(r"done score .*to_score\.parquet with churn v1: ([\d,]+) of \1 rows scored", out), out[-3000:]
     assert (project / "artifacts" / "scored.parquet").is_file()
-    assert out.count("done run lightgbm") == 1 and out.count("done build bundle") == 1, "the second apply trains and builds nothing"
+    first, loop = out.split("--drift-after last-month", 1)
+    assert first.count("done run lightgbm") == 1 and first.count("done build bundle") == 1, "the second apply trains and builds nothing"
+    # the closed loop: drifted data served, the breach found in the prediction log, a retrain, the lineage of a request
+    assert re.search(r"served 600 rows of [\d,]+ customers in requests of 50: \{'churn v1': 600\}", loop), loop[-3000:]
+    assert "breached data_drift" in loop and (project / "artifacts" / "reports" / "monitor" / "report.html").is_file()
+    assert "retrained: run" in loop and loop.count("done run lightgbm") == 1, loop[-3000:]
+    request = (project / "artifacts" / "request_id").read_text().strip()
+    assert f"lineage of {request} (request)" in loop and "prediction" in loop.split(f"lineage of {request}")[1]
 
 
 def test_a_failing_step_still_stops_the_server(demo: tuple[Path, subprocess.CompletedProcess]) -> None:

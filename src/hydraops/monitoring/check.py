@@ -147,7 +147,8 @@ def _chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Iterator[pd.
         return
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns)):
+    source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every row group read until the end
+    for batch in source.iter_batches(batch_size=chunk_rows, columns=list(columns)):
         yield batch.to_pandas()
 
 

@@ -82,13 +82,17 @@ def rates(reference, n: int, trials: int, rng: np.random.Generator) -> dict:
     }  # fmt: skip
 
 
-def stream(rows: int, columns: int) -> dict:
-    """The streamed case (``_monitor_stream.py``): the file generated in one child, checked in another."""
+def stream(rows: int, columns: int, folder: Path | None) -> dict:
+    """The streamed case (``_monitor_stream.py``): the file generated in one child (unless ``folder`` has it), checked
+    in another."""
     with tempfile.TemporaryDirectory(prefix="hydraops-monitor-stream-") as scratch:
+        folder = folder or Path(scratch)
         argv = [sys.executable, str(HERE / "_monitor_stream.py")]
-        made = run_json_child([*argv, "generate", scratch, "--rows", str(rows), "--columns", str(columns)], 3600)
+        made = {"reused": str(folder)}
+        if not (folder / "current.parquet").exists():
+            made = run_json_child([*argv, "generate", str(folder), "--rows", str(rows), "--columns", str(columns)], 3600)
         print(json.dumps(made), flush=True)
-        checked = run_json_child([*argv, "check", scratch], 3600, max_rss=10 * 2**30)
+        checked = run_json_child([*argv, "check", str(folder)], 3600, max_rss=10 * 2**30)
     if "check_s" in checked:
         checked["targets"] = {"le_120s": checked["check_s"] <= 120}
     print(json.dumps(checked), flush=True)
@@ -105,6 +109,7 @@ def main() -> None:
                         help=f"python of Evidently's virtualenv (default $EVIDENTLY_PYTHON or {EVIDENTLY_PYTHON})")  # fmt: skip
     parser.add_argument("--stream-rows", type=int, default=10_000_000)
     parser.add_argument("--stream-columns", type=int, default=100)
+    parser.add_argument("--stream-dir", type=Path, help="stream: generate the file here and keep it (reused when present)")
     parser.add_argument("--out-dir", type=Path, default=HERE / "results")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -131,7 +136,7 @@ def main() -> None:
         versions = {"numpy": np.__version__, "pandas": pd.__version__, "evidently_and_its_pandas": speed.evidently_version(evidently) if evidently else None}
         write(args.out_dir / "monitor_speed.json", {**about, "versions": versions, **result})
     if "stream" in parts:
-        write(args.out_dir / "monitor_stream.json", {**about, **stream(args.stream_rows, args.stream_columns)})
+        write(args.out_dir / "monitor_stream.json", {**about, **stream(args.stream_rows, args.stream_columns, args.stream_dir)})
 
 
 def write(path: Path, body: dict) -> None:

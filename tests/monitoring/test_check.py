@@ -68,3 +68,16 @@ def test_too_few_rows_and_no_file_name_their_key(profile: Profile, tmp_path: Pat
     with pytest.raises(MonitoringError, match="no such file") as caught:
         check_file(profile, tmp_path / "nowhere.parquet", MonitorSpec(report_dir="r"))
     assert caught.value.key == "current"
+
+
+def test_a_parquet_file_is_read_one_chunk_at_a_time(tmp_path: Path) -> None:
+    import os
+
+    import pyarrow as pa
+
+    from hydraops.monitoring.check import _chunks
+
+    path = current(tmp_path, 60_000)  # 60 row groups of 1,000 rows
+    size, before = os.path.getsize(path), pa.total_allocated_bytes()
+    held = [pa.total_allocated_bytes() - before for _ in _chunks(path, COLUMNS, 1_000)]
+    assert len(held) == 60 and max(held) < size / 10  # one row group at a time, never the whole file

@@ -17,6 +17,7 @@ from hydraops.monitoring.profile import (
     MAX_CATEGORIES,
     NUMERIC,
     Profile,
+    bin_counts,
     build_profile,
     category_key,
     profile_column,
@@ -35,6 +36,20 @@ def test_a_numeric_column_holds_quantile_bins_counts_and_moments() -> None:
     assert column.mean == pytest.approx(np.nanmean(values)) and column.std == pytest.approx(np.nanstd(values))
     quantiles = np.nanquantile(values, [0.1, 0.5, 0.9], method="inverted_cdf")
     assert set(quantiles) <= set(column.edges)  # equal-mass edges among the others
+
+
+@pytest.mark.parametrize("draw", [lambda rng: rng.normal(0, 1, 20_000), lambda rng: rng.poisson(3, 20_000).astype(float)])
+def test_bin_counts_are_each_values_bin(draw) -> None:
+    rng = np.random.default_rng(5)
+    edges = np.unique(np.quantile(draw(rng), np.linspace(0.05, 0.95, 12), method="inverted_cdf"))
+    values = np.concatenate([draw(rng), edges, [np.nan]])  # ties on every edge; NaN counts nowhere
+    below, counts, above = bin_counts(edges, values)
+    finite = values[np.isfinite(values)]
+    index = np.searchsorted(edges, finite, side="right") - 1  # [e_i, e_i+1), the last bin closed
+    inside = (index >= 0) & (finite <= edges[-1])
+    expected = np.bincount(np.minimum(index[inside], len(edges) - 2), minlength=len(edges) - 1)
+    assert (below, above) == (int((finite < edges[0]).sum()), int((finite > edges[-1]).sum()))
+    assert counts.tolist() == expected.tolist() and below + counts.sum() + above == len(finite)
 
 
 def test_infinite_values_count_as_nulls() -> None:

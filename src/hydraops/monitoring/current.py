@@ -98,7 +98,8 @@ class FileData:
             return
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=chunk_rows, columns=list(columns)):
+        source = pq.ParquetFile(self.path, pre_buffer=False)  # pre-buffering keeps every row group read until the end
+        for batch in source.iter_batches(batch_size=chunk_rows, columns=list(columns)):
             yield batch.to_pandas()
 
 

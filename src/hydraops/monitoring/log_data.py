@@ -103,7 +103,7 @@ class LogData:
 
         pending: list[pa.Table] = []
         for path in self._files:
-            source = pq.ParquetFile(path)
+            source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every row group read until the end
             present = [name for name in dict.fromkeys([*wanted, TIME, MODEL]) if name in source.schema_arrow.names]
             for batch in source.iter_batches(batch_size=chunk_rows, columns=present):
                 kind = batch.schema.field(TIME).type

@@ -75,9 +75,9 @@ def test_a_parquet_file_is_read_one_chunk_at_a_time(tmp_path: Path) -> None:
 
     import pyarrow as pa
 
-    from hydraops.monitoring.check import _chunks
+    from hydraops.monitoring.current import FileData
 
     path = current(tmp_path, 60_000)  # 60 row groups of 1,000 rows
     size, before = os.path.getsize(path), pa.total_allocated_bytes()
-    held = [pa.total_allocated_bytes() - before for _ in _chunks(path, COLUMNS, 1_000)]
+    held = [pa.total_allocated_bytes() - before for _ in FileData(path).chunks(COLUMNS, 1_000)]
     assert len(held) == 60 and max(held) < size / 10  # one row group at a time, never the whole file

@@ -193,3 +193,12 @@ def test_labels_are_planned_and_need_a_prediction_log(trained: Path, drifted: Pa
     assert declared.returncode == 0 and "labels.parquet" in declared.stdout, declared.stdout + declared.stderr
     no_log = hydraops("monitor", *given, "stack.prediction_log=null", "deploy.service.prediction_log.enabled=false", cwd=trained)
     assert no_log.returncode == 2 and "declare stack.prediction_log" in no_log.stderr
+
+
+def test_a_reference_given_on_the_command_line_replaces_the_versions(trained: Path, drifted: Path, hydraops) -> None:
+    """The drifted rows judged against themselves (reference=): nothing drifted, the file named in the plan."""
+    planned = hydraops("monitor", f"current={drifted}", "version=1", f"reference={drifted}", "dry_run=true", cwd=trained)
+    assert planned.returncode == 0 and str(drifted) in planned.stdout, planned.stdout + planned.stderr
+    result = hydraops("monitor", f"current={drifted}", "version=1", f"reference={drifted}", "monitor.chunk=null", cwd=trained)
+    assert result.returncode in (0, 3), result.stdout + result.stderr
+    assert not [v for v in violations_of(trained)["violations"] if v["check"].endswith("drift")], violations_of(trained)["violations"]

@@ -41,6 +41,7 @@ MONITOR_PARAMS = (
     ),
     Param("alias", Kind.TEXT, "judge against the version this registry alias designates (default: deploy.alias)"),
     Param("chunk_rows", Kind.INT, "rows read at a time", minimum=1),
+    Param("reference", Kind.PATH, "judge against this reference instead of the version's: a reference_profile.json, or parquet/CSV rows to profile"),
     Param(
         "labels",
         Kind.PATH,
@@ -65,6 +66,7 @@ def monitor(spec: ProjectSpec, cfg: DictConfig, options: Options) -> None:
         "chunk_rows": options.get("chunk_rows") or 100_000,
         "labels": Path(os.path.abspath(options["labels"])) if options.get("labels") else None,
         "performance": options.get("performance", False),
+        "reference": Path(os.path.abspath(options["reference"])) if options.get("reference") else None,
     }
     _, results = carry_out(job_context(spec, cfg), ["monitor"], {"monitor": stage}, dry_run=options.get("dry_run", False))
     outcomes = [r.value for r in results if isinstance(r.value, Monitored)]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from hydraops.errors import MonitoringError
+from hydraops.monitoring.reference import TRAINING
 from hydraops.monitoring.report_html import REPORT
 from hydraops.monitoring.run import monitoring_experiment
 from hydraops.plan.context import RunContext
@@ -51,6 +52,8 @@ class MonitorDrift(Action):
     end: datetime | None = None
     alias: str | None = None
     chunk_rows: int = 100_000
+    labels: tuple[Path, ...] = ()  # labels that arrived: the performance of the logged predictions is judged too
+    reference: Path | None = None  # instead of the version's reference profile: a profile JSON or reference rows
     html: Path | None = None  # default: report.html beside ``output``
     experiment: str = ""  # default: <project>-monitoring
     log_url: str | None = field(default=None, compare=False, repr=False)
@@ -65,8 +68,6 @@ class MonitorDrift(Action):
 
         return Window(self.start, self.end)
 
-    labels: tuple[Path, ...] = ()  # labels that arrived: the performance of the logged predictions is judged too
-
     @property
     def name(self) -> str:
         judged = self.current.name if self.current is not None else f"the prediction log over {self.window}"
@@ -77,7 +78,8 @@ class MonitorDrift(Action):
         via = f" ({self.alias})" if self.alias else ""
         table = f" (table {self.log_table})" if self.log_table and self.log and "://" in self.log else ""
         judged = str(self.current) if self.current is not None else f"{self.log}{table}: rows of {self.model} at {self.window}"
-        read = (judged, f"models:/{self.model}/{self.version}{via}, run {self.run_id}: reference_profile.json")
+        profile = str(self.reference) if self.reference else f"models:/{self.model}/{self.version}{via}, run {self.run_id}: reference_profile.json"
+        read = (judged, profile)
         return (*read, *map(str, self.labels), "stack.prediction_log") if self.labels else read
 
     @property
@@ -102,7 +104,8 @@ class Monitored:
 
 def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Path | None = None, start: datetime | None = None,
          end: datetime | None = None, log_url: str | None = None, version: int | None = None, alias: str | None = None,
-         chunk_rows: int = 100_000, labels: Path | None = None, performance: bool = False) -> list[Action]:  # fmt: skip
+         chunk_rows: int = 100_000, labels: Path | None = None, performance: bool = False,
+         reference: Path | None = None) -> list[Action]:  # fmt: skip
     """One MonitorDrift when a current file is given (the verb passes ``current=`` or ``monitor.current``), or a
     window ``[start, end)`` of the prediction log (``stack.prediction_log``); none otherwise, so ``apply`` never
     monitors. ``labels`` (a file) or ``performance`` (the declared labels source's files) add the performance of
@@ -113,6 +116,8 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Pa
     if current is None:
         log, table = _log_location(spec)
     files = _labels_files(spec, labels) if labels is not None or performance else ()
+    if reference is None and spec.monitor.reference != TRAINING:
+        reference = Path(os.path.abspath(spec.monitor.reference))
     name = spec.registry.name
     alias = alias or (None if version is not None else spec.deploy.alias)
     found = designated_version(ctx.tracking, name, alias, version, MonitoringError)
@@ -123,7 +128,7 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), current: Pa
     notes = (notes[0] + chunks,)
     return [MonitorDrift(effect=Effect.check, current=None if current is None else Path(current), log=log, log_table=table, start=start, end=end,
                          output=output, model=name, version=found.version, run_id=found.run_id or "", alias=alias, chunk_rows=chunk_rows,
-                         html=output.with_name(REPORT), experiment=monitoring_experiment(spec.project), log_url=log_url, labels=files, notes=notes)]  # fmt: skip
+                         html=output.with_name(REPORT), experiment=monitoring_experiment(spec.project), log_url=log_url, labels=files, reference=reference, notes=notes)]  # fmt: skip
 
 
 def _log_location(spec) -> tuple[str, str | None]:
@@ -164,11 +169,14 @@ def monitor_drift(action: MonitorDrift, ctx: RunContext) -> Result:
     from hydraops.monitoring.log_data import LogData
     from hydraops.monitoring.profile import profile_for_version
     from hydraops.monitoring.quality import declared_checks, known_columns
+    from hydraops.monitoring.reference import reference_from
     from hydraops.monitoring.report_html import write_report
     from hydraops.monitoring.run import log_files, monitoring_run
 
     spec = ctx.spec
     profile = profile_for_version(ctx.tracking.client, action.model, action.version)
+    if action.reference is not None:
+        profile = reference_from(action.reference, profile)
     if action.current is not None:
         labels = spec.features.labels.timestamp if spec.features.labels else None
         current = FileData(action.current, spec.monitor.timestamp or labels, required=spec.monitor.timestamp is not None)

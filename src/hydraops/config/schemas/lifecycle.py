@@ -249,7 +249,9 @@ class FeatureStatusSpec:
 
 @dataclass
 class MonitorSpec:
-    reference: str = "training"
+    reference: str = field(
+        default="training", metadata={"expected": "training (the version's own reference profile), or a reference_profile.json or parquet/CSV file"}
+    )
     current: str | None = None
     #: The prediction log over the last ``window`` (a duration: 7d) as current data, when no file is given.
     window: str | None = field(default=None, metadata={"expected": "a duration, e.g. 7d, or null"})

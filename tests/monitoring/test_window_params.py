@@ -29,7 +29,8 @@ def test_a_window_ends_now_or_at_end_and_a_file_is_a_file(monkeypatch: pytest.Mo
     assert _current(spec(), {"start": END - timedelta(days=2), "window": "1d"})["end"] == END - timedelta(days=1)
     around_now = _current(spec(window="3d"), {})
     assert abs(around_now["end"] - datetime.now(UTC)) < timedelta(minutes=1) and around_now["end"] - around_now["start"] == timedelta(days=3)
-    assert _current(spec(current="x.parquet", window="3d"), {}) == {"current": Path("x.parquet").absolute()}, "monitor.current first"
+    log = "postgresql://monitor:secret@db:5432/prod"  # for a file too: performance (labels=) joins the labels to the log
+    assert _current(spec(current="x.parquet", window="3d"), {}) == {"current": Path("x.parquet").absolute(), "log_url": log}, "monitor.current first"
     assert "current" not in _current(spec(current="x.parquet"), {"window": "1d"}), "window= on the command line beats monitor.current"
 
 

@@ -144,8 +144,8 @@ def _current(spec: ProjectSpec, options: Options) -> dict:
     window = window or (None if given or start else spec.monitor.window)
     if given and (window or start or end):
         raise UsageError("monitor judges a file (current=) or the prediction log (window=, start=, end=), not both", key="current", hint=hint)
-    if given:
-        return {"current": Path(os.path.abspath(given))}
+    if given:  # the log's URL too: performance (labels=) joins the labels to it
+        return {"current": Path(os.path.abspath(given)), "log_url": os.environ.get(LOG_URL_ENV) or None}
     if not window and not start:
         raise UsageError("monitor needs current=PATH (a parquet or CSV file of rows to judge) or window=7d (the prediction log over that window)",
                          key="current", hint=hint)  # fmt: skip

@@ -65,17 +65,24 @@ class PerformanceReport:
 
 
 def version_performance(spec, client, *, version: str, run_id: str, labels: Sequence[Path], start: datetime | None = None,
-                        end: datetime | None = None) -> PerformanceReport:  # fmt: skip
+                        end: datetime | None = None, log: str | None = None) -> PerformanceReport:  # fmt: skip
     """The stage's hook: the labels files ``labels`` (the declared labels' keys, timestamp and target) joined to
-    the prediction log (``stack.prediction_log``), judged by ``monitor.performance`` against the test metric
-    of ``run_id`` (the run of model ``version``)."""
+    the model's predictions in the prediction log (``log``: its directory or URL with credentials, else
+    ``stack.prediction_log``), judged by ``monitor.performance`` against the test metric of ``run_id`` (the run
+    of model ``version``)."""
     from hydraops.config.durations import parse_duration
     from hydraops.serving.prediction_log import read_log
 
     declared, performance = spec.features.labels, spec.monitor.performance
     metric = performance.metric or spec.evaluate.primary_metric
     keys = spec.features.entities[declared.entity].join_keys
-    logged = read_log(spec.stack.prediction_log)
+    # only the columns the join needs, and only from ``start``: a label whose latest prediction is older joins
+    # nothing either way (a later bound would change which prediction is a label's latest: none is set)
+    table = getattr(spec.stack.prediction_log, "table", None) if log else None
+    needed = ["time", "model_name", "model_version", "prediction", *(f"key.{k}" for k in keys)]
+    logged = read_log(log or spec.stack.prediction_log, start, table=table, columns=needed)
+    if len(logged):
+        logged = logged[logged["model_name"] == spec.registry.name]
     frame = read_labels(labels, [*keys, declared.timestamp, declared.target])
     source = spec.data.sources.get(declared.source)
     return performance_checks(

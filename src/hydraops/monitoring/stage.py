@@ -217,7 +217,7 @@ def with_performance(report, spec, ctx: RunContext, action: MonitorDrift):
     from hydraops.monitoring.performance import version_performance
 
     performance = version_performance(spec, ctx.tracking.client, version=action.version, run_id=action.run_id, labels=action.labels,
-                                      start=action.start, end=action.end)  # fmt: skip
+                                      start=action.start, end=action.end, log=action.log_url)  # fmt: skip
     return replace(report, performance=performance, violations=[*report.violations, *performance.violations])
 
 

@@ -21,7 +21,7 @@ Bundles of other versions may have other inputs: their files are read together, 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,9 +59,11 @@ def log_schema(spec: ServingSpec) -> pa.Schema:
     return pa.schema(fields)
 
 
-def read_log(location: Any, start: datetime | None = None, end: datetime | None = None, *, table: str | None = None) -> pd.DataFrame:
-    """The rows logged at ``start <= time < end`` (either open), ordered by time, request id and row."""
-    return read_log_table(location, start, end, table=table).to_pandas()
+def read_log(location: Any, start: datetime | None = None, end: datetime | None = None, *, table: str | None = None,
+             columns: Sequence[str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """The rows logged at ``start <= time < end`` (either open), ordered by time, request id and row; only
+    ``columns`` (and those it is ordered by) when given."""
+    return read_log_table(location, start, end, table=table, columns=columns).to_pandas()
 
 
 def read_request(location: Any, request_id: str, *, table: str | None = None) -> pd.DataFrame:
@@ -70,13 +72,14 @@ def read_request(location: Any, request_id: str, *, table: str | None = None) ->
 
 
 def read_log_table(location: Any, start: datetime | None = None, end: datetime | None = None, *, table: str | None = None,
-                   request_id: str | None = None) -> pa.Table:  # fmt: skip
+                   request_id: str | None = None, columns: Sequence[str] | None = None) -> pa.Table:  # fmt: skip
     """:func:`read_log` as an Arrow table (the logged types kept: integers with nulls stay integers)."""
     kind, where, table_name = resolve(location, table)
     start, end = _utc(start), _utc(end)
+    wanted = None if columns is None else list(dict.fromkeys([*columns, "time", "request_id", "row"]))
     if kind == "parquet":
-        return _read_parquet(Path(where), start, end, request_id)
-    return _read_postgresql(where, table_name, start, end, request_id)
+        return _read_parquet(Path(where), start, end, request_id, wanted)
+    return _read_postgresql(where, table_name, start, end, request_id, wanted)
 
 
 def resolve(location: Any, table: str | None = None) -> tuple[str, str, str]:
@@ -108,7 +111,7 @@ def log_files(folder: Path, start: datetime | None = None, end: datetime | None 
     return files
 
 
-def _read_parquet(folder: Path, start: datetime | None, end: datetime | None, request_id: str | None) -> pa.Table:
+def _read_parquet(folder: Path, start: datetime | None, end: datetime | None, request_id: str | None, columns: list[str] | None = None) -> pa.Table:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -116,7 +119,12 @@ def _read_parquet(folder: Path, start: datetime | None, end: datetime | None, re
     files = log_files(folder, start, end)
     if not files:
         return pa.table({})
-    logged = pa.concat_tables([pq.ParquetFile(path).read() for path in files], promote_options="permissive")  # files of other writers: string or large_string
+
+    def read(path: Path) -> pa.Table:
+        source = pq.ParquetFile(path)
+        return source.read(None if columns is None else [c for c in columns if c in source.schema_arrow.names])
+
+    logged = pa.concat_tables([read(path) for path in files], promote_options="permissive")  # files of other writers: string or large_string
     kind = logged.schema.field("time").type
     if start is not None:
         logged = logged.filter(pc.greater_equal(logged["time"], pa.scalar(start, kind)))
@@ -127,7 +135,8 @@ def _read_parquet(folder: Path, start: datetime | None, end: datetime | None, re
     return logged.sort_by([("time", "ascending"), ("request_id", "ascending"), ("row", "ascending")])
 
 
-def _read_postgresql(url: str, table: str, start: datetime | None, end: datetime | None, request_id: str | None) -> pa.Table:
+def _read_postgresql(url: str, table: str, start: datetime | None, end: datetime | None, request_id: str | None,
+                     columns: list[str] | None = None) -> pa.Table:  # fmt: skip
     import psycopg
     from psycopg import sql
 
@@ -137,7 +146,8 @@ def _read_postgresql(url: str, table: str, start: datetime | None, end: datetime
             conditions.append(sql.SQL("{} {} %s").format(sql.Identifier(column), sql.SQL(op)))
             params.append(value)
     where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
-    query = sql.SQL('SELECT * FROM {}{} ORDER BY "time", request_id, "row"').format(table_identifier(table), where)
+    selected = sql.SQL("*") if columns is None else sql.SQL(", ").join(map(sql.Identifier, columns))
+    query = sql.SQL('SELECT {} FROM {}{} ORDER BY "time", request_id, "row"').format(selected, table_identifier(table), where)
     try:
         with psycopg.connect(url, connect_timeout=10) as connection, connection.cursor() as cursor:
             cursor.execute(query, params)

@@ -26,7 +26,7 @@ def default_store_cache() -> Path:
 def seed_sqlite_store(path: Path, cache: Path) -> bool:
     """Create the store file ``path`` (and its folders) as a copy of the cached empty store of the installed
     MLflow; made in ``cache`` first when missing. False, and nothing written at ``path``, when ``path`` exists
-    already or the cache folder cannot be written."""
+    already, the cache folder cannot be written or this MLflow has no ``_initialize_tables``."""
     if path.exists():
         return False
     try:
@@ -34,7 +34,7 @@ def seed_sqlite_store(path: Path, cache: Path) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_name(f".{path.name}.{os.getpid()}.seed")
         shutil.copyfile(empty, staging)
-    except OSError:
+    except (OSError, ImportError):  # ImportError: an MLflow without the (private) function that migrates
         return False
     try:
         os.link(staging, path)  # appears whole or not at all; a store another process made first is kept

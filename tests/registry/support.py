@@ -22,8 +22,13 @@ class Store:
     experiment: str = EXPERIMENT
 
     def client(self):
+        """A client on the store; a new SQLite store starts as a copy of the cached empty one, as train's does."""
         from mlflow.tracking import MlflowClient
 
+        from hydraops.tracking.sqlite_seed import default_store_cache, seed_sqlite_store
+
+        if self.uri.startswith("sqlite:///"):
+            seed_sqlite_store(Path(self.uri.removeprefix("sqlite:///")), default_store_cache())
         return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
     def experiment_id(self, name: str | None = None) -> str:

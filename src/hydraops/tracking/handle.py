@@ -10,9 +10,12 @@ Importing this module imports no MLflow: the client is made on first use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from hydraops.tracking.sqlite_seed import default_store_cache
 
 if TYPE_CHECKING:
     from hydraops.config.schemas import StackSpec
@@ -27,6 +30,7 @@ class Tracking:
     registry_uri: str
     timeout: float = 10.0
     retries: int = 2
+    store_cache: Path | None = field(default_factory=default_store_cache)  # empty stores to copy; None: MLflow makes each
 
     @classmethod
     def of(cls, stack: StackSpec) -> Tracking:
@@ -35,12 +39,17 @@ class Tracking:
     @cached_property
     def client(self) -> Any:  # an MlflowClient
         """An MlflowClient with explicit URIs, once both stores answered within ``timeout`` (a TrackingError
-        naming the config key when not)."""
+        naming the config key when not). A new embedded SQLite store starts as a copy of an empty one from
+        ``store_cache`` (``sqlite_seed``): MLflow's migrations run once per MLflow version, not once per store."""
         from mlflow.tracking import MlflowClient
 
         from hydraops.tracking.connection import with_connect_timeout
+        from hydraops.tracking.sqlite_seed import seed_sqlite_store
 
         self.check()
+        for uri in {self.tracking_uri, self.registry_uri}:
+            if (path := _sqlite_file(uri)) is not None and self.store_cache is not None:
+                seed_sqlite_store(Path(path), self.store_cache)
         return MlflowClient(
             tracking_uri=with_connect_timeout(self.tracking_uri, self.timeout),
             registry_uri=with_connect_timeout(self.registry_uri, self.timeout),
@@ -80,8 +89,6 @@ class Tracking:
     def missing_store(self) -> str | None:
         """``<file> (stack.<key>)`` when the registry is an embedded SQLite file that does not exist yet (MLflow
         would create it on first use, so read-only verbs and ``plan`` stop before asking); None otherwise."""
-        from pathlib import Path
-
         key = "registry_uri" if self.registry_uri != self.tracking_uri else "tracking_uri"
         uri = self.registry_uri
         if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():

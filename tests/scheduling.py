@@ -21,7 +21,11 @@ KEY = "hydraops/seconds_per_file"
 KNOWN_SECONDS = {
     "tests/test_docs.py": 100.0,
     "tests/test_docs_readme.py": 85.0,
-    "tests/integration/test_demo.py": 60.0,
+    "tests/integration/test_demo.py": 110.0,  # with the closed loop (drifted traffic, monitor, retrain, lineage)
+    "tests/test_docs_monitoring.py": 110.0,
+    "tests/test_docs_lineage.py": 90.0,
+    "tests/monitoring/test_retrain.py": 90.0,
+    "tests/tracking/test_lineage.py": 50.0,
     "tests/test_docs_scoring.py": 50.0,
     "tests/test_docs_registry.py": 49.0,
     "tests/test_docs_feature_store.py": 34.0,

@@ -19,7 +19,8 @@ $(VENV)/.installed: pyproject.toml
 ## demo: the churn project end to end on the embedded defaults (data → validate → plan → apply: features, train,
 ## promote, build the bento → serve it, call it (valid, invalid, explained), stop it → score a file in batch),
 ## then the closed loop: the last month's data arrives drifted → serve traffic (the prediction log) → monitor
-## (a breach: exit 3, report.html) → retrain (materialize → train → promote through the gates) → lineage of a request
+## (a breach: exit 3, report.html) → retrain (materialize → train → promote through the gates) → the bento of the
+## champion (new if promoted) → lineage of a request
 demo: $(VENV)/.installed
 	cd $(CHURN) && $(BIN)/python generate_data.py --customers $(DEMO_CUSTOMERS) --last-month previous
 	cd $(CHURN) && $(BIN)/hydraops validate
@@ -36,6 +37,7 @@ demo: $(VENV)/.installed
 	cd $(CHURN) && $(BIN)/python serve_demo.py --traffic 600
 	cd $(CHURN) && $(BIN)/hydraops monitor window=1h || test $$? -eq 3
 	cd $(CHURN) && $(BIN)/hydraops retrain || test $$? -eq 1
+	cd $(CHURN) && $(BIN)/hydraops build
 	cd $(CHURN) && $(BIN)/hydraops lineage $$(cat artifacts/request_id)
 
 ## demo-trips: the second template, trips (regression over zone and driver features), end to end the same way

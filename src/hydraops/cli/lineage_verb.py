@@ -10,12 +10,10 @@ from typing import Any
 from omegaconf import DictConfig
 
 from hydraops.cli.hydra_app import Options
+from hydraops.cli.monitor_verb import LOG_URL_ENV
 from hydraops.cli.params import Kind, Param
 from hydraops.config.schemas import ProjectSpec
 
-#: The service's own variable (``hydraops.serving.service``): a PostgreSQL URL with credentials, or a parquet
-#: directory, replacing ``stack.prediction_log``'s; read here too, so lineage finds the log the service writes.
-PREDICTION_LOG_URL_ENV = "HYDRAOPS_PREDICTION_LOG_URL"
 #: ``json=true`` is the same as ``--json`` (no default: the flag is not overridden).
 LINEAGE_PARAMS = (Param("json", Kind.BOOL, "print the lineage as JSON (same as --json)"),)
 USAGE = "hydraops lineage TARGET [--json]: TARGET is a request id, MODEL@ALIAS, MODEL/VERSION or a run id"
@@ -42,7 +40,7 @@ def prediction_log_location(spec: ProjectSpec) -> Any:
     """``stack.prediction_log``, its URL or directory replaced by ``HYDRAOPS_PREDICTION_LOG_URL`` when set."""
     from hydraops.serving.prediction_log import resolve
 
-    declared, given = spec.stack.prediction_log, os.environ.get(PREDICTION_LOG_URL_ENV) or None
+    declared, given = spec.stack.prediction_log, os.environ.get(LOG_URL_ENV) or None
     if given is None or declared is None:
         return given or declared
     kind, _, table = resolve(declared)

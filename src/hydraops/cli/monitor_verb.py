@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
     from hydraops.monitoring.stage import Monitored
 
-#: The prediction log's PostgreSQL URL with credentials (or its directory) on this machine, as the service reads it.
+
+#: The prediction log's location on this machine (a PostgreSQL URL with credentials, or a parquet directory),
+#: replacing ``stack.prediction_log``'s, as the service reads it: the verbs that read the log (monitor, lineage) too.
 LOG_URL_ENV = "HYDRAOPS_PREDICTION_LOG_URL"
 
 MONITOR_PARAMS = (

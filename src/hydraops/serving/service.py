@@ -47,7 +47,7 @@ from hydraops.serving.routes import app, current, problem_response
 from hydraops.serving.spec import FILE
 
 ONLINE_URL_ENV = "HYDRAOPS_ONLINE_URL"
-PREDICTION_LOG_URL_ENV = "HYDRAOPS_PREDICTION_LOG_URL"
+PREDICTION_LOG_URL_ENV = "HYDRAOPS_PREDICTION_LOG_URL"  # as hydraops.cli.monitor_verb.LOG_URL_ENV reads it
 REGISTRY_URI_ENV = "HYDRAOPS_REGISTRY_URI"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 

@@ -18,9 +18,10 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def labelled_log(*, days: int = 3, customers: int = 500, flipped: Collection[str] = (), seed: int = 0, version: str = "1",
-                 start: datetime = START) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Each customer scored once a day (at a random time); its label, drawn from the score, stamped an hour
-    later. On the days (ISO dates) in ``flipped`` the labels are the opposite: the model is wrong there."""
+                 start: datetime = START, model: str = "churn") -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Each customer scored once a day (at a random time) by ``model`` ``version``; its label, drawn from the
+    score, stamped an hour later. On the days (ISO dates) in ``flipped`` the labels are the opposite: the model
+    is wrong there."""
     import numpy as np
     import pandas as pd
 
@@ -34,7 +35,7 @@ def labelled_log(*, days: int = 3, customers: int = 500, flipped: Collection[str
         if base.date().isoformat() in flipped:
             label = 1 - label
         ids = np.arange(customers)
-        logs.append(pd.DataFrame({"request_id": [f"r{day}-{i}" for i in ids], "row": 0, "time": times, "model_name": "churn",
+        logs.append(pd.DataFrame({"request_id": [f"r{day}-{i}" for i in ids], "row": 0, "time": times, "model_name": model,
                                   "model_version": version, "key.customer_id": ids.astype(str), "prediction": score}))  # fmt: skip
         labels.append(pd.DataFrame({"customer_id": ids, "label_time": (times + pd.Timedelta(hours=1)).dt.tz_localize(None), "churned": label}))
     return pd.concat(logs, ignore_index=True), pd.concat(labels, ignore_index=True)

@@ -44,6 +44,8 @@ class Serving:
             from hydraops.serving.predictor import Predictor
 
             self.predictor = Predictor(self.spec, folder / MODEL_DIR, threads=1)  # small requests: no thread start-up
+            if self.spec.service.get("explain", True):
+                _ = self.predictor.shap_tables  # made before the first request, not during it
         except Exception as error:  # noqa: BLE001 - the service stays up and says why it is not ready
             self.load_error = f"model {self.spec.model.name}/{self.spec.model.version} not loaded: {error}"
             logger.error(self.load_error)

@@ -20,6 +20,7 @@ from hydraops.serving.spec import ServingSpec
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
 _NAN = float("nan")
 
@@ -77,3 +78,21 @@ class MatrixBuilder:
                 line[column.position] = code
             lines.append(line)
         return np.array(lines, dtype=float).reshape(len(values), len(self.names))
+
+
+def frame_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """A prepared frame (``prepare_features``) as the float64 matrix a LightGBM booster makes of it
+    (``lightgbm.basic._data_from_pandas``): categoricals as their codes, missing as NaN, in the common
+    dtype of the columns and float32, then float64."""
+    import numpy as np
+    import pandas as pd
+
+    columns = {}
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.cat.codes.replace({-1: np.nan})
+        columns[name] = column
+    data = pd.DataFrame(columns, index=frame.index)
+    target = np.result_type(*[dtype.type for dtype in data.dtypes], np.float32)
+    return data.to_numpy(dtype=target, na_value=np.nan).astype(float)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from hydraops.serving.treeshap import TreeShapTables
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -91,7 +93,8 @@ class Predictor:
         return predict_scores(self.model, prepared, Task(self.spec.task))
 
     def explain(self, frame: pd.DataFrame | Inputs) -> Explanation:
-        """Exact contributions: LightGBM's own ``pred_contrib`` (TreeSHAP); a linear scikit-learn model's
+        """Exact contributions: LightGBM's TreeSHAP (``pred_contrib``'s values, from :attr:`shap_tables` where
+        they apply); a linear scikit-learn model's
         ``coef × (x − training mean)`` (``serving.linear``). Other models: a ServingError saying they are not
         explainable (the build refuses ``explain: true`` for them)."""
         import numpy as np
@@ -106,10 +109,25 @@ class Predictor:
 
             base, contributions, raw = explain_linear(self.model, prepared, self.spec.feature_names, self.spec.background, self.spec.task == "classification")
             return Explanation(base, contributions, raw, space)
+        if self.shap_tables is not None:
+            from hydraops.serving.matrix import frame_matrix
+
+            contributions = self.shap_tables(prepared if isinstance(prepared, np.ndarray) else frame_matrix(prepared))
+        else:
+            contributions = np.asarray(self.model.predict(prepared, pred_contrib=True, num_threads=self.threads), dtype=float)
         # the raw score from its own call: the contributions' sum differs from it in the last bits (summed in another order)
-        contributions = np.asarray(self.model.predict(prepared, pred_contrib=True, num_threads=self.threads), dtype=float)
         raw = np.asarray(self.model.predict(prepared, raw_score=True, num_threads=self.threads), dtype=float).reshape(-1)
         return Explanation(contributions[:, -1], contributions[:, :-1], raw, space)
+
+    @cached_property
+    def shap_tables(self) -> TreeShapTables | None:
+        """A LightGBM model's TreeSHAP tables (``serving.treeshap``: ``pred_contrib``'s values several times
+        faster on small requests), made on first use; None for other models or where they do not apply."""
+        if self.spec.model.flavor != "lightgbm":
+            return None
+        from hydraops.serving.treeshap import tables_for
+
+        return tables_for(self.model)
 
     @cached_property
     def explainable(self) -> bool:

@@ -56,24 +56,26 @@ def test_the_tables_give_pred_contrib(seed, trees, leaves, classification, nan_s
     tables = tables_for(booster)
     probe = _probe(x, seed)
     expected = booster.predict(probe, pred_contrib=True)
-    got = tables(probe)
+    got, raw = tables(probe)
     assert got.shape == expected.shape
     assert np.max(np.abs(got - expected)) <= 1e-9 * max(1.0, np.max(np.abs(expected)))
-    raw = booster.predict(probe, raw_score=True)
+    assert np.array_equal(raw, booster.predict(probe, raw_score=True)), "the raw score is LightGBM's bit for bit"
     assert np.max(np.abs(got.sum(axis=1) - raw)) <= 1e-9 * max(1.0, np.max(np.abs(raw)))
 
 
 def test_a_model_without_splits_has_only_its_base() -> None:
     x, signal = _data(0, 50, 0.0, 0.0)
     booster = lightgbm.train({"objective": "regression", "min_data_in_leaf": 1000, "verbose": -1}, lightgbm.Dataset(x, signal), 3)
-    got = tables_for(booster)(x[:3])
-    assert np.array_equal(got, booster.predict(x[:3], pred_contrib=True))
+    got, raw = tables_for(booster)(x[:3])
+    assert np.array_equal(got, booster.predict(x[:3], pred_contrib=True)) and np.array_equal(raw, booster.predict(x[:3], raw_score=True))
 
 
 def test_tables_over_the_budget_or_several_outputs_are_not_made() -> None:
     x, signal = _data(1, 300, 0.0, 0.0)
     booster = lightgbm.train({"objective": "regression", "verbose": -1}, lightgbm.Dataset(x, signal), 5)
     assert tables_for(booster, budget=10) is None and tables_for(booster) is not None
+    forest = lightgbm.train({"boosting": "rf", "bagging_freq": 1, "bagging_fraction": 0.5, "verbose": -1}, lightgbm.Dataset(x, signal), 3)
+    assert tables_for(forest) is None, "a random forest averages its trees"
     classes = np.digitize(signal, [-1, 1])
     multiclass = lightgbm.train({"objective": "multiclass", "num_class": 3, "verbose": -1}, lightgbm.Dataset(x, classes), 3)
     assert tables_for(multiclass) is None
@@ -89,4 +91,4 @@ def test_a_frame_becomes_the_matrix_lightgbm_makes_of_it(dtype) -> None:
     target = rng.normal(size=200) + (frame["b"] == "y")
     booster = lightgbm.train({"objective": "regression", "verbose": -1, "min_data_in_leaf": 5}, lightgbm.Dataset(frame, target), 10)
     assert np.array_equal(booster.predict(frame_matrix(frame)), booster.predict(frame))
-    assert np.max(np.abs(tables_for(booster)(frame_matrix(frame)) - booster.predict(frame, pred_contrib=True))) <= 1e-9
+    assert np.max(np.abs(tables_for(booster)(frame_matrix(frame))[0] - booster.predict(frame, pred_contrib=True))) <= 1e-9

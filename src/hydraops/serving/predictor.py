@@ -112,11 +112,11 @@ class Predictor:
         if self.shap_tables is not None:
             from hydraops.serving.matrix import frame_matrix
 
-            contributions = self.shap_tables(prepared if isinstance(prepared, np.ndarray) else frame_matrix(prepared))
+            contributions, raw = self.shap_tables(prepared if isinstance(prepared, np.ndarray) else frame_matrix(prepared))
         else:
             contributions = np.asarray(self.model.predict(prepared, pred_contrib=True, num_threads=self.threads), dtype=float)
-        # the raw score from its own call: the contributions' sum differs from it in the last bits (summed in another order)
-        raw = np.asarray(self.model.predict(prepared, raw_score=True, num_threads=self.threads), dtype=float).reshape(-1)
+            raw = np.asarray(self.model.predict(prepared, raw_score=True, num_threads=self.threads), dtype=float).reshape(-1)
+        # the raw score is raw_score's: the contributions' sum differs from it in the last bits (summed in another order)
         return Explanation(contributions[:, -1], contributions[:, :-1], raw, space)
 
     @cached_property

@@ -6,12 +6,13 @@ the product of those splits' data fractions. The leaf's Shapley values depend on
 which of its features are satisfied — a bit mask — so each leaf's values for every mask are computed once
 (``n · 2^n`` numbers for n distinct features; the idea of Fast TreeSHAP v2, Yang 2021). Explaining a row is
 then an interval test per (leaf, feature) pair, a mask per leaf and a table lookup per pair, in NumPy:
-about a third of ``pred_contrib``'s time on one row of a 200-tree model (``benchmarks/README.md``). The
-values are ``pred_contrib``'s up to the last bits (another order of summation); tests/serving/
-test_treeshap.py compares them on random models with missing values, zeros as missing and categorical splits.
+about a sixth of ``pred_contrib``'s time on one row of a 200-tree model, and the raw score comes with it
+(the leaf whose every pair holds is the row's leaf). The contributions are ``pred_contrib``'s up to the last
+bits (another order of summation), the raw score ``raw_score``'s bit for bit: tests/serving/test_treeshap.py
+compares them on random models with missing values, zeros as missing and categorical splits.
 
 :func:`tables_for` answers None — the caller then uses ``pred_contrib`` — for a model it does not cover:
-several outputs per row, linear trees, or tables over ``budget`` numbers.
+several outputs per row, averaged trees (random forests), linear trees, or tables over ``budget`` numbers.
 """
 
 from __future__ import annotations
@@ -53,23 +54,26 @@ class _Split:
 
 
 def tables_for(booster: Any, budget: int = 1 << 24) -> TreeShapTables | None:
-    """The tables of a LightGBM ``Booster``; None for several outputs per row, linear trees, or tables
-    over ``budget`` numbers (8 bytes each)."""
+    """The tables of a LightGBM ``Booster``; None for several outputs per row, averaged trees, linear trees,
+    or tables over ``budget`` numbers (8 bytes each: 128 MiB by default)."""
     import numpy as np
 
     model = booster.dump_model()
-    if model.get("num_tree_per_iteration", 1) != 1:
+    if model.get("num_tree_per_iteration", 1) != 1 or model.get("average_output"):
         return None
-    leaves: list[tuple[float, list[_Split]]] = []
-    for tree in model["tree_info"]:
+    leaves: list[tuple[int, float, list[_Split]]] = []  # (tree, value, path)
+    constants = np.zeros(len(model["tree_info"]))  # one-leaf trees' values: they only move the base value
+    for number, tree in enumerate(model["tree_info"]):
         stack = [(tree["tree_structure"], [])]
         while stack:
             node, path = stack.pop()
             if "leaf_coeff" in node:
                 return None
             if "leaf_value" in node:
-                if path:  # a one-leaf tree only moves the base value
-                    leaves.append((node["leaf_value"], path))
+                if path:
+                    leaves.append((number, node["leaf_value"], path))
+                else:
+                    constants[number] = node["leaf_value"]
                 continue
             categorical = node["decision_type"] == "=="
             for left, child in ((True, node["left_child"]), (False, node["right_child"])):
@@ -79,11 +83,11 @@ def tables_for(booster: Any, budget: int = 1 << 24) -> TreeShapTables | None:
                                frozenset(int(c) for c in str(node["threshold"]).split("||")) if categorical else None,
                                node["missing_type"], bool(node["default_left"]))  # fmt: skip
                 stack.append((child, [*path, split]))
-    sizes = [len({split.feature for split in path}) for _, path in leaves]
+    sizes = [len({split.feature for split in path}) for _, _, path in leaves]
     if sum(n << n for n in sizes) > budget:
         return None
     base = float(booster.predict(np.zeros((1, booster.num_feature())), pred_contrib=True)[0, -1])
-    return TreeShapTables.build(leaves, booster.num_feature(), base)
+    return TreeShapTables.build(leaves, constants, booster.num_feature(), base)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,9 @@ class TreeShapTables:
     table: np.ndarray  # leaf after leaf: for a leaf of n features, 2^n masks × n contributions
     leaf_offset: np.ndarray  # per leaf: where its block starts in ``table``, its number of features
     leaf_size: np.ndarray
+    leaf_tree: np.ndarray  # per leaf: its tree and value (the row's leaf in a tree: the one whose every pair holds)
+    leaf_value: np.ndarray
+    constants: np.ndarray  # per tree: a one-leaf tree's value, else 0
     pair_leaf: np.ndarray  # per (leaf, feature) pair, a feature's pairs together
     pair_slot: np.ndarray  # the feature's place among its leaf's
     lower: np.ndarray  # numerical pairs are satisfied by lower < x <= upper (categorical: never by it)
@@ -118,13 +125,13 @@ class TreeShapTables:
     zero: list[int]  # the features with zero-as-missing splits
 
     @classmethod
-    def build(cls, leaves: list[tuple[float, list[_Split]]], features: int, base: float) -> TreeShapTables:
+    def build(cls, leaves: list[tuple[int, float, list[_Split]]], constants: np.ndarray, features: int, base: float) -> TreeShapTables:
         import numpy as np
         from scipy import sparse
 
         pairs: list[tuple[int, int, int, list[_Split]]] = []  # (feature, leaf, slot, its splits)
         fractions = []
-        for leaf, (_, path) in enumerate(leaves):
+        for leaf, (_, _, path) in enumerate(leaves):
             on_path: dict[int, list[_Split]] = {}
             for split in path:
                 on_path.setdefault(split.feature, []).append(split)
@@ -134,7 +141,7 @@ class TreeShapTables:
         size = np.array([len(f) for f in fractions], dtype=np.int64)
         offset = np.cumsum(size << size) - (size << size)
         table = np.empty(int((size << size).sum()))
-        values = np.array([value for value, _ in leaves])
+        values = np.array([value for _, value, _ in leaves])
         for n in np.unique(size):
             group = np.flatnonzero(size == n)
             for chunk in np.array_split(group, -(-len(group) * (int(n) << int(n)) // _BLOCK_NUMBERS)):
@@ -153,19 +160,41 @@ class TreeShapTables:
         used = np.flatnonzero(counts)
         categorical = [f for f, feature in enumerate(by_feature) if feature.categories is not None]
         zero = [f for f, feature in enumerate(by_feature) if feature.zero is not None]
-        return cls(features, base, table, offset, size, leaf, slot, lower, upper, to_leaves, by_feature, counts, used, bounds[used], categorical, zero)
+        trees = np.array([tree for tree, _, _ in leaves], dtype=np.intp)
+        return cls(
+            features,
+            base,
+            table,
+            offset,
+            size,
+            trees,
+            values,
+            constants,
+            leaf,
+            slot,
+            lower,
+            upper,
+            to_leaves,
+            by_feature,
+            counts,
+            used,
+            bounds[used],
+            categorical,
+            zero,
+        )
 
-    def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        """``pred_contrib`` of the (rows, features) float64 ``matrix``: (rows, features + 1), the base last."""
+    def __call__(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the (rows, features) float64 ``matrix``: ``pred_contrib``'s (rows, features + 1), the base
+        last, and ``raw_score``'s (rows,) bit for bit (the rows' leaves summed in tree order, as LightGBM does)."""
         import numpy as np
 
-        out = np.empty((len(matrix), self.features + 1))
+        contributions, raw = np.empty((len(matrix), self.features + 1)), np.empty(len(matrix))
         for row, values in enumerate(matrix):
-            out[row, :-1] = self._contributions(values)
-        out[:, -1] = self.base
-        return out
+            contributions[row, :-1], raw[row] = self._explain(values)
+        contributions[:, -1] = self.base
+        return contributions, raw
 
-    def _contributions(self, row: np.ndarray) -> np.ndarray:
+    def _explain(self, row: np.ndarray) -> tuple[np.ndarray, float]:
         import numpy as np
 
         x = np.repeat(row, self.counts)
@@ -181,12 +210,15 @@ class TreeShapTables:
             if abs(row[index]) <= _ZERO:
                 constant, lower, upper = self.by_feature[index].zero
                 satisfied[self.by_feature[index].pairs] = constant & (lower < row[index]) & (row[index] <= upper)
-        masks = self.to_leaves @ satisfied.astype(float)  # each leaf's: Σ 2^slot over its satisfied pairs
-        values = self.table[(self.leaf_offset + masks.astype(np.int64) * self.leaf_size)[self.pair_leaf] + self.pair_slot]
+        masks = (self.to_leaves @ satisfied.astype(float)).astype(np.int64)  # each leaf's: Σ 2^slot over its satisfied pairs
+        values = self.table[(self.leaf_offset + masks * self.leaf_size)[self.pair_leaf] + self.pair_slot]
         contributions = np.zeros(self.features)
         if len(values):
             contributions[self.used] = np.add.reduceat(values, self.starts)
-        return contributions
+        outputs = self.constants.copy()
+        reached = masks == (1 << self.leaf_size) - 1
+        outputs[self.leaf_tree[reached]] = self.leaf_value[reached]
+        return contributions, float(np.cumsum(outputs)[-1]) if len(outputs) else 0.0
 
 
 def _shapley_blocks(fractions: np.ndarray) -> np.ndarray:

@@ -53,9 +53,9 @@ class _Split:
         return (x <= self.threshold) == self.left
 
 
-def tables_for(booster: Any, budget: int = 1 << 24) -> TreeShapTables | None:
+def tables_for(booster: Any, budget: int = 1 << 22) -> TreeShapTables | None:
     """The tables of a LightGBM ``Booster``; None for several outputs per row, averaged trees, linear trees,
-    or tables over ``budget`` numbers (8 bytes each: 128 MiB by default)."""
+    or tables over ``budget`` numbers (8 bytes each: 32 MiB by default)."""
     import numpy as np
 
     model = booster.dump_model()

@@ -95,3 +95,15 @@ def test_inputs_of_a_served_row_feed_both_the_prediction_and_the_explanation(pre
     assert isinstance(inputs, Inputs) and inputs.data.shape == (1, 3)
     explained = predictor.explain(inputs)
     assert explained.contributions.shape == (1, 3) and abs(explained.base[0] + explained.contributions.sum() - explained.raw[0]) <= 1e-9
+
+
+def test_explanations_are_pred_contribs_where_no_tables_are_made(bundle) -> None:
+    with_tables = Predictor(bundle.spec, bundle.folder / "model", threads=1)
+    without = Predictor(bundle.spec, bundle.folder / "model", threads=1)
+    without.__dict__["shap_tables"] = None  # as for a model over the tables' budget
+    assert with_tables.shap_tables is not None
+    inputs = with_tables.inputs(grid())
+    tables, lightgbm = with_tables.explain(inputs), without.explain(inputs)
+    assert np.array_equal(tables.raw, lightgbm.raw) and np.array_equal(tables.base, lightgbm.base)
+    assert np.abs(tables.contributions - lightgbm.contributions).max() <= 1e-12
+    assert np.array_equal(lightgbm.contributions, without.model.predict(inputs.data, pred_contrib=True)[:, :-1])

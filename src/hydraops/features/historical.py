@@ -17,7 +17,7 @@ from hydraops.features.aggregates import aggregates_at_sql, direct_join, sum_sca
 from hydraops.features.materialize import us
 from hydraops.features.progress import Report, watching
 from hydraops.features.repo import FeatureRepo
-from hydraops.features.sources import confine, connect, literal, quote
+from hydraops.features.sources import confine, connect, database, literal, quote
 from hydraops.features.table_writer import write_counting
 
 
@@ -222,28 +222,30 @@ class TrainingTable:
 def build_training_table(repo: FeatureRepo, path: str, report: Report | None = None) -> TrainingTable:
     """The labels (``features.labels``) joined with every feature, point in time, written as parquet.
 
-    Runs wholly in DuckDB: the labels source and the timelines are read from parquet, never loaded
-    into pandas.
+    Runs wholly in DuckDB, on a connection of the repo's shared database: the labels source and the
+    timelines are read from parquet, never loaded into pandas (the file is written by pyarrow, not DuckDB).
     """
+    labels = repo.features.labels
+    if labels is None:
+        raise FeatureStoreError("no labels declared (features.labels): a training table is built on them")
+    with database(repo, [labels.source]).connection() as con:
+        return _build(con, repo, path, report)
+
+
+def _build(con, repo: FeatureRepo, path: str, report: Report | None) -> TrainingTable:
     import duckdb
 
     from hydraops.features.sources import register_source
 
     labels = repo.features.labels
-    if labels is None:
-        raise FeatureStoreError("no labels declared (features.labels): a training table is built on them")
-    con = connect(repo.memory_limit)
-    folder, name = os.path.split(os.path.abspath(path))
-    info = register_source(
-        con, repo, labels.source, writable=[path, os.path.join(folder, f"tmp_{name}")]
-    )  # DuckDB's COPY over an existing file writes tmp_<name> first
+    info = register_source(con, repo, labels.source)
     _require_columns(labels, repo.features.entities[labels.entity].join_keys, list(info.columns))
     keys = [*repo.features.entities[labels.entity].join_keys, *(k for view in repo.features.views for k in repo.join_keys(view))]
     carried = list(dict.fromkeys([*keys, labels.timestamp, labels.target, *labels.features]))
     plan = _plan(repo, list(info.columns), labels.timestamp, None, rows=f"the labels source '{labels.source}'", carried=carried)
     warnings = _label_failures(con, repo)
     columns = ", ".join(quote(c) for c in carried)
-    con.execute(f"CREATE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row FROM {quote(labels.source)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row FROM {quote(labels.source)}")
     side = f"labels source '{labels.source}' column '{labels.timestamp}'"
     query = join_sql(con, repo, plan, "__entities", labels.timestamp, side=side, carry=carried)
     features = [n for names in plan.values() for n in names]

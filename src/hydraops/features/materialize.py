@@ -17,7 +17,7 @@ from hydraops.features.aggregates import last_change_sql, lateness_sql, stored_e
 from hydraops.features.checks import check_view_inputs
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us
-from hydraops.features.sources import confine, connect, literal, quote, register_source
+from hydraops.features.sources import database, literal, quote, register_source
 from hydraops.features.timeline import row_timeline_sql
 from hydraops.features.validation import check_relation, source_failures
 
@@ -84,38 +84,17 @@ def _up_to_date(repo: FeatureRepo, name: str) -> ViewResult:
     return ViewResult(name, current.version, "up to date", current.rows, current.entities, tuple(current.warnings))
 
 
-class SharedConnection:
-    """One DuckDB connection for the views a features plan computes, one after the other (opening a DuckDB
-    database costs ~0.1 s): opened by the first, confined once to the files of every source they read and
-    the offline store, closed when the last is done."""
-
-    def __init__(self, repo: FeatureRepo, views: Sequence[str]) -> None:
-        self.repo, self.pending = repo, set(views)
-        self.sources = sorted({repo.features.views[v].source for v in views})
-        self._con = None
-
-    def get(self):
-        if self._con is None:
-            self._con = connect(self.repo.memory_limit)
-            confine(self._con, self.repo, self.sources)
-        return self._con
-
-    def done(self, view: str) -> None:
-        self.pending.discard(view)
-        if not self.pending and self._con is not None:
-            self._con.close()
-            self._con = None
-
-
 def compute_view(
     repo: FeatureRepo, name: str, version: str, start: datetime | None, end: datetime | None, report: Report | None = None, con=None
 ) -> ViewResult:
     """Compute the view's timeline (or events) from its sources, check it and publish it as ``version``
-    (made CURRENT); long statements tell ``report`` how far they are. ``con``: a connection to work on (its
-    own by default), confined to the view's sources at least."""
+    (made CURRENT); long statements tell ``report`` how far they are. ``con``: a connection to work on,
+    confined to the view's sources at least (by default one of the repo's shared database)."""
+    if con is None:
+        with database(repo, [repo.view(name).source]).connection() as con:
+            return compute_view(repo, name, version, start, end, report, con)
     view = repo.view(name)
     keys = repo.join_keys(name)
-    con = con or connect(repo.memory_limit)
     info = register_source(con, repo, view.source)
     source = repo.data.sources[view.source]
     check_view_inputs(con, repo, name, info)

@@ -35,6 +35,7 @@ class MaterializeView(Action):
     ``reuse``, or compute and publish a new one. Effect ``check``: the version cannot be computed (why in notes)."""
 
     stage: ClassVar[str] = "features"
+    concurrent: ClassVar[bool] = True  # each view reads its sources and writes its own folder, under its own lock
     view: str
     version: str
     start: datetime | None = None

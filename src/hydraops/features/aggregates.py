@@ -149,8 +149,13 @@ def _scale(smallest: float | None, largest: float | None, rows: int) -> int | No
 def last_change_sql(view: FeatureViewSpec, events: str) -> str:
     """SQL for the last instant any aggregate of the view can change: an event becoming visible or leaving
     its longest window."""
+    return f"SELECT {last_change_aggregate(view)} FROM {events}"
+
+
+def last_change_aggregate(view: FeatureViewSpec) -> str:
+    """:func:`last_change_sql`'s aggregate expression, over a relation of events."""
     longest = max(to_us(w) for a in view.aggregations for w in a.windows)
-    return f"SELECT greatest(max(__avail), max(__ts) + {longest}) FROM {events}"
+    return f"greatest(max(__avail), max(__ts) + {longest})"
 
 
 def aggregates_at_sql(

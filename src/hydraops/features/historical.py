@@ -243,7 +243,7 @@ def _build(con, repo: FeatureRepo, path: str, report: Report | None) -> Training
     keys = [*repo.features.entities[labels.entity].join_keys, *(k for view in repo.features.views for k in repo.join_keys(view))]
     carried = list(dict.fromkeys([*keys, labels.timestamp, labels.target, *labels.features]))
     plan = _plan(repo, list(info.columns), labels.timestamp, None, rows=f"the labels source '{labels.source}'", carried=carried)
-    warnings = _label_failures(con, repo)
+    warnings = _label_failures(con, repo, info.columns)
     columns = ", ".join(quote(c) for c in carried)
     con.execute(f"CREATE OR REPLACE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row FROM {quote(labels.source)}")
     side = f"labels source '{labels.source}' column '{labels.timestamp}'"
@@ -259,14 +259,14 @@ def _build(con, repo: FeatureRepo, path: str, report: Report | None) -> Training
     return TrainingTable(path, rows, report, warnings)
 
 
-def _label_failures(con, repo: FeatureRepo) -> tuple[str, ...]:
+def _label_failures(con, repo: FeatureRepo, types: dict[str, str]) -> tuple[str, ...]:
     """The labels source's failed checks; a DataError (nothing written) under ``features.validation: strict``."""
     from hydraops.config.schemas import ValidationMode
     from hydraops.errors import DataError
     from hydraops.features.validation import source_failures
 
     source = repo.features.labels.source
-    failures = tuple(f"source '{source}': {failure}" for failure in source_failures(con, repo, source))
+    failures = tuple(f"source '{source}': {failure}" for failure in source_failures(con, repo, source, types))
     if failures and repo.features.validation is ValidationMode.strict:
         raise DataError(
             f"the labels source '{source}' (features.labels.source) failed its checks (data.sources.{source}.columns, "

@@ -6,6 +6,8 @@ before the work) and ``peak_rss`` (VmHWM after it), ``rows``.
 
 - ``hydraops``: ``materialize(repo)`` then ``build_training_table(repo, OUT)`` on an empty offline store
   of its own (``paths.offline_store_dir`` overridden; the project's config is composed untimed);
+- ``hydraops-rows``: the same, the config restricted (untimed) to the row views Feast computes (the views
+  of ``case.json`` with plain features): their materialization and a training table of their features only;
 - ``duckdb``: ``COPY (<the brute-force query>) TO OUT``.
 Feast runs from its own virtualenv: ``_e2e_feast.py``.
 """
@@ -25,7 +27,9 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from _common import peak_rss_bytes  # noqa: E402
 
 
-def hydraops_work(folder: Path, out: Path):
+def hydraops_work(folder: Path, out: Path, *, row_views_only: bool = False):
+    from dataclasses import replace
+
     from hydraops import load_spec
     from hydraops.features import FeatureRepo, materialize
 
@@ -35,6 +39,9 @@ def hydraops_work(folder: Path, out: Path):
         from hydraops.features.historical import build_training_table
 
     spec = load_spec(folder, [f"paths.offline_store_dir={out.parent / (out.stem + '-store')}"])
+    if row_views_only:  # what Feast computes: the row views, chosen as _e2e_feast.py chooses them
+        rows = [view["name"] for view in json.loads((folder / "case.json").read_text())["views"] if "features" in view]
+        spec = replace(spec, features=replace(spec.features, views={name: spec.features.views[name] for name in rows}))
 
     def work() -> int:
         repo = FeatureRepo.from_spec(spec)
@@ -75,5 +82,8 @@ if __name__ == "__main__":
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
 
-    work = {"hydraops": hydraops_work, "duckdb": duckdb_work}[role](folder, out)
+    if role == "hydraops-rows":
+        work = hydraops_work(folder, out, row_views_only=True)
+    else:
+        work = {"hydraops": hydraops_work, "duckdb": duckdb_work}[role](folder, out)
     print(json.dumps(measure(work)))

@@ -44,7 +44,8 @@ def compare_tables(actual: Path, expected: Path) -> list[str]:
 
 
 def compare_feast(feast: Path, expected: Path, case: dict) -> dict:
-    """Feast's row-view values beside the brute force's, matched on (keys, label timestamp): for information."""
+    """A table's row-view values (Feast's, for information; hydraops-rows') beside the brute force's, matched on
+    (keys, label timestamp)."""
     import pandas as pd
 
     labels = case["labels"]
@@ -58,5 +59,5 @@ def compare_feast(feast: Path, expected: Path, case: dict) -> dict:
     found = merged[merged["_merge"] == "both"]
     cells = {n: int(_differing(found[n + "__feast"], found[n]).sum()) for n in names}
     total = len(found) * len(names)
-    summary = f"{sum(cells.values()):,} of {total:,} cells differ; {absent:,} of {len(b):,} (key, time) pairs absent from Feast's table"
+    summary = f"{sum(cells.values()):,} of {total:,} cells differ; {absent:,} of {len(b):,} (key, time) pairs absent from its table"
     return {"differing_cells": cells, "compared_cells": total, "absent_label_pairs": absent, "label_pairs": len(b), "summary": summary}

@@ -87,3 +87,38 @@ def test_train_stage_on_churn(tmp_path: Path) -> None:
     assert run.effect is Effect.check and run.name == "run lightgbm in MLflow experiment churn, register a new version of churn"
     assert any("debug: at most 20000 rows" in d for d in run.details)
     assert any("inputs not readable yet" in d for d in run.details)  # no data generated: it cannot train, and says why
+
+
+def test_consecutive_concurrent_actions_run_at_once_and_report_in_plan_order(monkeypatch) -> None:
+    import threading
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from hydraops.plan import executor
+    from hydraops.plan.model import Action, Outcome, Result
+
+    @dataclass(frozen=True, kw_only=True)
+    class Step(Action):
+        concurrent: ClassVar[bool] = True
+        n: int
+
+    met, ran = threading.Barrier(3), []
+
+    def carry_out(action: Step, ctx) -> Result:
+        met.wait(timeout=10)  # all three are running at once, or this breaks
+        if action.n == 1:
+            raise ValueError("step 1 failed")
+        ran.append(action.n)
+        return Result(action, Outcome.done, f"step {action.n}")
+
+    monkeypatch.setattr(executor, "handler", lambda kind: carry_out)
+    steps = tuple(Step(effect=Effect.create, n=n) for n in range(3))
+    seen: list[str] = []
+    with pytest.raises(ValueError, match="step 1 failed"):
+        executor.apply(Plan("demo", steps), None, on_result=lambda r: seen.append(r.summary))
+    assert seen == ["step 0"] and sorted(ran) == [0, 2]  # the failure comes in plan order, once all are done
+
+    met.reset()
+    monkeypatch.setattr(executor, "handler", lambda kind: lambda action, ctx: (met.wait(timeout=10), Result(action, Outcome.done, f"step {action.n}"))[1])
+    results = executor.apply(Plan("demo", (*steps, Step(effect=Effect.skip, n=3))), None)
+    assert [r.summary for r in results] == ["step 0", "step 1", "step 2", "up to date"]

@@ -103,12 +103,7 @@ def direct_join(con, view: FeatureViewSpec, events: str, rows: int, entities: in
     (:func:`aggregates_at_sql` ``direct``): when an entity has, on average, at most ``DIRECT_EVENTS`` events
     in the longest window, those few rows per request cost less than sorting every event together with the
     requests for the RANGE frames. Reads the events' time span from the parquet statistics."""
-    if rows == 0 or entities == 0:
-        return True
-    first, last = con.execute(f"SELECT min(__ts), max(__ts) FROM {events}").fetchall()[0]
-    longest = max(to_us(w) for a in view.aggregations for w in a.windows)
-    per_window = rows / entities * min(1.0, longest / max(last - first, 1))
-    return per_window <= DIRECT_EVENTS
+    return join_choices(con, view, events, rows, entities, scales=False)[0]
 
 
 def sum_scales(con, view: FeatureViewSpec, events: str, rows: int) -> dict[int, int | str | None]:
@@ -116,18 +111,29 @@ def sum_scales(con, view: FeatureViewSpec, events: str, rows: int) -> dict[int, 
     ``"int"`` (integer and decimal values: a plain ``sum``), ``k`` (floats: each value times 2^k is an integer
     and ``rows`` of them fit a HUGEINT, so their sum is exact, then divided by 2^k) or None (the floats span too
     many magnitudes, or are not finite: summed in ascending order)."""
-    summed = [i for i, a in enumerate(view.aggregations) if {AggFunc.sum, AggFunc.mean} & set(a.agg)]
-    if not summed:
-        return {}
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {events})").fetchall())
+    return join_choices(con, view, events, rows, 0, direct=False)[1]
+
+
+def join_choices(
+    con, view: FeatureViewSpec, events: str, rows: int, entities: int, *, direct: bool = True, scales: bool = True
+) -> tuple[bool, dict[int, int | str | None]]:
+    """:func:`direct_join` and :func:`sum_scales` (each when asked for) in one aggregate over the events, after
+    a DESCRIBE when the view sums."""
+    summed = [i for i, a in enumerate(view.aggregations) if {AggFunc.sum, AggFunc.mean} & set(a.agg)] if scales else []
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {events})").fetchall()) if summed else {}
     floats = [i for i in summed if types[f"__v{i}"] in ("DOUBLE", "FLOAT")]
-    scales: dict[int, int | str | None] = {i: "int" for i in summed if i not in floats and types[f"__v{i}"].startswith(_EXACT)}
-    if floats:
-        ranges = ", ".join(f"min(abs(__v{i})) FILTER (WHERE __v{i} <> 0), max(abs(__v{i}))" for i in floats)
-        [found] = con.execute(f"SELECT {ranges} FROM {events}").fetchall()
-        for n, i in enumerate(floats):
-            scales[i] = _scale(found[2 * n], found[2 * n + 1], rows)
-    return scales
+    span = direct and rows > 0 and entities > 0
+    aggregates = (["min(__ts)", "max(__ts)"] if span else []) + [f"min(abs(__v{i})) FILTER (WHERE __v{i} <> 0), max(abs(__v{i}))" for i in floats]
+    found = con.execute(f"SELECT {', '.join(aggregates)} FROM {events}").fetchall()[0] if aggregates else ()
+    joined = True
+    if span:
+        (first, last), found = found[:2], found[2:]
+        longest = max(to_us(w) for a in view.aggregations for w in a.windows)
+        joined = rows / entities * min(1.0, longest / max(last - first, 1)) <= DIRECT_EVENTS
+    chosen: dict[int, int | str | None] = {i: "int" for i in summed if i not in floats and types[f"__v{i}"].startswith(_EXACT)}
+    for n, i in enumerate(floats):
+        chosen[i] = _scale(found[2 * n], found[2 * n + 1], rows)
+    return joined, chosen
 
 
 _EXACT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "DECIMAL")
@@ -149,8 +155,13 @@ def _scale(smallest: float | None, largest: float | None, rows: int) -> int | No
 def last_change_sql(view: FeatureViewSpec, events: str) -> str:
     """SQL for the last instant any aggregate of the view can change: an event becoming visible or leaving
     its longest window."""
+    return f"SELECT {last_change_aggregate(view)} FROM {events}"
+
+
+def last_change_aggregate(view: FeatureViewSpec) -> str:
+    """:func:`last_change_sql`'s aggregate expression, over a relation of events."""
     longest = max(to_us(w) for a in view.aggregations for w in a.windows)
-    return f"SELECT greatest(max(__avail), max(__ts) + {longest}) FROM {events}"
+    return f"greatest(max(__avail), max(__ts) + {longest})"
 
 
 def aggregates_at_sql(

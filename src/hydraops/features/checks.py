@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Callable, Sequence
 
 from hydraops.config.schemas import Dtype
@@ -22,6 +23,7 @@ from hydraops.features.repo import FeatureRepo, mentions
 from hydraops.features.sources import SourceInfo, accepts, column_problems, confine, connect, create_source_view, quote
 
 _PENDING = SourceInfo("", {}, False)  # a source being described: met again, its query reads itself
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def check_sources(repo: FeatureRepo, *, skip_unreadable: bool = False) -> list[DataError]:
@@ -75,17 +77,23 @@ def view_input_problems(con, repo: FeatureRepo, name: str, info: SourceInfo) -> 
     expressions += [
         (f"aggregation {i}", f"features.views.{name}.aggregations[{i}].where", a.where) for i, a in enumerate(view.aggregations) if a.where is not None
     ]
+    parsed = []
     for what, key, expr in expressions:
-        problem = expression_problem(con, expr, info.columns)
+        # a bare column name of the source needs no parse (nothing can hide in it); it is still compiled
+        problem = None if _IDENTIFIER.fullmatch(expr) and expr in info.columns else expression_problem(con, expr, info.columns)
         if problem:
             problems.append(DataError(f"feature view '{name}': {what} ({key}) {problem} (in {about})", key=key))
-            continue
-        try:
-            con.execute(f"SELECT ({expr}) FROM {quote(info.name)} LIMIT 0")
-        except duckdb.Error as error:
-            first = str(error).strip().splitlines()[0]
-            message = f"feature view '{name}': {what} ({key}) `{expr}` does not compile: {first}; source '{info.name}' has: {available}"
-            problems.append(DataError(f"{message} (read from {describe_files(repo, info.name)})", key=key))
+        else:
+            parsed.append((what, key, expr))
+    # compiled together (LIMIT 0: planned, never scanned); one by one only to tell which does not
+    if parsed and not _compiles(con, [expr for *_, expr in parsed], info.name):
+        for what, key, expr in parsed:
+            try:
+                con.execute(f"SELECT ({expr}) FROM {quote(info.name)} LIMIT 0")
+            except duckdb.Error as error:
+                first = str(error).strip().splitlines()[0]
+                message = f"feature view '{name}': {what} ({key}) `{expr}` does not compile: {first}; source '{info.name}' has: {available}"
+                problems.append(DataError(f"{message} (read from {describe_files(repo, info.name)})", key=key))
     for i, aggregation in enumerate(view.aggregations):
         if aggregation.column not in info.columns:
             problems.append(
@@ -99,16 +107,36 @@ def view_input_problems(con, repo: FeatureRepo, name: str, info: SourceInfo) -> 
     return problems
 
 
-def check_view_inputs(con, repo: FeatureRepo, name: str, info: SourceInfo) -> None:
+def _compiles(con, expressions: list[str], source: str) -> bool:
+    import duckdb
+
+    try:
+        con.execute(f"SELECT {', '.join(f'({expr})' for expr in expressions)} FROM {quote(source)} LIMIT 0")
+    except duckdb.Error:
+        return False
+    return True
+
+
+def check_view_inputs(con, repo: FeatureRepo, name: str, info: SourceInfo) -> list:
     """Materialize's check of a view's source before computing it: :func:`view_input_problems` (the first, or
-    all of them listed), then no null join key (this one reads the key columns)."""
+    all of them listed), then the source's declared checks (their failures returned: warnings, or an error once
+    the view is computed under ``features.validation: strict``), then no null join key (counted by those checks
+    for a key declared ``nullable: false``, else read)."""
+    from hydraops.features.validation import source_failures
+
     problems = view_input_problems(con, repo, name, info)
     if problems:
         raise problems[0] if len(problems) == 1 else listed(problems)
+    failures = source_failures(con, repo, info.name, info.columns)
+    declared = repo.data.sources[info.name].columns
     for key in repo.join_keys(name):
-        nulls = con.execute(f"SELECT count(*) FROM {quote(info.name)} WHERE {quote(key)} IS NULL").fetchall()[0][0]
+        if key in declared and not declared[key].nullable and not info.columns.get(key, "").startswith(("DOUBLE", "FLOAT", "REAL")):  # NaN counts there
+            nulls = sum(f.count for f in failures if f.column == key and f.check == "not_nullable")
+        else:
+            nulls = con.execute(f"SELECT count(*) FROM {quote(info.name)} WHERE {quote(key)} IS NULL").fetchall()[0][0]
         if nulls:
             raise DataError(f"feature view '{name}': {nulls} row(s) of source '{info.name}' have a null join key '{key}'", column=key)
+    return failures
 
 
 def label_problems(repo: FeatureRepo, info: SourceInfo) -> list[DataError]:

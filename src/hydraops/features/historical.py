@@ -13,11 +13,11 @@ from datetime import datetime
 
 from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
-from hydraops.features.aggregates import aggregates_at_sql, direct_join, sum_scales
+from hydraops.features.aggregates import aggregates_at_sql, join_choices
 from hydraops.features.materialize import us
 from hydraops.features.progress import Report, watching
 from hydraops.features.repo import FeatureRepo
-from hydraops.features.sources import confine, connect, literal, quote
+from hydraops.features.sources import confine, connect, database, literal, quote
 from hydraops.features.table_writer import write_counting
 
 
@@ -66,14 +66,25 @@ def get_historical_features(repo: FeatureRepo, entity_df, *, timestamp_column: s
     return HistoricalFeatures(frame, report, unserved)
 
 
-def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, timestamp_column: str, *, side: str, carry: Sequence[str] = ()) -> str:
+def join_sql(
+    con,
+    repo: FeatureRepo,
+    plan: dict[str, list[str]],
+    entities: str,
+    timestamp_column: str,
+    *,
+    side: str,
+    carry: Sequence[str] = (),
+    timestamp_type: str | None = None,
+) -> str:
     """SQL: per entity row of ``entities`` (which has ``__row``), in row order, its ``carry`` columns, a
     missing and an expired flag per view, and every planned feature, TTL applied: a row view by an ASOF
     join on its timeline, an aggregation view by its aggregates computed at the rows' instants.
 
     Every point-in-time join is planned here, so here naive and aware timestamps, and instants outside the
-    range a view was materialized for, are refused (``side`` names the entity timestamp column)."""
-    _check_time_kinds(con, repo, plan, entities, timestamp_column, side)
+    range a view was materialized for, are refused (``side`` names the entity timestamp column, whose DuckDB
+    type is ``timestamp_type`` when known)."""
+    _check_time_kinds(con, repo, plan, entities, timestamp_column, side, timestamp_type)
     selects, joins = [f"e.{quote(c)}" for c in carry], []
     for i, (view, names) in enumerate(plan.items()):
         manifest, spec = offline.current_manifest(repo.offline_dir, view), repo.view(view)
@@ -85,8 +96,7 @@ def join_sql(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, 
         if manifest.layout == offline.EVENTS:
             requests = f"(SELECT {', '.join(quote(k) for k in manifest.join_keys)}, {t} AS __t FROM {entities} e)"
             events = f"read_parquet({glob})"
-            direct = direct_join(con, spec, events, manifest.rows, manifest.entities)
-            scales = sum_scales(con, spec, events, manifest.rows)
+            direct, scales = join_choices(con, spec, events, manifest.rows, manifest.entities)
             aggregates = aggregates_at_sql(
                 spec, manifest.join_keys, events, requests, manifest.late_us or 0, direct=direct, scales=scales, ttl_us=manifest.ttl_us
             )
@@ -191,10 +201,11 @@ def _check_timestamps(repo: FeatureRepo, entity_df, column: str, plan: dict[str,
         raise FeatureStoreError(f"entity timestamp column '{column}' has {int(series.isna().sum())} null value(s)")
 
 
-def _check_time_kinds(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, column: str, side: str) -> None:
+def _check_time_kinds(con, repo: FeatureRepo, plan: dict[str, list[str]], entities: str, column: str, side: str, dtype: str | None = None) -> None:
     """A FeatureStoreError naming both columns when ``side`` (``entities.column``) and a view's timeline
     differ in kind (naive vs timezone-aware): comparing them would silently shift one by the UTC offset."""
-    [(_, dtype, *_)] = con.execute(f"DESCRIBE SELECT {quote(column)} FROM {entities}").fetchall()
+    if dtype is None:  # the column's DuckDB type, unless known
+        [(_, dtype, *_)] = con.execute(f"DESCRIBE SELECT {quote(column)} FROM {entities}").fetchall()
     aware = dtype == "TIMESTAMP WITH TIME ZONE"
     said = {True: "timezone-aware", False: "naive"}
     for view in plan:
@@ -222,30 +233,32 @@ class TrainingTable:
 def build_training_table(repo: FeatureRepo, path: str, report: Report | None = None) -> TrainingTable:
     """The labels (``features.labels``) joined with every feature, point in time, written as parquet.
 
-    Runs wholly in DuckDB: the labels source and the timelines are read from parquet, never loaded
-    into pandas.
+    Runs wholly in DuckDB, on a connection of the repo's shared database: the labels source and the
+    timelines are read from parquet, never loaded into pandas (the file is written by pyarrow, not DuckDB).
     """
+    labels = repo.features.labels
+    if labels is None:
+        raise FeatureStoreError("no labels declared (features.labels): a training table is built on them")
+    with database(repo, [labels.source]).connection() as con:
+        return _build(con, repo, path, report)
+
+
+def _build(con, repo: FeatureRepo, path: str, report: Report | None) -> TrainingTable:
     import duckdb
 
     from hydraops.features.sources import register_source
 
     labels = repo.features.labels
-    if labels is None:
-        raise FeatureStoreError("no labels declared (features.labels): a training table is built on them")
-    con = connect(repo.memory_limit)
-    folder, name = os.path.split(os.path.abspath(path))
-    info = register_source(
-        con, repo, labels.source, writable=[path, os.path.join(folder, f"tmp_{name}")]
-    )  # DuckDB's COPY over an existing file writes tmp_<name> first
+    info = register_source(con, repo, labels.source)
     _require_columns(labels, repo.features.entities[labels.entity].join_keys, list(info.columns))
     keys = [*repo.features.entities[labels.entity].join_keys, *(k for view in repo.features.views for k in repo.join_keys(view))]
     carried = list(dict.fromkeys([*keys, labels.timestamp, labels.target, *labels.features]))
     plan = _plan(repo, list(info.columns), labels.timestamp, None, rows=f"the labels source '{labels.source}'", carried=carried)
-    warnings = _label_failures(con, repo)
+    warnings = _label_failures(con, repo, info.columns)
     columns = ", ".join(quote(c) for c in carried)
-    con.execute(f"CREATE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row FROM {quote(labels.source)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW __entities AS SELECT {columns}, row_number() OVER (ORDER BY __seq) - 1 AS __row FROM {quote(labels.source)}")
     side = f"labels source '{labels.source}' column '{labels.timestamp}'"
-    query = join_sql(con, repo, plan, "__entities", labels.timestamp, side=side, carry=carried)
+    query = join_sql(con, repo, plan, "__entities", labels.timestamp, side=side, carry=carried, timestamp_type=info.columns[labels.timestamp])
     features = [n for names in plan.values() for n in names]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
@@ -257,14 +270,14 @@ def build_training_table(repo: FeatureRepo, path: str, report: Report | None = N
     return TrainingTable(path, rows, report, warnings)
 
 
-def _label_failures(con, repo: FeatureRepo) -> tuple[str, ...]:
+def _label_failures(con, repo: FeatureRepo, types: dict[str, str]) -> tuple[str, ...]:
     """The labels source's failed checks; a DataError (nothing written) under ``features.validation: strict``."""
     from hydraops.config.schemas import ValidationMode
     from hydraops.errors import DataError
     from hydraops.features.validation import source_failures
 
     source = repo.features.labels.source
-    failures = tuple(f"source '{source}': {failure}" for failure in source_failures(con, repo, source))
+    failures = tuple(f"source '{source}': {failure}" for failure in source_failures(con, repo, source, types))
     if failures and repo.features.validation is ValidationMode.strict:
         raise DataError(
             f"the labels source '{source}' (features.labels.source) failed its checks (data.sources.{source}.columns, "

@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 from hydraops.config.schemas import ValidationMode
 from hydraops.errors import DataError
 from hydraops.features import offline
-from hydraops.features.aggregates import last_change_sql, lateness_sql, stored_events_sql, view_events_sql
+from hydraops.features.aggregates import last_change_aggregate, last_change_sql, lateness_sql, stored_events_sql, view_events_sql
 from hydraops.features.checks import check_view_inputs
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us
-from hydraops.features.sources import confine, connect, literal, quote, register_source
+from hydraops.features.sources import database, literal, quote, register_source
 from hydraops.features.timeline import row_timeline_sql
-from hydraops.features.validation import check_relation, source_failures
+from hydraops.features.validation import check_relation
 
 
 @dataclass(frozen=True)
@@ -84,42 +84,20 @@ def _up_to_date(repo: FeatureRepo, name: str) -> ViewResult:
     return ViewResult(name, current.version, "up to date", current.rows, current.entities, tuple(current.warnings))
 
 
-class SharedConnection:
-    """One DuckDB connection for the views a features plan computes, one after the other (opening a DuckDB
-    database costs ~0.1 s): opened by the first, confined once to the files of every source they read and
-    the offline store, closed when the last is done."""
-
-    def __init__(self, repo: FeatureRepo, views: Sequence[str]) -> None:
-        self.repo, self.pending = repo, set(views)
-        self.sources = sorted({repo.features.views[v].source for v in views})
-        self._con = None
-
-    def get(self):
-        if self._con is None:
-            self._con = connect(self.repo.memory_limit)
-            confine(self._con, self.repo, self.sources)
-        return self._con
-
-    def done(self, view: str) -> None:
-        self.pending.discard(view)
-        if not self.pending and self._con is not None:
-            self._con.close()
-            self._con = None
-
-
 def compute_view(
     repo: FeatureRepo, name: str, version: str, start: datetime | None, end: datetime | None, report: Report | None = None, con=None
 ) -> ViewResult:
     """Compute the view's timeline (or events) from its sources, check it and publish it as ``version``
-    (made CURRENT); long statements tell ``report`` how far they are. ``con``: a connection to work on (its
-    own by default), confined to the view's sources at least."""
+    (made CURRENT); long statements tell ``report`` how far they are. ``con``: a connection to work on,
+    confined to the view's sources at least (by default one of the repo's shared database)."""
+    if con is None:
+        with database(repo, [repo.view(name).source]).connection() as con:
+            return compute_view(repo, name, version, start, end, report, con)
     view = repo.view(name)
     keys = repo.join_keys(name)
-    con = con or connect(repo.memory_limit)
     info = register_source(con, repo, view.source)
     source = repo.data.sources[view.source]
-    check_view_inputs(con, repo, name, info)
-    warnings = [f"source '{view.source}': {failure}" for failure in source_failures(con, repo, view.source)]
+    warnings = [f"source '{view.source}': {failure}" for failure in check_view_inputs(con, repo, name, info)]
     staging = offline.staging_dir(repo.offline_dir, name)
     try:
         if view.aggregations:  # its events; the aggregates are computed where they are asked for
@@ -154,21 +132,22 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end, re
     """Write the row view's timeline (bounded to [start, end] plus each entity's last row before start)
     as one parquet file; returns its rows, its entities and the unbounded timeline's last change."""
     key_list = ", ".join(quote(k) for k in keys)
+    order, path = [*keys, "__valid_from"], staging / offline.TIMELINE_FILE
+    if start is None and end is None:  # written as computed: its last change is the file's
+        return _write_sorted(con, f"SELECT * FROM ({timeline})", order, keys, path, report, also="max(__valid_from)")
     execute(con, f"CREATE OR REPLACE TEMP TABLE __full AS {timeline}", what=f"materialize {staging.parent.name}: timeline", report=report)
     last_change = con.execute("SELECT max(__valid_from) FROM __full").fetchall()[0][0]
-    bounded = "SELECT * FROM __full"
-    if start is not None or end is not None:
-        start_us = us(start) if start else -(2**62)
-        end_us = us(end) if end else 2**62
-        bounded = f"""
-            SELECT * FROM __full WHERE __valid_from >= {start_us} AND __valid_from <= {end_us}
-            UNION ALL
-            SELECT * FROM (SELECT DISTINCT ON ({key_list}) * FROM __full WHERE __valid_from < {start_us}
-                           ORDER BY {key_list}, __valid_from DESC)
-        """
-    written = _write_sorted(con, f"SELECT * FROM ({bounded})", [*keys, "__valid_from"], keys, staging / offline.TIMELINE_FILE, report)
+    start_us = us(start) if start else -(2**62)
+    end_us = us(end) if end else 2**62
+    bounded = f"""
+        SELECT * FROM __full WHERE __valid_from >= {start_us} AND __valid_from <= {end_us}
+        UNION ALL
+        SELECT * FROM (SELECT DISTINCT ON ({key_list}) * FROM __full WHERE __valid_from < {start_us}
+                       ORDER BY {key_list}, __valid_from DESC)
+    """
+    rows, entities, _ = _write_sorted(con, f"SELECT * FROM ({bounded})", order, keys, path, report)
     con.execute("DROP TABLE __full")
-    return *written, last_change
+    return rows, entities, last_change
 
 
 def _write_events(con, view, source, info, keys: list[str], staging, end, report: Report | None) -> tuple[int, int, int | None, int]:
@@ -178,17 +157,21 @@ def _write_events(con, view, source, info, keys: list[str], staging, end, report
     path = staging / offline.EVENTS_FILE
     events = f"({view_events_sql(view, source, info, keys, None if end is None else us(end))})"
     late_us = int(con.execute(lateness_sql(events)).fetchall()[0][0])
-    rows, entities = _write_sorted(con, stored_events_sql(keys, events, late_us), [*keys, "__ts", "__seq"], keys, path, report)
-    unbounded = f"({view_events_sql(view, source, info, keys)})" if end is not None else f"read_parquet({literal(str(path))})"
-    return rows, entities, con.execute(last_change_sql(view, unbounded)).fetchall()[0][0], late_us
+    order = [*keys, "__ts", "__seq"]
+    if end is None:  # every event is written: the last change is the file's
+        return *_write_sorted(con, stored_events_sql(keys, events, late_us), order, keys, path, report, also=last_change_aggregate(view)), late_us
+    rows, entities, _ = _write_sorted(con, stored_events_sql(keys, events, late_us), order, keys, path, report)
+    last_change = con.execute(last_change_sql(view, f"({view_events_sql(view, source, info, keys)})")).fetchall()[0][0]
+    return rows, entities, last_change, late_us
 
 
-def _write_sorted(con, query: str, order: list[str], keys: list[str], path, report: Report | None) -> tuple[int, int]:
-    """COPY ``query`` ordered by ``order`` to the parquet file ``path``; returns its rows and distinct keys."""
+def _write_sorted(con, query: str, order: list[str], keys: list[str], path, report: Report | None, also: str = "NULL") -> tuple[int, int, object]:
+    """COPY ``query`` ordered by ``order`` to the parquet file ``path``; returns its rows, its distinct keys and
+    the aggregate ``also`` over the file."""
     key_list = ", ".join(quote(k) for k in keys)
     copy = f"COPY ({query} ORDER BY {', '.join(quote(c) for c in order)}) TO {literal(str(path))} (FORMAT parquet)"
     execute(con, copy, what=f"materialize {path.parent.parent.name}: {path.name}", report=report)
-    return con.execute(f"SELECT count(*), count(DISTINCT ({key_list})) FROM read_parquet({literal(str(path))})").fetchall()[0]
+    return con.execute(f"SELECT count(*), count(DISTINCT ({key_list})), {also} FROM read_parquet({literal(str(path))})").fetchall()[0]
 
 
 def covers(manifest: offline.Manifest, start: datetime | None, end: datetime | None) -> bool:

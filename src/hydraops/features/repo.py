@@ -30,6 +30,9 @@ class FeatureRepo:
     #: What checking each source found, by what it was checked on (hydraops.features.validation): a source
     #: several views (or the labels) read is checked once while its files and declaration stay the same.
     checked: dict = field(default_factory=dict, compare=False, repr=False)
+    #: What its feature work shares while the repo lives: the confined DuckDB database
+    #: (hydraops.features.sources.database).
+    shared: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_spec(cls, spec: ProjectSpec) -> FeatureRepo:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hydraops.config.schemas import Dtype
@@ -30,14 +33,19 @@ class SourceInfo:
     tz_aware: bool
 
 
+#: Connections known to be confined (:func:`confine`, :class:`Database`): no need to ask DuckDB.
+_CONFINED: weakref.WeakSet = weakref.WeakSet()
+_SESSION = "SET enable_progress_bar = true; SET enable_progress_bar_print = false"
+
+
 def connect(memory_limit: str | None = None):  # -> duckdb.DuckDBPyConnection
-    """An in-memory DuckDB connection in UTC, holding at most ``memory_limit`` before it spills to disk
-    (None: DuckDB's default); it tracks the progress of long statements but prints none
+    """An in-memory DuckDB connection in UTC (its cursors too), holding at most ``memory_limit`` before it
+    spills to disk (None: DuckDB's default); it tracks the progress of long statements but prints none
     (:mod:`hydraops.features.progress` reports it)."""
     import duckdb
 
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+    con.execute(f"SET GLOBAL TimeZone = 'UTC'; {_SESSION}")
     if memory_limit is not None:
         try:
             con.execute(f"SET memory_limit = {literal(memory_limit)}")
@@ -58,12 +66,74 @@ def confine(con, repo: FeatureRepo, sources: Iterable[str] = (), writable: Itera
     directories = [os.path.join(os.path.abspath(repo.offline_dir), "")]
     con.execute(f"SET allowed_directories = [{', '.join(map(literal, directories))}]")
     con.execute(f"SET allowed_paths = [{', '.join(map(literal, paths))}]")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
+    con.execute("SET enable_external_access = false; SET lock_configuration = true")
+    _CONFINED.add(con)
 
 
 def confined(con) -> bool:
-    return con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
+    return con in _CONFINED or con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
+
+
+class Database:
+    """One in-memory DuckDB database for a repo's feature work (opening one costs ~0.03 s, closing ~0.01 s):
+    confined once to the files of every source that has some and to the offline store, so materializing and
+    building a training table share it. Each piece of work takes a connection of its own (a cursor: its own
+    temporary views and tables) and gives it back; ``SPARE`` of them are made before the configuration is
+    locked, so they track progress too (one made later runs the same, UTC, but reports no progress)."""
+
+    SPARE = 4
+
+    def __init__(self, repo: FeatureRepo) -> None:
+        readable = [name for name, spec in repo.data.sources.items() if spec.query is None and _has_files(repo, name)]
+        self.files = frozenset(os.path.abspath(f) for name in readable for f in repo.source_files(name))
+        self.key = (os.path.abspath(repo.offline_dir), repo.memory_limit)
+        self._con = connect(repo.memory_limit)
+        self._free = [self._con.cursor() for _ in range(self.SPARE)]
+        for cursor in self._free:
+            cursor.execute(_SESSION)
+        confine(self._con, repo, readable)
+        _CONFINED.update(self._free)
+        self._lock = threading.Lock()
+
+    def covers(self, repo: FeatureRepo, sources: Iterable[str]) -> bool:
+        """Whether the database may read every file ``sources`` read now (query sources followed)."""
+        needed = {os.path.abspath(f) for name in sources for s in file_sources(repo.data, name) for f in repo.source_files(s)}
+        return self.key == (os.path.abspath(repo.offline_dir), repo.memory_limit) and needed <= self.files
+
+    @contextmanager
+    def connection(self) -> Iterator:
+        """A confined connection to the database for the block's work, given back after it."""
+        with self._lock:
+            con = self._free.pop() if self._free else None
+        if con is None:
+            con = self._con.cursor()
+            _CONFINED.add(con)
+        try:
+            yield con
+        finally:
+            with self._lock:
+                self._free.append(con)
+
+
+_OPENING = threading.Lock()
+
+
+def database(repo: FeatureRepo, sources: Iterable[str]) -> Database:
+    """The repo's shared :class:`Database`, opened again when it may not read every file of ``sources`` (their
+    files or the declarations changed); a DataError naming a source that has no file."""
+    sources = list(sources)
+    with _OPENING:
+        db = repo.shared.get("database")
+        if db is None or not db.covers(repo, sources):
+            db = repo.shared["database"] = Database(repo)
+        return db
+
+
+def _has_files(repo: FeatureRepo, name: str) -> bool:
+    try:
+        return bool(repo.source_files(name))
+    except DataError:
+        return False
 
 
 def quote(name: str) -> str:
@@ -118,7 +188,7 @@ def create_source_view(con, repo: FeatureRepo, name: str) -> dict[str, str]:
         else:
             body = f"SELECT *, row_number() OVER () AS __seq FROM read_csv({listed}, header = true, union_by_name = true)"
     try:
-        con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {body}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS {body}")
         described = con.execute(f"DESCRIBE SELECT * FROM {quote(name)}").fetchall()
     except duckdb.Error as error:
         raise DataError(f"source '{name}' cannot be read: {_first_line(error)}", key=f"data.sources.{name}") from error
@@ -182,7 +252,7 @@ def _localize(con, name: str, spec, columns: dict[str, str], body: str) -> dict[
             )
         localized[column] = f"timezone({literal(spec.timezone)}, {quote(column)}::TIMESTAMP) AS {quote(column)}"
     try:
-        con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS SELECT * REPLACE ({', '.join(localized.values())}) FROM ({body})")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS SELECT * REPLACE ({', '.join(localized.values())}) FROM ({body})")
         con.execute(f"SELECT * FROM {quote(name)} LIMIT 1").fetchall()
     except duckdb.Error as error:
         raise DataError(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
-from hydraops.features.materialize import SharedConnection, ViewResult, compute_view, covers, iso, us
+from hydraops.features.materialize import ViewResult, compute_view, covers, iso, us
 from hydraops.features.push import push, push_reason
 from hydraops.features.repo import FeatureRepo
 from hydraops.plan.model import Action, Effect, Outcome, Result
@@ -35,6 +35,7 @@ class MaterializeView(Action):
     ``reuse``, or compute and publish a new one. Effect ``check``: the version cannot be computed (why in notes)."""
 
     stage: ClassVar[str] = "features"
+    concurrent: ClassVar[bool] = True  # each view reads its sources and writes its own folder, under its own lock
     view: str
     version: str
     start: datetime | None = None
@@ -43,7 +44,6 @@ class MaterializeView(Action):
     reuse: str | None = None  # a kept folder that holds exactly this
     repairs: tuple[str, ...] = ()  # what was wrong with CURRENT, reported as warnings
     repo: FeatureRepo = field(compare=False, repr=False)
-    shared: SharedConnection | None = field(default=None, compare=False, repr=False)  # the plan's views compute on it
 
     @property
     def name(self) -> str:
@@ -111,10 +111,6 @@ def plan_views(repo: FeatureRepo, *, views: Sequence[str] | None = None, start: 
     for name in names:
         repo.view(name)
     actions: list[Action] = [_plan_view(repo, name, start, end, force) for name in names]
-    computed = [a.view for a in actions if a.effect is Effect.create and not a.reuse]
-    if len(computed) > 1:  # opened when the first is applied
-        shared = SharedConnection(repo, computed)
-        actions = [replace(a, shared=shared) if a.view in computed else a for a in actions]
     if online is not None and names:
         actions.append(_plan_push(repo, actions, online, namespace, now or end))
     return actions
@@ -223,12 +219,9 @@ def materialize_view(action: MaterializeView, ctx: RunContext | None = None) -> 
                 kept = offline.read_manifest(offline.view_dir(repo.offline_dir, name) / "versions" / action.reuse, name)
                 offline.switch(repo.offline_dir, name, kept.folder)
                 result = ViewResult(name, action.version, "materialized", kept.rows, kept.entities, tuple(kept.warnings))
-            else:
-                con = action.shared.get() if action.shared else None
-                result = compute_view(repo, name, action.version, action.start, action.end, None if ctx is None else ctx.report, con)
+            else:  # on a connection of the repo's shared database
+                result = compute_view(repo, name, action.version, action.start, action.end, None if ctx is None else ctx.report)
         finally:
-            if action.shared:
-                action.shared.done(name)
             offline.clean(repo.offline_dir, name)  # what this run or a crashed one left
     result = replace(result, warnings=(*result.warnings, *action.repairs))
     summary = f"version {action.version}, {result.rows:,} rows" + (" (a kept folder made current)" if action.reuse else "")

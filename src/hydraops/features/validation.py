@@ -36,17 +36,21 @@ class CheckFailure:
         return f"column '{self.column}' failed {self.check} on {self.count} value(s), e.g. {', '.join(self.examples)}"
 
 
-def check_relation(con, relation: str, checks: Mapping[str, ValueChecks], *, order: str | None = None, key: str = "") -> list[CheckFailure]:
+def check_relation(
+    con, relation: str, checks: Mapping[str, ValueChecks], *, order: str | None = None, key: str = "", types: Mapping[str, str] | None = None
+) -> list[CheckFailure]:
     """Every declared check that rows of ``relation`` (SQL: a view name, ``read_parquet(...)``) fail, counted
     over all rows in one aggregate query; up to ``SAMPLE`` failing values each, the first by ``order`` (a
-    column, e.g. ``__seq``: source order) when given. ``key`` names the checks' config key in errors."""
+    column, e.g. ``__seq``: source order) when given. ``key`` names the checks' config key in errors;
+    ``types``: the relation's column types when known (else DuckDB describes it)."""
     import duckdb
 
     from hydraops.features.sources import quote
 
     if not checks:
         return []
-    types = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+    if types is None:
+        types = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
     planned = [(column, name, condition) for column, spec in checks.items() for name, condition in _conditions(column, types.get(column, ""), spec)]
     selects = []
     ranges = _integer_ranges(con, relation, [c for c, name, _ in planned if name == "unique" and types.get(c) in _INTEGERS])
@@ -136,9 +140,9 @@ def example(value: object, limit: int = EXAMPLE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} chars)"
 
 
-def source_failures(con, repo, source: str) -> list[CheckFailure]:
-    """The declared checks of a registered source (``data.sources.<source>.columns``) that its rows fail;
-    checked once while its files and declaration stay the same (``repo.checked``)."""
+def source_failures(con, repo, source: str, types: Mapping[str, str] | None = None) -> list[CheckFailure]:
+    """The declared checks of a registered source (``data.sources.<source>.columns``, its column ``types`` when
+    known) that its rows fail; checked once while its files and declaration stay the same (``repo.checked``)."""
     from hydraops.features.sources import quote
 
     columns = repo.data.sources[source].columns
@@ -146,5 +150,5 @@ def source_failures(con, repo, source: str) -> list[CheckFailure]:
         return []
     state = (source, repo.source_state(source))
     if state not in repo.checked:
-        repo.checked[state] = check_relation(con, quote(source), columns, order="__seq", key=f"data.sources.{source}.columns")
+        repo.checked[state] = check_relation(con, quote(source), columns, order="__seq", key=f"data.sources.{source}.columns", types=types)
     return list(repo.checked[state])

@@ -7,7 +7,8 @@ actions there; only the handlers of the actions a plan holds are imported. An ac
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +34,10 @@ HANDLERS: Mapping[str, str] = {
 }
 
 
+#: Actions of one concurrent batch applied at once, at most.
+_WORKERS = 4
+
+
 def handler(action_type: type[Action]) -> Handler | None:
     """The function that carries out ``action_type`` (its module imported now), or None when it has none."""
     target = HANDLERS.get(f"{action_type.__module__}.{action_type.__qualname__}")
@@ -55,28 +60,60 @@ def handlers() -> Mapping[type[Action], Handler]:
 def apply(plan: Plan, ctx: RunContext, *, on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """Carry out every action of ``plan`` in order; the results, one per action. A rejected gate stops the
     actions after it (what follows a promotion assumes it happened), and so does a ``stopped`` decision (what
-    follows is not needed). A result's ``tags`` join ``ctx.tags`` for the actions after it."""
+    follows is not needed). A result's ``tags`` join ``ctx.tags`` for the actions after it. Consecutive
+    actions of a ``concurrent`` type run at once (their results still come in plan order; the first error
+    among them is raised once all are done)."""
     found: dict[type[Action], Handler | None] = {}
-    results = []
-    for action in plan.actions:
-        if action.effect is Effect.skip:
-            result = Result(action, Outcome.skipped, "up to date")
-        else:
-            kind = type(action)
-            if kind not in found:
-                found[kind] = handler(kind)
-            run = found[kind]
-            if run is None:
-                raise TypeError(f"no handler for {type(action).__name__}: add it to hydraops.plan.executor.HANDLERS")
-            result = run(action, ctx)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
-        if result.outcome in (Outcome.rejected, Outcome.stopped):
-            break
-        if result.tags:
-            ctx = replace(ctx, tags={**ctx.tags, **result.tags})
+    results: list[Result] = []
+    actions = list(plan.actions)
+    while actions:
+        batch = _batch(actions)
+        del actions[: len(batch)]
+        for result in _carry_out(batch, ctx, found):
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+            if result.outcome in (Outcome.rejected, Outcome.stopped):
+                return results
+            if result.tags:
+                ctx = replace(ctx, tags={**ctx.tags, **result.tags})
     return results
+
+
+def _batch(actions: list[Action]) -> list[Action]:
+    """The first action, with the actions of its type right after it when that type is ``concurrent``."""
+    kind = type(actions[0])
+    if not kind.concurrent:
+        return actions[:1]
+    end = next((i for i, action in enumerate(actions) if type(action) is not kind), len(actions))
+    return actions[:end]
+
+
+def _carry_out(batch: list[Action], ctx: RunContext, found: dict) -> Iterator[Result]:
+    """The results of ``batch``, in order: its actions carried out one by one, or at once on threads."""
+
+    def run(action: Action) -> Result:
+        if action.effect is Effect.skip:
+            return Result(action, Outcome.skipped, "up to date")
+        kind = type(action)
+        if kind not in found:
+            found[kind] = handler(kind)
+        if found[kind] is None:
+            raise TypeError(f"no handler for {kind.__name__}: add it to hydraops.plan.executor.HANDLERS")
+        return found[kind](action, ctx)
+
+    working = [action for action in batch if action.effect is not Effect.skip]
+    if len(working) < 2:
+        for action in batch:
+            yield run(action)
+        return
+    if type(working[0]) not in found:  # imported once, before the threads
+        found[type(working[0])] = handler(type(working[0]))
+    with ThreadPoolExecutor(max_workers=min(len(working), _WORKERS), thread_name_prefix="hydraops-apply") as pool:
+        futures = [pool.submit(run, action) for action in batch]
+        wait(futures)
+    for future in futures:
+        yield future.result()  # the first error, in plan order, once every action is done
 
 
 def exit_status(results: list[Result]) -> int:

@@ -32,6 +32,9 @@ class Action:
     ``notes`` are the planner's explanations (what it found), shown as details."""
 
     stage: ClassVar[str] = ""
+    #: Consecutive actions of a type that sets this are applied at once, each on a thread of its own: they
+    #: read and write nothing another of them writes, need no tag of another, and never reject or stop.
+    concurrent: ClassVar[bool] = False
     effect: Effect
     notes: tuple[str, ...] = ()
 

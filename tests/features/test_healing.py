@@ -180,7 +180,7 @@ def test_a_truncated_file_is_refused_at_read(churn: Path) -> None:
 CHILD = textwrap.dedent(
     """
     import os, sys, time
-    barrier, point, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    barrier, point, VIEW, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     real = os.replace
 
     def stop(where):
@@ -193,7 +193,8 @@ CHILD = textwrap.dedent(
         if point == "before-folder" and ".staging-" in src:
             stop(src)
         real(src, dst, *rest, **options)
-        if (point == "after-folder" and ".staging-" in src) or (point == "after-pointer" and dst.endswith("CURRENT")):
+        pointer = dst.endswith(os.path.join(VIEW, "CURRENT"))  # its own: the views are materialized at once
+        if (point == "after-folder" and ".staging-" in src) or (point == "after-pointer" and pointer):
             stop(dst)
 
     os.replace = replace
@@ -209,7 +210,7 @@ def kill_materialize_at(project: Path, point: str, tmp_path: Path) -> None:
     script.write_text(CHILD)
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     child = subprocess.Popen(
-        [sys.executable, str(script), str(barrier), point, "end=2026-01-01"],
+        [sys.executable, str(script), str(barrier), point, PROFILE, "end=2026-01-01"],
         cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 240

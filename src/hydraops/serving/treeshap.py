@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 _ZERO = 1.0000000180025095e-35  # LightGBM's kZeroThreshold (1e-35f): |x| <= it is zero, for zero-as-missing
-_ROWS_PER_STEP = 64  # rows explained at once: bounds the (rows × pairs) working arrays
 _BLOCK_NUMBERS = 1 << 22  # leaves' tables computed at once: bounds the working arrays of the build
 
 

@@ -16,7 +16,7 @@ from hydraops.cli.hydra_app import HELP_FLAGS, HydraVerb
 from hydraops.cli.init import init_verb
 from hydraops.cli.lineage_verb import LINEAGE_PARAMS, lineage
 from hydraops.cli.monitor_verb import MONITOR_PARAMS, monitor
-from hydraops.cli.params import Kind, Param, verb_help
+from hydraops.cli.params import Kind, Param, verb_help, version_param
 from hydraops.cli.reproduce import reproduce_verb
 from hydraops.cli.retrain_verb import RETRAIN_PARAMS, retrain
 from hydraops.cli.score_verb import SCORE_PARAMS, score
@@ -26,7 +26,7 @@ Verb = Callable[[Sequence[str]], int]
 DRY_RUN = Param("dry_run", Kind.BOOL, "show the plan and stop; nothing changes", default=False)
 VIEW = Param("view", Kind.TEXT, "one feature view (default: every view)")
 PROMOTE_PARAMS = (
-    Param("version", Kind.INT, "the candidate version (default: registry.candidate)", expected="a version number, e.g. version=3", minimum=1),
+    version_param("the candidate version (default: registry.candidate)"),
     DRY_RUN,
     Param("approve", Kind.BOOL, "the manual_approval gate's approval", default=False),
 )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from omegaconf import DictConfig
 
 from hydraops.cli.hydra_app import Options
-from hydraops.cli.params import Kind, Param
+from hydraops.cli.params import Kind, Param, version_param
 from hydraops.config.schemas import ProjectSpec
 
 if TYPE_CHECKING:
@@ -34,13 +34,7 @@ MONITOR_PARAMS = (
     ),
     Param("start", Kind.MOMENT, "judge the prediction log from this time (with end= or window=)"),
     Param("end", Kind.MOMENT, "the end of the prediction log's window, excluded (default: now)"),
-    Param(
-        "version",
-        Kind.INT,
-        "judge against this version's reference profile (default: deploy.alias's version)",
-        expected="a version number, e.g. version=3",
-        minimum=1,
-    ),
+    version_param("judge against this version's reference profile (default: deploy.alias's version)"),
     Param("alias", Kind.TEXT, "judge against the version this registry alias designates (default: deploy.alias)"),
     Param("chunk_rows", Kind.INT, "rows read at a time", minimum=1),
     Param("reference", Kind.PATH, "judge against this reference instead of the version's: a reference_profile.json, or parquet/CSV rows to profile"),

@@ -62,6 +62,11 @@ class Param:
         }[self.kind]
 
 
+def version_param(help: str) -> Param:
+    """The ``version=N`` parameter of the verbs that take a registered version."""
+    return Param("version", Kind.INT, help, expected="a version number, e.g. version=3", minimum=1)
+
+
 def parse_params(params: tuple[Param, ...], given: Mapping[str, str], command: str) -> dict[str, Any]:
     """The typed value of every parameter given, and the default of each one not given (unless None).
 

@@ -18,19 +18,13 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from hydraops.cli.hydra_app import Options
-from hydraops.cli.params import Kind, Param
+from hydraops.cli.params import Kind, Param, version_param
 from hydraops.config.schemas import ProjectSpec
 from hydraops.plan.context import RunContext
 
 RETRAIN_PARAMS = (
     Param("current", Kind.PATH, "monitor this parquet or CSV file first and decide on its result (default: the latest monitor.report_dir/violations.json)"),
-    Param(
-        "version",
-        Kind.INT,
-        "with current=: judge against this version's reference profile (default: deploy.alias's version)",
-        expected="a version number, e.g. version=3",
-        minimum=1,
-    ),
+    version_param("with current=: judge against this version's reference profile (default: deploy.alias's version)"),
     Param("dry_run", Kind.BOOL, "show the plan and the decision as it stands; nothing is monitored, trained or moved", default=False),
 )
 

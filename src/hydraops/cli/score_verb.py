@@ -8,7 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from hydraops.cli.hydra_app import Options
-from hydraops.cli.params import Kind, Param
+from hydraops.cli.params import Kind, Param, version_param
 from hydraops.config.schemas import ProjectSpec
 from hydraops.errors import UsageError
 
@@ -16,7 +16,7 @@ SCORE_PARAMS = (
     Param("input", Kind.PATH, "parquet or CSV rows: the model's features, or entity keys and a timestamp (default: deploy.batch.input)"),
     Param("output", Kind.PATH, "the parquet file written: the input's columns and `prediction` (default: deploy.batch.output)"),
     Param("alias", Kind.TEXT, "the registry alias whose version scores (default: deploy.alias)"),
-    Param("version", Kind.INT, "score with this version instead of an alias's", expected="a version number, e.g. version=3", minimum=1),
+    version_param("score with this version instead of an alias's"),
     Param("timestamp", Kind.TEXT, "the rows' instant column, for features looked up point in time (default: features.labels.timestamp)"),
     Param("chunk_rows", Kind.INT, "rows scored at a time, one row group each (default: deploy.batch.chunk_rows, else 100000)", minimum=1),
     Param("explain", Kind.BOOL, "add each input's contribution (contrib__<feature>, contrib__base); LightGBM models", default=False),

@@ -1,14 +1,15 @@
 """Aggregation views in DuckDB SQL: the view's events, and its aggregates computed at requested instants.
 
 The offline store keeps an aggregation view as its *events* (one row per source row: the join keys,
-``__ts``, ``__avail`` (visible from), ``__seq`` (source order), ``__v<i>`` (the value aggregation ``i``
-counts, null where its ``where`` is not true) and ``__late``). Aggregates are computed where
+``__ts``, ``__avail`` (visible from), ``__seq`` (source order) and ``__v<i>`` (the value aggregation ``i``
+counts, null where its ``where`` is not true)), and in its manifest what planning a read needs
+(:class:`EventsSummary`: the lateness bound, the time span, how sums are summed). Aggregates are computed where
 a consumer asks for them — the label instants of a training table, the rows of a scoring input, the
 instant of an online push — never at every change point.
 
 How (docs/concepts/feature-store.md states the values this must give). ``late_us`` (L) is a lateness
 bound chosen at materialization: the 99th percentile of ``__avail − __ts``; rows later than that are
-*very late* (``__late``). At a request instant t, the rows a window (t − w, t] counts split in three:
+*very late*. At a request instant t, the rows a window (t − w, t] counts split in three:
 
 * on-time rows stamped in (t − w, t − L]: all visible at t (created by ts + L ≤ t). One sort of events
   and requests together per entity serves every window as a ``RANGE`` frame over it: time near
@@ -17,7 +18,7 @@ bound chosen at materialization: the 99th percentile of ``__avail − __ts``; ro
   directly (through time buckets, so DuckDB hash-joins), visibility checked row by row: a few rows each;
 * the parts are combined exactly (sums and counts add, min/max compare, std by Chan's formula).
 
-Sparse events (a few per entity in the longest window: :func:`direct_join`) skip the sort: every row a
+Sparse events (a few per entity in the longest window: :func:`choose_direct`) skip the sort: every row a
 window counts is joined to each request directly, as the late rows are.
 
 The feature timestamp (latest visible event) matters within the TTL: when every window is joined directly
@@ -25,13 +26,14 @@ and the TTL is at most the longest window, it is the newest joined row (the join
 t − longest inclusive), an older one only telling that some row is visible (``__seen``: the entity's first
 visible-from ≤ t); otherwise an ASOF lookup of the running maximum of event times in visible-from order. Sort keys are unique, and the joined rows' sums are exact (integers,
 decimals, and floats scaled by a power of two to integers when the column's range of magnitudes allows:
-:func:`sum_scales`) or run over their values in ascending order, so the same data gives the same bits on
+:func:`summarize`) or run over their values in ascending order, so the same data gives the same bits on
 every build, whatever order the join gives the rows in.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from hydraops.config.schemas import AggFunc, FeatureViewSpec, SourceSpec
 from hydraops.features.repo import to_us
@@ -45,7 +47,7 @@ _SHIFT = 2**62
 #: The share of rows the lateness bound covers; the rest are joined as very late rows.
 _ON_TIME = 0.99
 #: Events per entity in the longest window, on average, up to which requests are joined to their rows
-#: directly rather than sorted with every event (:func:`direct_join`). Measured in CPU time: the direct join
+#: directly rather than sorted with every event (:func:`choose_direct`). Measured in CPU time: the direct join
 #: 1.7× cheaper at ~15 (churn), the RANGE frames 3× cheaper at ~64 (3 airports × 10,000 departures).
 DIRECT_EVENTS = 30
 #: Bits a fixed-point sum may use: HUGEINT holds magnitudes below 2^127.
@@ -88,52 +90,50 @@ def view_events_sql(view: FeatureViewSpec, source: SourceSpec, info: SourceInfo,
     """
 
 
-def lateness_sql(events: str) -> str:
-    """SQL for the lateness bound L (µs) of a relation of events: the 99th percentile of visible-from − event time."""
-    return f"SELECT coalesce(quantile_disc(__avail - __ts, {_ON_TIME}), 0) FROM {events}"
+def summary_sql(view: FeatureViewSpec, keys: list[str], events: str, floats: list[int], also: str = "NULL") -> str:
+    """SQL: one pass over stored events for what their manifest records (:func:`summarize`): rows, entities,
+    the aggregate ``also``, the lateness bound (the 99th percentile of visible-from − event time), the event
+    times' span and, per aggregation of ``floats``, the smallest non-zero and the largest magnitude."""
+    key_list = ", ".join(quote(k) for k in keys)
+    magnitudes = [f"min(abs(__v{i})) FILTER (WHERE __v{i} <> 0), max(abs(__v{i}))" for i in floats]
+    lateness = f"coalesce(quantile_disc(__avail - __ts, {_ON_TIME}), 0)"
+    return f"SELECT {', '.join(['count(*)', f'count(DISTINCT ({key_list}))', also, lateness, 'min(__ts)', 'max(__ts)', *magnitudes])} FROM {events}"
 
 
-def stored_events_sql(keys: list[str], events: str, late_us: int) -> str:
-    """The events as stored: ``__late`` (later than ``late_us``) added."""
-    return f"SELECT *, __avail - __ts > {late_us} AS __late FROM {events}"
-
-
-def direct_join(con, view: FeatureViewSpec, events: str, rows: int, entities: int) -> bool:
-    """Whether to compute the view's aggregates by joining each request to the rows of its windows directly
-    (:func:`aggregates_at_sql` ``direct``): when an entity has, on average, at most ``DIRECT_EVENTS`` events
-    in the longest window, those few rows per request cost less than sorting every event together with the
-    requests for the RANGE frames. Reads the events' time span from the parquet statistics."""
-    return join_choices(con, view, events, rows, entities, scales=False)[0]
-
-
-def sum_scales(con, view: FeatureViewSpec, events: str, rows: int) -> dict[int, int | str | None]:
-    """Per aggregation that sums (``sum``, ``mean``), how its joined rows are summed, exactly whenever it can be:
-    ``"int"`` (integer and decimal values: a plain ``sum``), ``k`` (floats: each value times 2^k is an integer
-    and ``rows`` of them fit a HUGEINT, so their sum is exact, then divided by 2^k) or None (the floats span too
-    many magnitudes, or are not finite: summed in ascending order)."""
-    return join_choices(con, view, events, rows, 0, direct=False)[1]
-
-
-def join_choices(
-    con, view: FeatureViewSpec, events: str, rows: int, entities: int, *, direct: bool = True, scales: bool = True
-) -> tuple[bool, dict[int, int | str | None]]:
-    """:func:`direct_join` and :func:`sum_scales` (each when asked for) in one aggregate over the events, after
-    a DESCRIBE when the view sums."""
-    summed = [i for i, a in enumerate(view.aggregations) if {AggFunc.sum, AggFunc.mean} & set(a.agg)] if scales else []
+def summarize(con, view: FeatureViewSpec, keys: list[str], events: str, also: str = "NULL") -> EventsSummary:
+    """:func:`summary_sql` run on ``events`` (after a DESCRIBE when the view sums)."""
+    summed = [i for i, a in enumerate(view.aggregations) if {AggFunc.sum, AggFunc.mean} & set(a.agg)]
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {events})").fetchall()) if summed else {}
     floats = [i for i in summed if types[f"__v{i}"] in ("DOUBLE", "FLOAT")]
-    span = direct and rows > 0 and entities > 0
-    aggregates = (["min(__ts)", "max(__ts)"] if span else []) + [f"min(abs(__v{i})) FILTER (WHERE __v{i} <> 0), max(abs(__v{i}))" for i in floats]
-    found = con.execute(f"SELECT {', '.join(aggregates)} FROM {events}").fetchall()[0] if aggregates else ()
-    joined = True
-    if span:
-        (first, last), found = found[:2], found[2:]
-        longest = max(to_us(w) for a in view.aggregations for w in a.windows)
-        joined = rows / entities * min(1.0, longest / max(last - first, 1)) <= DIRECT_EVENTS
-    chosen: dict[int, int | str | None] = {i: "int" for i in summed if i not in floats and types[f"__v{i}"].startswith(_EXACT)}
+    rows, entities, also_value, late_us, first, last, *found = con.execute(summary_sql(view, keys, events, floats, also)).fetchall()[0]
+    scales: dict[int, int | str | None] = {i: "int" for i in summed if i not in floats and types[f"__v{i}"].startswith(_EXACT)}
     for n, i in enumerate(floats):
-        chosen[i] = _scale(found[2 * n], found[2 * n + 1], rows)
-    return joined, chosen
+        scales[i] = _scale(found[2 * n], found[2 * n + 1], rows)
+    return EventsSummary(rows, entities, also_value, int(late_us), None if first is None else [first, last], scales)
+
+
+@dataclass(frozen=True)
+class EventsSummary:
+    """What a view's stored events' manifest records of them, so consumers need not read them to plan."""
+
+    rows: int
+    entities: int
+    also: object  # the value of summarize's ``also`` aggregate
+    late_us: int  # the lateness bound
+    span_us: list[int] | None  # [first, last] event time; None: no events
+    scales: dict[int, int | str | None]  # per aggregation that sums: how its joined rows are summed (_joined_stat)
+
+
+def choose_direct(view: FeatureViewSpec, rows: int, entities: int, span_us: list[int] | None) -> bool:
+    """Whether to compute the view's aggregates by joining each request to the rows of its windows directly
+    (:func:`aggregates_at_sql` ``direct``): when an entity has, on average, at most ``DIRECT_EVENTS`` events
+    in the longest window (``span_us``: the events' first and last time), those few rows per request cost less
+    than sorting every event together with the requests for the RANGE frames."""
+    if not rows or not entities or span_us is None:
+        return True
+    first, last = span_us
+    longest = max(to_us(w) for a in view.aggregations for w in a.windows)
+    return rows / entities * min(1.0, longest / max(last - first, 1)) <= DIRECT_EVENTS
 
 
 _EXACT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "DECIMAL")
@@ -179,9 +179,9 @@ def aggregates_at_sql(
     is visible at ``__t``), ``__feature_ts`` (the greatest event time visible at ``__t``; null when none is,
     and may be null too when it is older than ``ttl_us`` and ``direct``) and every aggregate at ``__t``.
 
-    ``events`` is a relation of :func:`stored_events_sql`'s rows, ``late_us`` their lateness bound.
-    ``direct`` (sparse events, see :func:`direct_join`): every window's rows are joined to each request,
-    no RANGE frame. ``scales`` (:func:`sum_scales`): how the joined rows of each aggregation are summed
+    ``events`` is a relation of stored events, ``late_us`` their lateness bound (:class:`EventsSummary`).
+    ``direct`` (sparse events, see :func:`choose_direct`): every window's rows are joined to each request,
+    no RANGE frame. ``scales`` (:class:`EventsSummary`): how the joined rows of each aggregation are summed
     (ascending order when not given)."""
     key_list = ", ".join(quote(k) for k in keys)
     names = view.aggregates()
@@ -241,7 +241,7 @@ def _framed_sql(keys: list[str], events: str, values: list[str], framed: list[tu
             SELECT {key_list}, __t, __request, {columns}
             FROM (
                 SELECT {key_list}, __ts AS __t, {", ".join(values)}, false AS __request, __ts::HUGEINT * {_SLOT} + __seq AS __k
-                FROM {events} WHERE NOT __late
+                FROM {events} WHERE __avail - __ts <= {late_us}
                 UNION ALL BY NAME
                 SELECT {key_list}, __t, true AS __request, __t::HUGEINT * {_SLOT} + {_SLOT} - 1 AS __k FROM requests
             )
@@ -262,7 +262,7 @@ def _joined_sql(keys: list[str], events: str, values: list[str], recent: int, lo
     for late, span in parts:
         if span <= 0:
             continue
-        which = "" if late is None else f"WHERE {'' if late else 'NOT '}__late"
+        which = "" if late is None else f"WHERE __avail - __ts {'>' if late else '<='} {recent}"
         selects.append(f"""
             SELECT {", ".join(f"r.{quote(k)}" for k in keys)}, r.__t, e.__ts, e.__seq, {columns} FROM
                 (SELECT {key_list}, __t, unnest([(__t + {_SHIFT}) // {span}, (__t + {_SHIFT}) // {span} - 1]) AS __b FROM requests) r

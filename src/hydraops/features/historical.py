@@ -13,7 +13,7 @@ from datetime import datetime
 
 from hydraops.errors import FeatureStoreError
 from hydraops.features import offline
-from hydraops.features.aggregates import aggregates_at_sql, join_choices
+from hydraops.features.aggregates import aggregates_at_sql, choose_direct
 from hydraops.features.materialize import us
 from hydraops.features.progress import Report, watching
 from hydraops.features.repo import FeatureRepo
@@ -96,9 +96,9 @@ def join_sql(
         if manifest.layout == offline.EVENTS:
             requests = f"(SELECT {', '.join(quote(k) for k in manifest.join_keys)}, {t} AS __t FROM {entities} e)"
             events = f"read_parquet({glob})"
-            direct, scales = join_choices(con, spec, events, manifest.rows, manifest.entities)
+            direct = choose_direct(spec, manifest.rows, manifest.entities, manifest.span_us)
             aggregates = aggregates_at_sql(
-                spec, manifest.join_keys, events, requests, manifest.late_us or 0, direct=direct, scales=scales, ttl_us=manifest.ttl_us
+                spec, manifest.join_keys, events, requests, manifest.late_us or 0, direct=direct, scales=manifest.sum_scales(), ttl_us=manifest.ttl_us
             )
             joins.append(f"LEFT JOIN ({aggregates}) {alias} ON {on} AND {alias}.__t = {t}")
             missing = f"NOT coalesce({alias}.__seen, false)"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from hydraops.config.schemas import ValidationMode
 from hydraops.errors import DataError
 from hydraops.features import offline
-from hydraops.features.aggregates import last_change_aggregate, last_change_sql, lateness_sql, stored_events_sql, view_events_sql
+from hydraops.features.aggregates import EventsSummary, last_change_aggregate, last_change_sql, summarize, view_events_sql
 from hydraops.features.checks import check_view_inputs
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us
@@ -102,9 +102,11 @@ def compute_view(
     try:
         if view.aggregations:  # its events; the aggregates are computed where they are asked for
             layout, start = offline.EVENTS, None
-            rows, entities, last_change, late_us = _write_events(con, view, source, info, keys, staging, end, report)
+            summary = _write_events(con, view, source, info, keys, staging, end, report)
+            rows, entities, last_change = summary.rows, summary.entities, summary.also
+            events = {"late_us": summary.late_us, "span_us": summary.span_us, "scales": {str(i): s for i, s in summary.scales.items()}}
         else:
-            layout, late_us = offline.TIMELINE, None
+            layout, events = offline.TIMELINE, {}
             rows, entities, last_change = _write_timeline(con, row_timeline_sql(view, source, info, keys), keys, staging, start, end, report)
         feature_checks = {n: f for n, f in view.features.items() if f.ge is not None or f.le is not None or f.isin is not None or not f.nullable}
         staged = f"read_parquet({literal(str(staging / '*.parquet'))})"
@@ -117,9 +119,9 @@ def compute_view(
         manifest = offline.Manifest(
             view=name, version=version, layout=layout, join_keys=keys, features=view.feature_names(), ttl_us=ttl_us(view),
             tz_aware=info.tz_aware if source.timestamp else None, start=iso(start), end=iso(end), rows=rows, entities=entities,
-            late_us=late_us, created_at=datetime.now(UTC).isoformat(), last_change_us=last_change,
+            created_at=datetime.now(UTC).isoformat(), last_change_us=last_change,
             sources={path: file_digest(path) for s in repo.view_sources(name) for path in repo.source_files(s)},
-            warnings=warnings,
+            warnings=warnings, **events,
         )  # fmt: skip
         offline.publish(repo.offline_dir, staging, manifest)
     except BaseException:
@@ -134,7 +136,8 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end, re
     key_list = ", ".join(quote(k) for k in keys)
     order, path = [*keys, "__valid_from"], staging / offline.TIMELINE_FILE
     if start is None and end is None:  # written as computed: its last change is the file's
-        return _write_sorted(con, f"SELECT * FROM ({timeline})", order, keys, path, report, also="max(__valid_from)")
+        _write_sorted(con, f"({timeline})", order, path, report)
+        return _counts(con, path, keys, also="max(__valid_from)")
     execute(con, f"CREATE OR REPLACE TEMP TABLE __full AS {timeline}", what=f"materialize {staging.parent.name}: timeline", report=report)
     last_change = con.execute("SELECT max(__valid_from) FROM __full").fetchall()[0][0]
     start_us = us(start) if start else -(2**62)
@@ -145,32 +148,36 @@ def _write_timeline(con, timeline: str, keys: list[str], staging, start, end, re
         SELECT * FROM (SELECT DISTINCT ON ({key_list}) * FROM __full WHERE __valid_from < {start_us}
                        ORDER BY {key_list}, __valid_from DESC)
     """
-    rows, entities, _ = _write_sorted(con, f"SELECT * FROM ({bounded})", order, keys, path, report)
+    _write_sorted(con, f"({bounded})", order, path, report)
+    rows, entities, _ = _counts(con, path, keys)
     con.execute("DROP TABLE __full")
     return rows, entities, last_change
 
 
-def _write_events(con, view, source, info, keys: list[str], staging, end, report: Report | None) -> tuple[int, int, int | None, int]:
+def _write_events(con, view, source, info, keys: list[str], staging, end, report: Report | None) -> EventsSummary:
     """Write the aggregation view's events visible by ``end`` as one parquet file sorted by entity and time
-    (streamed: DuckDB's sort spills when it must); returns their rows, their entities, the last instant an
-    aggregate changes and the events' lateness bound."""
+    (streamed: DuckDB's sort spills when it must); returns their summary, whose ``also`` is the last instant
+    an aggregate changes."""
     path = staging / offline.EVENTS_FILE
     events = f"({view_events_sql(view, source, info, keys, None if end is None else us(end))})"
-    late_us = int(con.execute(lateness_sql(events)).fetchall()[0][0])
-    order = [*keys, "__ts", "__seq"]
+    _write_sorted(con, events, [*keys, "__ts", "__seq"], path, report)
+    written = f"read_parquet({literal(str(path))})"
     if end is None:  # every event is written: the last change is the file's
-        return *_write_sorted(con, stored_events_sql(keys, events, late_us), order, keys, path, report, also=last_change_aggregate(view)), late_us
-    rows, entities, _ = _write_sorted(con, stored_events_sql(keys, events, late_us), order, keys, path, report)
+        return summarize(con, view, keys, written, also=last_change_aggregate(view))
+    summary = summarize(con, view, keys, written)
     last_change = con.execute(last_change_sql(view, f"({view_events_sql(view, source, info, keys)})")).fetchall()[0][0]
-    return rows, entities, last_change, late_us
+    return replace(summary, also=last_change)
 
 
-def _write_sorted(con, query: str, order: list[str], keys: list[str], path, report: Report | None, also: str = "NULL") -> tuple[int, int, object]:
-    """COPY ``query`` ordered by ``order`` to the parquet file ``path``; returns its rows, its distinct keys and
-    the aggregate ``also`` over the file."""
-    key_list = ", ".join(quote(k) for k in keys)
-    copy = f"COPY ({query} ORDER BY {', '.join(quote(c) for c in order)}) TO {literal(str(path))} (FORMAT parquet)"
+def _write_sorted(con, query: str, order: list[str], path, report: Report | None) -> None:
+    """COPY ``query`` ordered by ``order`` to the parquet file ``path``."""
+    copy = f"COPY (SELECT * FROM {query} ORDER BY {', '.join(quote(c) for c in order)}) TO {literal(str(path))} (FORMAT parquet)"
     execute(con, copy, what=f"materialize {path.parent.parent.name}: {path.name}", report=report)
+
+
+def _counts(con, path, keys: list[str], also: str = "NULL") -> tuple[int, int, object]:
+    """The rows of the parquet file ``path``, its distinct keys and the aggregate ``also`` over it."""
+    key_list = ", ".join(quote(k) for k in keys)
     return con.execute(f"SELECT count(*), count(DISTINCT ({key_list})), {also} FROM read_parquet({literal(str(path))})").fetchall()[0]
 
 

@@ -66,6 +66,12 @@ class Manifest:
     files: dict[str, list] = field(default_factory=dict)  # path in the folder → [size, sha256]
     layout: str = TIMELINE  # TIMELINE or EVENTS
     late_us: int | None = None  # EVENTS: the lateness bound of the events (hydraops.features.aggregates)
+    span_us: list[int] | None = None  # EVENTS: the first and last event time (None: no events)
+    scales: dict[str, int | str | None] = field(default_factory=dict)  # EVENTS: per aggregation summing, how its sums are made
+
+    def sum_scales(self) -> dict[int, int | str | None]:
+        """``scales`` by aggregation index (JSON keeps its keys as strings)."""
+        return {int(i): scale for i, scale in self.scales.items()}
 
 
 def view_dir(offline_dir: Path, view: str) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hydraops.features import offline
-from hydraops.features.aggregates import aggregates_at_sql, sum_scales
+from hydraops.features.aggregates import aggregates_at_sql
 from hydraops.features.repo import FeatureRepo
 from hydraops.features.sources import connect, literal, quote
 
@@ -46,8 +46,8 @@ def push(repo: FeatureRepo, manifest: offline.Manifest, online, now: datetime) -
     if manifest.layout == offline.EVENTS:  # one request per entity: joining each to its window's rows reads at most every event once
         requests = f"(SELECT DISTINCT {key_list}, {t} AS __t FROM read_parquet({glob}))"
         events = f"read_parquet({glob})"
-        scales = sum_scales(con, view, events, manifest.rows)  # summed as the training table's are: the same bits
-        aggregates = aggregates_at_sql(view, keys, events, requests, manifest.late_us or 0, direct=True, scales=scales)
+        # summed as the training table's are: the same bits
+        aggregates = aggregates_at_sql(view, keys, events, requests, manifest.late_us or 0, direct=True, scales=manifest.sum_scales())
         latest = f"SELECT * FROM ({aggregates}) WHERE __feature_ts IS NOT NULL"
     else:
         latest = f"SELECT DISTINCT ON ({key_list}) * FROM read_parquet({glob}) WHERE __valid_from <= {t} ORDER BY {key_list}, __valid_from DESC"

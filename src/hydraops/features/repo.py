@@ -16,7 +16,7 @@ from hydraops.errors import DataError, FeatureStoreError
 from hydraops.paths import lexically_under, resolve_under
 
 #: The offline store's format, part of every view version: a new format recomputes every view once.
-STORE_FORMAT = 3
+STORE_FORMAT = 4
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,44 @@ import pytest
 
 KEY = "hydraops/seconds_per_file"
 
-#: Seconds of the longest files on CI's two cores (rounded, from its --durations): a fresh clone starts them
+#: Seconds of the longest files on two cores (rounded to 5, from the file times a whole run saves in pytest's cache): a fresh clone starts them
 #: first instead of in collection order. Refresh them when a file's time changes by much.
 KNOWN_SECONDS = {
-    "tests/test_docs.py": 100.0,
-    "tests/test_docs_readme.py": 85.0,
-    "tests/integration/test_demo.py": 110.0,  # with the closed loop (drifted traffic, monitor, retrain, lineage)
-    "tests/test_docs_monitoring.py": 110.0,
-    "tests/test_docs_lineage.py": 90.0,
-    "tests/monitoring/test_retrain.py": 90.0,
-    "tests/tracking/test_lineage.py": 50.0,
-    "tests/test_docs_scoring.py": 50.0,
-    "tests/test_docs_registry.py": 49.0,
-    "tests/test_docs_feature_store.py": 34.0,
-    "tests/test_docs_experiments.py": 33.0,
-    "tests/monitoring/test_end_to_end.py": 27.0,
+    "tests/serving/test_score.py": 210.0,
+    "tests/test_docs.py": 205.0,
+    "tests/training/test_train.py": 170.0,
+    "tests/integration/test_demo.py": 135.0,
+    "tests/registry/test_races.py": 125.0,
+    "tests/monitoring/test_end_to_end.py": 115.0,
+    "tests/test_docs_readme.py": 110.0,
+    "tests/test_docs_monitoring.py": 95.0,
+    "tests/registry/test_promote.py": 90.0,
+    "tests/monitoring/test_retrain.py": 85.0,
+    "tests/serving/test_build.py": 85.0,
+    "tests/configs/test_compose_all.py": 75.0,
+    "tests/test_docs_lineage.py": 75.0,
+    "tests/registry/test_cli.py": 70.0,
+    "tests/training/test_run_endings.py": 70.0,
+    "tests/test_docs_registry.py": 65.0,
+    "tests/integration/test_validate_errors.py": 65.0,
+    "tests/test_docs_scoring.py": 65.0,
+    "tests/features/test_healing.py": 60.0,
+    "tests/integration/test_apply.py": 55.0,
+    "tests/integration/test_cli.py": 55.0,
+    "tests/training/test_shared_stack.py": 50.0,
+    "tests/features/test_materialize.py": 50.0,
+    "tests/training/test_labels_source.py": 45.0,
+    "tests/serving/test_benchmark_serving.py": 45.0,
+    "tests/tracking/test_lineage.py": 40.0,
+    "tests/serving/test_linear.py": 30.0,
+    "tests/integration/test_replay_and_secrets.py": 30.0,
+    "tests/test_docs_feature_store.py": 30.0,
+    "tests/serving/test_alias_ready.py": 30.0,
+    "tests/integration/test_template_trips.py": 30.0,
+    "tests/test_docs_experiments.py": 25.0,
+    "tests/features/test_stage.py": 25.0,
+    "tests/serving/test_prediction_log.py": 25.0,
+    "tests/features/test_aggregations.py": 20.0,
 }
 UNTIMED_SLOW = 30.0
 

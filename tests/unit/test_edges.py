@@ -5,7 +5,9 @@ tag hydraops writes is named in ``tracking/tags.py`` alone."""
 from __future__ import annotations
 
 import ast
+import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,20 @@ def test_the_planners_import_no_mlflow() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_the_cli_turns_mlflow_telemetry_off_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Nothing reaches the internet: MLflow 3 reports usage to its servers unless MLFLOW_DISABLE_TELEMETRY is set."""
+    import hydraops.cli as cli
+
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(sys, "argv", ["hydraops", "--version"])
+    for given, expected in ((None, "true"), ("false", "false")):
+        if given is None:
+            monkeypatch.delenv("MLFLOW_DISABLE_TELEMETRY", raising=False)
+        else:
+            monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", given)
+        with pytest.raises(SystemExit):
+            cli.main()
+        assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == expected
+    assert "hydraops" in capsys.readouterr().out

@@ -235,6 +235,7 @@ def main() -> None:
     from hydraops.cli.context import COMMAND_ENV
 
     os.environ.setdefault(COMMAND_ENV, shlex.join(["hydraops", *sys.argv[1:]]))
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # MLflow 3 reports usage to its servers unless told not to
     signal.signal(signal.SIGTERM, _terminate)
     try:
         code = run(sys.argv[1:])

@@ -106,14 +106,19 @@ def score_file(predictor: Predictor, input: Path, output: Path, options: ScoreOp
     return ScoreReport(output, rows, written, groups, tuple(f.name for f in missing), tuple(skipped.values()))
 
 
+def require_input(path: Path) -> None:
+    """A ServingError (``input``) when ``path`` is not a file."""
+    if not Path(path).is_file():
+        raise ServingError(f"input={path}: no such file", key="input", path=str(path))
+
+
 def read_chunks(path: Path, size: int) -> tuple[pa.Schema, Iterator[pa.Table]]:
     """The file's schema (without metadata) and its rows as tables of exactly ``size`` rows (the last one fewer),
     read batch by batch: parquet (``.parquet``, ``.pq``) row group by row group, CSV block by block."""
     import pyarrow.csv as csv
     import pyarrow.parquet as pq
 
-    if not path.is_file():
-        raise ServingError(f"input={path}: no such file", key="input", path=str(path))
+    require_input(path)
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):

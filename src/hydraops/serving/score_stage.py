@@ -58,6 +58,9 @@ def plan(spec, ctx: RunContext, *, earlier: tuple[Action, ...] = (), input: Path
     designates none."""
     if input is None:
         return []
+    from hydraops.serving.score import require_input
+
+    require_input(Path(input))  # before the registry is asked: a mistyped path fails at once
     batch = spec.deploy.batch
     if output is None:
         if batch is None:

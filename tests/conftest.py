@@ -36,14 +36,37 @@ def churn(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def hydraops() -> Run:
-    """Run the installed ``hydraops`` command; returns the completed process (text output)."""
+def hydraops(request: pytest.FixtureRequest) -> Run:
+    """Run the installed ``hydraops`` command; returns the completed process (text output). In a module marked
+    ``in_process``, :func:`hydraops_here` instead: verbs whose process itself is not under test skip the
+    interpreter start and its seconds of imports."""
+    if request.node.get_closest_marker("in_process"):
+        return request.getfixturevalue("hydraops_here")
 
     def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         environment = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | (env or {})
         return subprocess.run([HYDRAOPS, *args], cwd=cwd, capture_output=True, text=True, env=environment, timeout=120)
 
     return run
+
+
+@pytest.fixture
+def hydraops_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> Run:
+    """``hydraops ARGS`` run in this process from ``cwd`` (``hydraops.cli.run``: the same parsing, Hydra, output
+    and exit status, without an interpreter start and its seconds of imports); returns a completed process."""
+    from hydraops.cli import run
+
+    def call(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(cwd)
+        monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        code = run(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["hydraops", *args], code, out, err)
+
+    return call
 
 
 def snapshot(root: Path) -> dict[str, float]:

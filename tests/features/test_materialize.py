@@ -19,7 +19,7 @@ from hydraops.features.online import SqliteOnlineStore, get_online_features
 from tests.conftest import Run, generated_churn
 from tests.prepared import Prepared
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.in_process]
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
 CUSTOMERS = 300  # enough for every property here: > 300 daily partitions, nulls, failing checks

@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import Run, snapshot
 
+pytestmark = pytest.mark.in_process
+
 
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()

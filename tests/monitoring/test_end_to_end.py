@@ -17,7 +17,7 @@ from hydraops.tracking import tags as T
 from tests.conftest import HYDRAOPS
 from tests.prepared import Prepared
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.in_process]
 
 
 @pytest.fixture(scope="module")

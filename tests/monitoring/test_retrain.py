@@ -16,6 +16,8 @@ from tests.prepared import Prepared
 
 REPORT = Path("artifacts") / "reports" / "monitor" / "violations.json"
 
+pytestmark = pytest.mark.in_process
+
 
 def write_report(project: Path, *violations: dict) -> Path:
     path = project / REPORT

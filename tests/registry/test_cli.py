@@ -12,7 +12,7 @@ from hydraops.registry.promote import aliases_of
 from tests.conftest import Run
 from tests.registry.support import Store, plant_pickle, register
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.in_process]
 APPROVAL = "registry.gates=[{type: manual_approval}]"
 
 

@@ -16,7 +16,7 @@ from hydraops.errors import ServingError
 from hydraops.serving.predictor import Predictor
 from hydraops.serving.score import ScoreOptions, file_metadata, read_chunks, score_file
 from hydraops.serving.spec import FeatureField, ModelRef, ServingSpec
-from tests.conftest import HYDRAOPS
+from tests.conftest import HYDRAOPS, Run
 from tests.prepared import Prepared
 
 LEVELS = {"plan": ["basic", "premium", "standard"]}
@@ -145,8 +145,14 @@ def table(churn: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def score(churn: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([HYDRAOPS, "score", *args], cwd=churn, capture_output=True, text=True, timeout=300)
+@pytest.fixture
+def score(hydraops_here: Run):
+    """``hydraops score ARGS`` in the project, in this process."""
+
+    def call(churn: Path, *args: str) -> subprocess.CompletedProcess:
+        return hydraops_here("score", *args, cwd=churn)
+
+    return call
 
 
 def registered(churn: Path):
@@ -159,7 +165,7 @@ def registered(churn: Path):
 
 
 @pytest.mark.slow
-def test_scoring_the_training_rows_gives_the_models_predictions_and_its_test_metric(churn: Path, table: pd.DataFrame, tmp_path: Path) -> None:
+def test_scoring_the_training_rows_gives_the_models_predictions_and_its_test_metric(churn: Path, table: pd.DataFrame, tmp_path: Path, score) -> None:
     from sklearn.metrics import roc_auc_score
 
     from hydraops import load_spec
@@ -189,7 +195,7 @@ def test_scoring_the_training_rows_gives_the_models_predictions_and_its_test_met
 
 
 @pytest.mark.slow
-def test_entity_rows_score_exactly_like_the_training_tables_features(churn: Path, table: pd.DataFrame, tmp_path: Path) -> None:
+def test_entity_rows_score_exactly_like_the_training_tables_features(churn: Path, table: pd.DataFrame, tmp_path: Path, score) -> None:
     features = tmp_path / "features.parquet"
     assert score(churn, f"input={written(table, tmp_path / 't.parquet')}", f"output={features}", "chunk_rows=1500").returncode == 0
     for name, keys in (("entities.parquet", table[["customer_id", "label_time"]]), ("entities.csv", table[["customer_id", "label_time"]])):
@@ -202,7 +208,7 @@ def test_entity_rows_score_exactly_like_the_training_tables_features(churn: Path
 
 
 @pytest.mark.slow
-def test_the_cli_scores_the_same_bytes_twice_in_several_row_groups(churn: Path, table: pd.DataFrame, tmp_path: Path) -> None:
+def test_the_cli_scores_the_same_bytes_twice_in_several_row_groups(churn: Path, table: pd.DataFrame, tmp_path: Path, score) -> None:
     keys = written(table[["customer_id", "label_time"]].head(1200), tmp_path / "keys.parquet")
     for out in ("a.parquet", "b.parquet"):
         assert score(churn, f"input={keys}", f"output={tmp_path / out}", "chunk_rows=500", "explain=true").returncode == 0
@@ -213,7 +219,7 @@ def test_the_cli_scores_the_same_bytes_twice_in_several_row_groups(churn: Path, 
 
 
 @pytest.mark.slow
-def test_bad_rows_and_an_unknown_alias_exit_2_naming_them(churn: Path, table: pd.DataFrame, tmp_path: Path) -> None:
+def test_bad_rows_and_an_unknown_alias_exit_2_naming_them(churn: Path, table: pd.DataFrame, tmp_path: Path, score) -> None:
     bad = written(table.assign(age=table.age.where(table.index != 7, 120)), tmp_path / "bad.parquet")
     done = score(churn, f"input={bad}", f"output={tmp_path / 'out.parquet'}")
     assert done.returncode == 2 and "column 'age' breaks its declared check 'le: 90': 1 row(s), the first at row 7" in done.stderr
@@ -230,7 +236,7 @@ def test_bad_rows_and_an_unknown_alias_exit_2_naming_them(churn: Path, table: pd
 
 
 @pytest.mark.slow
-def test_apply_plans_no_scoring_and_a_dry_run_shows_the_version(churn: Path, table: pd.DataFrame, tmp_path: Path) -> None:
+def test_apply_plans_no_scoring_and_a_dry_run_shows_the_version(churn: Path, table: pd.DataFrame, tmp_path: Path, score) -> None:
     from hydraops import RunContext, build_plan, load_spec
 
     ctx = RunContext.create(load_spec(churn))

@@ -10,7 +10,7 @@ import yaml
 
 from tests.conftest import Run, generated_churn
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.in_process]
 CUSTOMERS = 150
 
 

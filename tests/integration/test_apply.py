@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import Run, generated_churn
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.in_process]
 
 FAST = "debug=fast"
 

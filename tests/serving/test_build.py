@@ -39,6 +39,8 @@ class Service:
 INPUTS = {"features": ["age", "spend"], "categories": {}}
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
+pytestmark = pytest.mark.in_process
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory):

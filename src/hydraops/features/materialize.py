@@ -7,7 +7,6 @@ and applied (:mod:`hydraops.features.stage` decides what to do).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,7 @@ from hydraops.config.schemas import ValidationMode
 from hydraops.errors import DataError
 from hydraops.features import offline
 from hydraops.features.aggregates import EventsSummary, last_change_aggregate, last_change_sql, summarize, view_events_sql
-from hydraops.features.checks import check_view_data, check_view_structure
+from hydraops.features.checks import check_view_inputs
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us
 from hydraops.features.sources import database, literal, quote, register_source
@@ -94,50 +93,41 @@ def compute_view(
     if con is None:
         with database(repo, [repo.view(name).source]).connection() as con:
             return compute_view(repo, name, version, start, end, report, con)
-    view, keys = repo.view(name), repo.join_keys(name)
+    view = repo.view(name)
+    keys = repo.join_keys(name)
     info = register_source(con, repo, view.source)
     source = repo.data.sources[view.source]
-    check_view_structure(con, repo, name, info)
+    warnings = [f"source '{view.source}': {failure}" for failure in check_view_inputs(con, repo, name, info)]
     staging = offline.staging_dir(repo.offline_dir, name)
-    with ThreadPoolExecutor(1, thread_name_prefix="hydraops-checks") as pool:
-        checking = pool.submit(_source_warnings, repo, name)  # the source's rows checked while the view is written
-        try:
-            if view.aggregations:  # its events; the aggregates are computed where they are asked for
-                layout, start = offline.EVENTS, None
-                summary = _write_events(con, view, source, info, keys, staging, end, report)
-                rows, entities, last_change = summary.rows, summary.entities, summary.also
-                events = {"late_us": summary.late_us, "span_us": summary.span_us, "scales": {str(i): s for i, s in summary.scales.items()}}
-            else:
-                layout, events = offline.TIMELINE, {}
-                rows, entities, last_change = _write_timeline(con, row_timeline_sql(view, source, info, keys), keys, staging, start, end, report)
-            feature_checks = {n: f for n, f in view.features.items() if f.ge is not None or f.le is not None or f.isin is not None or not f.nullable}
-            staged = f"read_parquet({literal(str(staging / '*.parquet'))})"
-            warnings = checking.result()
-            warnings += [f"view '{name}': {failure}" for failure in check_relation(con, staged, feature_checks, key=f"features.views.{name}.features")]
-            if warnings and repo.features.validation is ValidationMode.strict:
-                raise DataError(
-                    f"feature view '{name}' failed validation (features.validation: strict); nothing was published:\n  " + "\n  ".join(warnings),
-                    key="features.validation",
-                )
-            manifest = offline.Manifest(
-                view=name, version=version, layout=layout, join_keys=keys, features=view.feature_names(), ttl_us=ttl_us(view),
-                tz_aware=info.tz_aware if source.timestamp else None, start=iso(start), end=iso(end), rows=rows, entities=entities,
-                created_at=datetime.now(UTC).isoformat(), last_change_us=last_change,
-                sources={path: file_digest(path) for s in repo.view_sources(name) for path in repo.source_files(s)},
-                warnings=warnings, **events,
-            )  # fmt: skip
-            offline.publish(repo.offline_dir, staging, manifest)
-        except BaseException:
-            offline.discard(staging)
-            raise
+    try:
+        if view.aggregations:  # its events; the aggregates are computed where they are asked for
+            layout, start = offline.EVENTS, None
+            summary = _write_events(con, view, source, info, keys, staging, end, report)
+            rows, entities, last_change = summary.rows, summary.entities, summary.also
+            events = {"late_us": summary.late_us, "span_us": summary.span_us, "scales": {str(i): s for i, s in summary.scales.items()}}
+        else:
+            layout, events = offline.TIMELINE, {}
+            rows, entities, last_change = _write_timeline(con, row_timeline_sql(view, source, info, keys), keys, staging, start, end, report)
+        feature_checks = {n: f for n, f in view.features.items() if f.ge is not None or f.le is not None or f.isin is not None or not f.nullable}
+        staged = f"read_parquet({literal(str(staging / '*.parquet'))})"
+        warnings += [f"view '{name}': {failure}" for failure in check_relation(con, staged, feature_checks, key=f"features.views.{name}.features")]
+        if warnings and repo.features.validation is ValidationMode.strict:
+            raise DataError(
+                f"feature view '{name}' failed validation (features.validation: strict); nothing was published:\n  " + "\n  ".join(warnings),
+                key="features.validation",
+            )
+        manifest = offline.Manifest(
+            view=name, version=version, layout=layout, join_keys=keys, features=view.feature_names(), ttl_us=ttl_us(view),
+            tz_aware=info.tz_aware if source.timestamp else None, start=iso(start), end=iso(end), rows=rows, entities=entities,
+            created_at=datetime.now(UTC).isoformat(), last_change_us=last_change,
+            sources={path: file_digest(path) for s in repo.view_sources(name) for path in repo.source_files(s)},
+            warnings=warnings, **events,
+        )  # fmt: skip
+        offline.publish(repo.offline_dir, staging, manifest)
+    except BaseException:
+        offline.discard(staging)
+        raise
     return ViewResult(name, version, "materialized", rows, entities, tuple(warnings))
-
-
-def _source_warnings(repo: FeatureRepo, name: str) -> list[str]:
-    """The failed checks of the view's source rows (:func:`check_view_data`), on a connection of their own."""
-    source = repo.view(name).source
-    with database(repo, [source]).connection() as con:
-        return [f"source '{source}': {failure}" for failure in check_view_data(con, repo, name, register_source(con, repo, source))]
 
 
 def _write_timeline(con, timeline: str, keys: list[str], staging, start, end, report: Report | None) -> tuple[int, int, int | None]:

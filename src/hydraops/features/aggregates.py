@@ -90,6 +90,20 @@ def view_events_sql(view: FeatureViewSpec, source: SourceSpec, info: SourceInfo,
     """
 
 
+@dataclass(frozen=True)
+class EventsSummary:
+    """What a view's stored events' manifest records of them, so consumers need not read them to plan."""
+
+    rows: int
+    entities: int
+    also: object  # the value of summarize's ``also`` aggregate
+    late_us: int  # the lateness bound
+    span_us: list[int] | None  # [first, last] event time; None: no events
+    #: Per aggregation that sums, how its joined rows are summed: ``"int"`` (integers, decimals: ``sum``), ``k`` (floats:
+    #: each value × 2^k is an integer and ``rows`` of them fit a HUGEINT: exact) or None (summed in ascending order).
+    scales: dict[int, int | str | None]
+
+
 def summary_sql(view: FeatureViewSpec, keys: list[str], events: str, floats: list[int], also: str = "NULL") -> str:
     """SQL: one pass over stored events for what their manifest records (:func:`summarize`): rows, entities,
     the aggregate ``also``, the lateness bound (the 99th percentile of visible-from − event time), the event
@@ -110,18 +124,6 @@ def summarize(con, view: FeatureViewSpec, keys: list[str], events: str, also: st
     for n, i in enumerate(floats):
         scales[i] = _scale(found[2 * n], found[2 * n + 1], rows)
     return EventsSummary(rows, entities, also_value, int(late_us), None if first is None else [first, last], scales)
-
-
-@dataclass(frozen=True)
-class EventsSummary:
-    """What a view's stored events' manifest records of them, so consumers need not read them to plan."""
-
-    rows: int
-    entities: int
-    also: object  # the value of summarize's ``also`` aggregate
-    late_us: int  # the lateness bound
-    span_us: list[int] | None  # [first, last] event time; None: no events
-    scales: dict[int, int | str | None]  # per aggregation that sums: how its joined rows are summed (_joined_stat)
 
 
 def choose_direct(view: FeatureViewSpec, rows: int, entities: int, span_us: list[int] | None) -> bool:

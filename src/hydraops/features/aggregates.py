@@ -105,9 +105,8 @@ class EventsSummary:
 
 
 def summary_sql(view: FeatureViewSpec, keys: list[str], events: str, floats: list[int], also: str = "NULL") -> str:
-    """SQL: one pass over stored events for what their manifest records (:func:`summarize`): rows, entities,
-    the aggregate ``also``, the lateness bound (the 99th percentile of visible-from − event time), the event
-    times' span and, per aggregation of ``floats``, the smallest non-zero and the largest magnitude."""
+    """SQL: one pass over stored events for their manifest: rows, entities, the aggregate ``also``, the lateness bound
+    (99th percentile of visible-from − event time), the time span, per aggregation of ``floats`` its magnitudes."""
     key_list = ", ".join(quote(k) for k in keys)
     magnitudes = [f"min(abs(__v{i})) FILTER (WHERE __v{i} <> 0), max(abs(__v{i}))" for i in floats]
     lateness = f"coalesce(quantile_disc(__avail - __ts, {_ON_TIME}), 0)"
@@ -127,10 +126,9 @@ def summarize(con, view: FeatureViewSpec, keys: list[str], events: str, also: st
 
 
 def choose_direct(view: FeatureViewSpec, rows: int, entities: int, span_us: list[int] | None) -> bool:
-    """Whether to compute the view's aggregates by joining each request to the rows of its windows directly
-    (:func:`aggregates_at_sql` ``direct``): when an entity has, on average, at most ``DIRECT_EVENTS`` events
-    in the longest window (``span_us``: the events' first and last time), those few rows per request cost less
-    than sorting every event together with the requests for the RANGE frames."""
+    """Whether each request is joined to its windows' rows directly (:func:`aggregates_at_sql` ``direct``): when an
+    entity has at most ``DIRECT_EVENTS`` events in the longest window on average (``span_us``: first and last event
+    time), cheaper than sorting every event with the requests for the RANGE frames."""
     if not rows or not entities or span_us is None:
         return True
     first, last = span_us

@@ -21,6 +21,8 @@ from tests.prepared import Prepared
 
 LEVELS = {"plan": ["basic", "premium", "standard"]}
 
+pytestmark = pytest.mark.in_process
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Predictor, pd.DataFrame]:
@@ -146,11 +148,11 @@ def table(churn: Path) -> pd.DataFrame:
 
 
 @pytest.fixture
-def score(hydraops_here: Run):
-    """``hydraops score ARGS`` in the project, in this process."""
+def score(hydraops: Run):
+    """``hydraops score ARGS`` in the project (in this process: the module is ``in_process``)."""
 
     def call(churn: Path, *args: str) -> subprocess.CompletedProcess:
-        return hydraops_here("score", *args, cwd=churn)
+        return hydraops("score", *args, cwd=churn)
 
     return call
 

@@ -315,7 +315,8 @@ def test_serve_runs_the_bento_and_stops_cleanly_on_a_signal(project, hydraops: R
     directory, _, _ = project
     tag = cli_bento(project, hydraops)
     port = free_port()
-    server = subprocess.Popen([HYDRAOPS, "serve", f"port={port}"], cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen([HYDRAOPS, "serve", f"port={port}"], cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=_as_in_a_terminal)  # fmt: skip
     try:
         assert wait_live(port, server), "the bento's service answers /livez"
         answer = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/predict", json.dumps({"rows": [1, 2]}).encode(),
@@ -331,6 +332,12 @@ def test_serve_runs_the_bento_and_stops_cleanly_on_a_signal(project, hydraops: R
     assert f"serving {tag} on http://127.0.0.1:{port}" in out
     with pytest.raises(OSError):  # the service is gone with it
         urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=2)
+
+
+def _as_in_a_terminal() -> None:
+    """SIGINT handled by default, as in a command typed at a terminal: a test run started in the background
+    (`make test &`) has it ignored, and a child keeps an ignored signal ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:

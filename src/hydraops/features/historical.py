@@ -85,7 +85,7 @@ def join_sql(
     range a view was materialized for, are refused (``side`` names the entity timestamp column, whose DuckDB
     type is ``timestamp_type`` when known)."""
     _check_time_kinds(con, repo, plan, entities, timestamp_column, side, timestamp_type)
-    selects, joins = [f"e.{quote(c)}" for c in carry], []
+    selects, joins, outer = [f"e.{quote(c)}" for c in carry], [], [quote(c) for c in carry]
     for i, (view, names) in enumerate(plan.items()):
         manifest, spec = offline.current_manifest(repo.offline_dir, view), repo.view(view)
         glob = literal(offline.timeline_glob(repo.offline_dir, view))
@@ -107,9 +107,11 @@ def join_sql(
             joins.append(f"ASOF LEFT JOIN read_parquet({glob}) {alias} ON {on} AND {t} >= {alias}.__valid_from")
             missing, older = f"{alias}.__valid_from IS NULL", ""
         expired = "false" if manifest.ttl_us is None else f"coalesce(NOT ({missing}) AND ({older}{t} - {alias}.__feature_ts > {manifest.ttl_us}), false)"
-        selects += [f"{missing} AS __missing_{i}", f"{expired} AS __expired_{i}"]
-        selects += [f"CASE WHEN {missing} OR {expired} THEN NULL ELSE {alias}.{quote(n)} END AS {quote(n)}" for n in names]
-    return f"SELECT {', '.join(selects)} FROM {entities} e {' '.join(joins)} ORDER BY e.__row"
+        selects += [f"{missing} AS __missing_{i}", f"{expired} AS __expired_{i}", *(f"{alias}.{quote(n)}" for n in names)]
+        outer += [f"__missing_{i}", f"__expired_{i}"]
+        outer += [f"CASE WHEN __missing_{i} OR __expired_{i} THEN NULL ELSE {quote(n)} END AS {quote(n)}" for n in names]
+    inner = f"SELECT e.__row, {', '.join(selects)} FROM {entities} e {' '.join(joins)}"
+    return f"SELECT {', '.join(outer)} FROM ({inner}) ORDER BY __row"
 
 
 def _check_range(con, manifest: offline.Manifest, entities: str, t: str, column: str, side: str) -> None:

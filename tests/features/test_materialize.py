@@ -333,3 +333,20 @@ def test_rematerializing_gives_the_same_bits(materialized: Path, tmp_path: Path)
     assert tables[0]["amount_mean_30d"].notna().sum() > 100
     for table in tables[1:]:
         pd.testing.assert_frame_equal(tables[0], table, check_exact=True)
+
+
+def test_get_online_reads_entity_keys_as_the_store_holds_them(churn: Path, materialized: Path, hydraops: Run) -> None:
+    """``entity=007`` is the customer "007" where keys are strings (not customer 7); where keys are integers a
+    value that is none is refused, naming the key (it was looked up as a string and every feature shown missing)."""
+    refused = hydraops("features", "get-online", "entity=abc", cwd=materialized)
+    assert refused.returncode == 2 and "'abc' is not an integer; join key 'customer_id' is declared int64" in refused.stderr
+
+    for name in ("customers", "transactions", "tickets", "labels"):
+        frame = pd.read_parquet(churn / "data" / f"{name}.parquet")
+        frame["customer_id"] = frame["customer_id"].map(lambda i: f"{i:03d}")
+        frame.to_parquet(churn / "data" / f"{name}.parquet")
+    strings = [f"data.sources.{name}.columns.customer_id.dtype=string" for name in ("customers", "transactions", "tickets", "labels")]
+    assert hydraops("features", "materialize", "end=2026-01-01", *strings, cwd=churn).returncode == 0
+    online = hydraops("features", "get-online", "entity=007", "at=2026-01-01", *strings, cwd=churn)
+    assert online.returncode == 0, online.stderr
+    assert "customer_id=007" in online.stdout and any(f"'{plan}'" in online.stdout for plan in ("basic", "standard", "premium"))

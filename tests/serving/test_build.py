@@ -88,6 +88,7 @@ def test_build_context_holds_the_checked_model_its_spec_and_a_pinned_bentofile(p
     assert serving.model.sha256 == files_sha256(directory / "model"), "the copied model is the registered one"
     assert (serving.model.version, serving.model.alias, serving.model.git_commit) == ("1", "champion", COMMIT)
     assert serving.model.config_digest == ctx.config_digest and serving.feature_names == INPUTS["features"]
+    assert serving.views and all(view.key_types == {"customer_id": "integer"} for view in serving.views), "key types as the sources declare them"
     assert not [p for p in directory.rglob("*") if p.suffix in bundle.PICKLE_SUFFIXES]
 
     bentofile = yaml.safe_load((directory / bundle.BENTOFILE).read_text())

@@ -83,6 +83,7 @@ def test_every_constraint_kind_is_refused_naming_the_field_without_the_value(cli
         {"tenure_days": 10, "plan": "gold-secret", "amount": 1.0},  # isin
         {"amount": 1.0},  # entity key needed for the looked-up features
         {"customer_id": [1], "amount": 1.0},  # entity key of the wrong type
+        {"customer_id": "42", "amount": 1.0},  # an integer key sent as a string (it would find nothing)
     ]
     response = predict(client, rows)
     assert response.status_code == 422
@@ -94,6 +95,7 @@ def test_every_constraint_kind_is_refused_naming_the_field_without_the_value(cli
         (4, "plan", "isin=[basic, max, pro]"),
         (5, "customer_id", "required"),
         (6, "customer_id", "entity key"),
+        (7, "customer_id", "entity key"),
     }
     problem = response.json()
     assert problem["type"].endswith("/invalid-input") and problem["status"] == 422 and problem["title"]
@@ -150,7 +152,15 @@ def test_schema_lists_the_declared_constraints_and_entity_keys(client) -> None:
     by_name = {f["name"]: f for f in schema["features"]}
     assert (by_name["amount"]["dtype"], by_name["amount"]["ge"], by_name["amount"]["le"]) == ("float64", 0, 1000)
     assert by_name["amount"]["nullable"] is False and by_name["plan"]["isin"] == ["basic", "max", "pro"]
-    assert schema["views"] == [{"name": "customer", "entity_keys": ["customer_id"], "features": ["tenure_days", "plan"], "ttl_seconds": 86400.0}]
+    assert schema["views"] == [
+        {
+            "name": "customer",
+            "entity_keys": ["customer_id"],
+            "key_types": {"customer_id": "integer"},
+            "features": ["tenure_days", "plan"],
+            "ttl_seconds": 86400.0,
+        }
+    ]
     assert schema["limits"]["max_rows"] == 50
 
 
@@ -250,6 +260,6 @@ def test_v2_health_and_metadata(client) -> None:
     metadata = client.get("/v2/models/tiny-churn").json()
     assert metadata["name"] == "tiny-churn" and metadata["versions"] == ["3"] and metadata["platform"] == "hydraops-lightgbm"
     assert {(i["name"], i["datatype"]) for i in metadata["inputs"]} == {
-        ("tenure_days", "INT64"), ("plan", "BYTES"), ("amount", "FP64"), ("customer_id", "BYTES")}  # fmt: skip
+        ("tenure_days", "INT64"), ("plan", "BYTES"), ("amount", "FP64"), ("customer_id", "INT64")}  # fmt: skip
     assert metadata["outputs"] == [{"name": "predictions", "datatype": "FP64", "shape": [-1]}]
     assert client.get("/v2/models/nope").status_code == 404

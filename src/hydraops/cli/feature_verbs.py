@@ -13,6 +13,7 @@ from hydraops.cli.output import console, progress, reporter
 from hydraops.config.schemas import ProjectSpec
 from hydraops.errors import FeatureStoreError
 from hydraops.features import FeatureRepo
+from hydraops.features.repo import key_kinds
 from hydraops.paths import resolve_under
 
 
@@ -193,20 +194,33 @@ def _entity_rows(spec: ProjectSpec, text: str) -> list[dict]:
     with the named join keys (a project of several entities: each view is looked up by its own keys)."""
     pairs = [part.strip() for part in text.split(",") if part.strip()]
     keys = sorted({key for entity in spec.features.entities.values() for key in entity.join_keys})
+    kinds = key_kinds(spec.features, spec.data)
     if all(":" in pair for pair in pairs):
-        row = {key.strip(): _typed(value) for key, _, value in (pair.partition(":") for pair in pairs)}
+        row = {key.strip(): value for key, _, value in (pair.partition(":") for pair in pairs)}
         unknown = [key for key in row if key not in keys]
         if unknown:
             raise FeatureStoreError(f"entity=…: {', '.join(unknown)} is not a join key; join keys: {', '.join(keys)}")
-        return [row]
+        return [{key: _typed(key, value, kinds) for key, value in row.items()}]
     if len(keys) != 1:
         raise FeatureStoreError(f"entity=… names its keys in a project of several join keys ({', '.join(keys)}): entity={keys[0]}:…,{keys[1]}:…")
-    return [{keys[0]: _typed(value)} for value in pairs]
+    return [{keys[0]: _typed(keys[0], value, kinds)} for value in pairs]
 
 
-def _typed(value: str) -> int | str:
+def _typed(key: str, value: str, kinds: dict[str, type]) -> int | str:
+    """``value`` typed as its key's sources declare it (``007`` stays a string where keys are strings); a guess
+    where none does."""
     value = value.strip()
-    return int(value) if value.lstrip("-").isdigit() else value
+    kind = kinds.get(key)
+    if kind is None:
+        return int(value) if value.lstrip("-").isdigit() else value
+    if kind is str:
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise FeatureStoreError(
+            f"entity=…: '{value}' is not an integer; join key '{key}' is declared int64 by its sources (data.sources.*.columns.{key}.dtype)", column=key
+        ) from None
 
 
 def _count(value: int | None) -> str:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hydraops.config.durations import parse_duration
-from hydraops.config.schemas import DataSpec, FeaturesSpec, FeatureViewSpec, ProjectSpec
+from hydraops.config.schemas import DataSpec, Dtype, FeaturesSpec, FeatureViewSpec, ProjectSpec
 from hydraops.digests import file_sha256
 from hydraops.errors import DataError, FeatureStoreError
 from hydraops.paths import lexically_under, resolve_under
@@ -106,6 +106,20 @@ def ttl_us(view: FeatureViewSpec) -> int | None:
 def to_us(duration: str) -> int:
     delta = parse_duration(duration)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def key_kinds(features: FeaturesSpec, data: DataSpec) -> dict[str, type]:
+    """Join key → the Python type of its values (int or str), from the dtype the views' sources declare for it
+    (int64: int; string, category: str); keys no source declares are left out."""
+    kinds: dict[str, type] = {}
+    for view in features.views.values():
+        source = data.sources.get(view.source)
+        for key in features.entities[view.entity].join_keys:
+            declared = source.columns.get(key) if source is not None else None
+            kind = None if declared is None else {Dtype.int64: int, Dtype.string: str, Dtype.category: str}.get(declared.dtype)
+            if kind is not None:
+                kinds.setdefault(key, kind)
+    return kinds
 
 
 def file_digest(path: str) -> str:

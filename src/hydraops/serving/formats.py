@@ -82,13 +82,16 @@ def oip_rows(document: Any) -> tuple[list[dict[str, Any]], Any]:
 
 def oip_metadata(spec: ServingSpec) -> dict[str, Any]:
     """``GET /v2/models/{name}``: the model's name, version and input and output tensors."""
-    keys = list(dict.fromkeys(key for view in spec.views for key in view.join_keys))
+    keys = {key: view.key_types.get(key) for view in spec.views for key in view.join_keys}
     return {
         "name": spec.model.name,
         "versions": [spec.model.version],
         "platform": f"hydraops-{spec.model.flavor}",
         "inputs": [{"name": f.name, "datatype": OIP_DATATYPES.get(f.dtype or "", "BYTES"), "shape": [-1]} for f in spec.features]
-        + [{"name": key, "datatype": "BYTES", "shape": [-1], "parameters": {"entity_key": True}} for key in keys],
+        + [
+            {"name": key, "datatype": "INT64" if kind == "integer" else "BYTES", "shape": [-1], "parameters": {"entity_key": True}}
+            for key, kind in keys.items()
+        ],
         "outputs": [{"name": "predictions", "datatype": "FP64", "shape": [-1]}],
     }
 

@@ -40,6 +40,8 @@ class ViewLookup:
     join_keys: list[str]
     features: list[str]
     ttl_seconds: float | None = None
+    #: Join key → "integer" or "string", as the view's source declares it (a key it does not declare takes either).
+    key_types: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,11 @@ class ServingSpec:
         (``{"features": [...], "categories": {...}}``): the declared checks of each input, the views its
         features come from, the online store and the prediction log (their type and where, without
         credentials), ``deploy.service`` and the shadow version."""
-        from hydraops.features.repo import to_us
+        from hydraops.features.repo import key_kinds, to_us
         from hydraops.serving.alias_watch import public_uri
 
         declared = _declared_fields(spec)
+        kinds = {key: {int: "integer", str: "string"}[kind] for key, kind in key_kinds(spec.features, spec.data).items()}
         features = [declared.get(name, FeatureField(name)) for name in inputs["features"]]
         used = {f.view for f in features if f.view is not None}
         views = [
@@ -125,6 +128,7 @@ class ServingSpec:
                 join_keys=list(spec.features.entities[view.entity].join_keys),
                 features=[n for n in view.feature_names() if n in inputs["features"]],
                 ttl_seconds=None if view.ttl is None else to_us(view.ttl) / 1e6,
+                key_types={key: kinds[key] for key in spec.features.entities[view.entity].join_keys if key in kinds},
             )
             for name, view in spec.features.views.items()
             if name in used

@@ -82,7 +82,7 @@ def validate_rows(spec: ServingSpec, rows: list[dict[str, Any]]) -> list[FieldEr
     (when ``deploy.service.unknown_fields`` is ``reject``), and the entity keys each row needs for the
     features it does not give."""
     declared = {f.name: f for f in spec.features}
-    keys = {key for view in spec.views for key in view.join_keys}
+    keys = {key: view.key_types.get(key) for view in spec.views for key in view.join_keys}
     reject_unknown = spec.service.get("unknown_fields", "reject") == "reject"
     online = spec.service.get("online_features", True) and bool(spec.views)
     looked_up = {name for view in spec.views for name in view.features} if online else set()
@@ -95,8 +95,9 @@ def validate_rows(spec: ServingSpec, rows: list[dict[str, Any]]) -> list[FieldEr
                     for constraint, message in check_value(declared[name], value, numeric=name not in spec.categories)
                 ]
             elif name in keys:
-                if isinstance(value, bool) or not isinstance(value, (str, int)):
-                    errors.append(FieldError(index, name, "entity key", f"entity key '{name}' must be a string or an integer"))
+                if not _key_accepts(keys[name], value):
+                    expected = {"integer": "an integer", "string": "a string"}.get(keys[name], "a string or an integer")
+                    errors.append(FieldError(index, name, "entity key", f"entity key '{name}' must be {expected}"))
             elif reject_unknown:
                 errors.append(FieldError(index, name, "unknown", f"'{name}' is neither a feature of the model nor an entity key (GET /schema)"))
         for view in spec.views if online else ():
@@ -108,6 +109,13 @@ def validate_rows(spec: ServingSpec, rows: list[dict[str, Any]]) -> list[FieldEr
             if field.name not in row and field.name not in looked_up and not field.nullable:
                 errors.append(FieldError(index, field.name, "required", f"'{field.name}' is required (nullable=false, not looked up online)"))
     return errors
+
+
+def _key_accepts(kind: str | None, value: Any) -> bool:
+    """Whether ``value`` can be an entity key of ``kind`` ("integer", "string"; None: either)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, {"integer": int, "string": str}.get(kind, (str, int)))
 
 
 def check_value(field: FeatureField, value: Any, *, numeric: bool = False) -> list[tuple[str, str]]:
@@ -169,7 +177,9 @@ def schema_document(spec: ServingSpec) -> dict[str, Any]:
             }  # fmt: skip
             for f in spec.features
         ],
-        "views": [{"name": v.name, "entity_keys": v.join_keys, "features": v.features, "ttl_seconds": v.ttl_seconds} for v in spec.views],
+        "views": [
+            {"name": v.name, "entity_keys": v.join_keys, "key_types": v.key_types, "features": v.features, "ttl_seconds": v.ttl_seconds} for v in spec.views
+        ],
         "request": {"rows": "array of objects: entity keys and/or feature values", "explain": "bool", "top_k": "int or null"},
         "limits": {key: spec.service.get(key) for key in ("max_rows", "max_body_bytes", "unknown_fields", "missing")},
     }

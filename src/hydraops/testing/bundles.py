@@ -94,7 +94,7 @@ def tiny_bundle(folder: Path, *, service: dict[str, Any] | None = None, rows: in
             FeatureField("amount", "float64", nullable=False, ge=0, le=1000),
         ],
         categories=categories,
-        views=[ViewLookup("customer", ["customer_id"], ["tenure_days", "plan"], TTL_SECONDS)],
+        views=[ViewLookup("customer", ["customer_id"], ["tenure_days", "plan"], TTL_SECONDS, key_types={"customer_id": "integer"})],
         online_store={"type": "sqlite", "path": str(store_path)},
         service={
             "name": "tiny",

@@ -206,14 +206,14 @@ def _entity_rows(spec: ProjectSpec, text: str) -> list[dict]:
     return [{keys[0]: _typed(keys[0], value, kinds)} for value in pairs]
 
 
-def _typed(key: str, value: str, kinds: dict[str, type]) -> int | str:
+def _typed(key: str, value: str, kinds: dict[str, str]) -> int | str:
     """``value`` typed as its key's sources declare it (``007`` stays a string where keys are strings); a guess
     where none does."""
     value = value.strip()
     kind = kinds.get(key)
     if kind is None:
         return int(value) if value.lstrip("-").isdigit() else value
-    if kind is str:
+    if kind == "string":
         return value
     try:
         return int(value)

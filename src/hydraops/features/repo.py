@@ -108,15 +108,15 @@ def to_us(duration: str) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def key_kinds(features: FeaturesSpec, data: DataSpec) -> dict[str, type]:
-    """Join key → the Python type of its values (int or str), from the dtype the views' sources declare for it
-    (int64: int; string, category: str); keys no source declares are left out."""
-    kinds: dict[str, type] = {}
+def key_kinds(features: FeaturesSpec, data: DataSpec) -> dict[str, str]:
+    """Join key → "integer" or "string", from the dtype the views' sources declare for it (int64; string or
+    category); keys no source declares are left out."""
+    kinds: dict[str, str] = {}
     for view in features.views.values():
         source = data.sources.get(view.source)
         for key in features.entities[view.entity].join_keys:
             declared = source.columns.get(key) if source is not None else None
-            kind = None if declared is None else {Dtype.int64: int, Dtype.string: str, Dtype.category: str}.get(declared.dtype)
+            kind = None if declared is None else {Dtype.int64: "integer", Dtype.string: "string", Dtype.category: "string"}.get(declared.dtype)
             if kind is not None:
                 kinds.setdefault(key, kind)
     return kinds

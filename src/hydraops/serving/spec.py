@@ -119,7 +119,7 @@ class ServingSpec:
         from hydraops.serving.alias_watch import public_uri
 
         declared = _declared_fields(spec)
-        kinds = {key: {int: "integer", str: "string"}[kind] for key, kind in key_kinds(spec.features, spec.data).items()}
+        kinds = key_kinds(spec.features, spec.data)
         features = [declared.get(name, FeatureField(name)) for name in inputs["features"]]
         used = {f.view for f in features if f.view is not None}
         views = [

@@ -77,6 +77,10 @@ def check_row_count(count: int, service: dict[str, Any]) -> None:
         raise too_large(f"{count} rows: at most {limit} per request (deploy.service.max_rows)")
 
 
+#: An entity key's declared kind → the Python types it accepts and how the refusal names them (undeclared: either).
+_KEY_KINDS = {"integer": (int, "an integer"), "string": (str, "a string")}
+
+
 def validate_rows(spec: ServingSpec, rows: list[dict[str, Any]]) -> list[FieldError]:
     """Every failing field of ``rows``: given feature values against their declarations, unknown fields
     (when ``deploy.service.unknown_fields`` is ``reject``), and the entity keys each row needs for the
@@ -95,8 +99,8 @@ def validate_rows(spec: ServingSpec, rows: list[dict[str, Any]]) -> list[FieldEr
                     for constraint, message in check_value(declared[name], value, numeric=name not in spec.categories)
                 ]
             elif name in keys:
-                if not _key_accepts(keys[name], value):
-                    expected = {"integer": "an integer", "string": "a string"}.get(keys[name], "a string or an integer")
+                accepted, expected = _KEY_KINDS.get(keys[name], ((str, int), "a string or an integer"))
+                if isinstance(value, bool) or not isinstance(value, accepted):
                     errors.append(FieldError(index, name, "entity key", f"entity key '{name}' must be {expected}"))
             elif reject_unknown:
                 errors.append(FieldError(index, name, "unknown", f"'{name}' is neither a feature of the model nor an entity key (GET /schema)"))
@@ -109,13 +113,6 @@ def validate_rows(spec: ServingSpec, rows: list[dict[str, Any]]) -> list[FieldEr
             if field.name not in row and field.name not in looked_up and not field.nullable:
                 errors.append(FieldError(index, field.name, "required", f"'{field.name}' is required (nullable=false, not looked up online)"))
     return errors
-
-
-def _key_accepts(kind: str | None, value: Any) -> bool:
-    """Whether ``value`` can be an entity key of ``kind`` ("integer", "string"; None: either)."""
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, {"integer": int, "string": str}.get(kind, (str, int)))
 
 
 def check_value(field: FeatureField, value: Any, *, numeric: bool = False) -> list[tuple[str, str]]:

@@ -480,3 +480,27 @@ def test_the_fixed_point_scale_makes_every_value_an_integer_and_their_sum_fit_a_
     assert _scale(2.0**-30, 2.0**20, 1000) == 52 + 30  # 2^-30's last mantissa bit is 2^-82; 2^21 × 2^82 × 2^10 fits
     assert _scale(2.0**-30, 2.0**20, 2**40) is None  # 2^21 × 2^82 × 2^41 rows: past 2^126
     assert _scale(None, None, 5) == 0 and _scale(None, 0.0, 5) == 0
+
+
+def test_a_hugeint_column_of_a_query_source_is_stored_and_summed_as_the_double_parquet_keeps(tmp_path):
+    """Parquet has no 128-bit integers (DuckDB writes them as DOUBLE): the events say so from the start, so
+    the manifest's summary (read from the source while the events are written) describes the stored events."""
+    from hydraops.features import FeatureRepo, get_historical_features, materialize, offline
+
+    files = {"e.parquet": events([(1, at(0), 2.0), (1, at(1), 3.0), (2, at(1), 4.0)])}
+    write_files(tmp_path / "data", files)
+    data = DataSpec(
+        format=FileFormat.parquet,
+        dir=str(tmp_path / "data"),
+        sources={
+            "raw": SourceSpec(path="e.parquet", timestamp="ts"),
+            "events": SourceSpec(query="SELECT user_id, ts, amount::HUGEINT AS amount FROM raw", timestamp="ts"),
+        },
+    )
+    features = FeaturesSpec(entities={"user": EntitySpec(join_keys=["user_id"])}, views={"v": agg_view(["1d"], funcs=[AggFunc.sum, AggFunc.mean])})
+    repo = FeatureRepo(features=features, data=data, offline_dir=tmp_path / "offline")
+    materialize(repo)
+    manifest = offline.current_manifest(repo.offline_dir, "v")
+    assert isinstance(manifest.scales["0"], int)  # a fixed-point scale for the stored doubles, not "int"
+    frame = get_historical_features(repo, entities([(1, at(2)), (2, at(2))]), timestamp_column="t").frame
+    assert values(frame, "amount_sum_1d") == [5.0, 4.0] and values(frame, "amount_mean_1d") == [2.5, 4.0]

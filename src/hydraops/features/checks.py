@@ -6,8 +6,8 @@ column and dtype, every view's join keys, feature expressions, aggregation colum
 (compiled with ``LIMIT 0``: planned, never scanned), and the labels: their timestamp and target, and the join
 keys of every view's entity. Each problem is a :class:`~hydraops.errors.DataError` naming the config key, the
 source and its files, the column, and the columns there are; all are listed at once (``hydraops validate
-check_data=true``, ``plan``). :func:`check_view_inputs` is the same view check, run by materialize before it
-computes a view.
+check_data=true``, ``plan``). :func:`require_view_inputs` is the same view check, run by materialize before it
+computes a view; :func:`check_view_rows` checks the rows it reads.
 """
 
 from __future__ import annotations
@@ -117,16 +117,20 @@ def _compiles(con, expressions: list[str], source: str) -> bool:
     return True
 
 
-def check_view_inputs(con, repo: FeatureRepo, name: str, info: SourceInfo) -> list:
-    """Materialize's check of a view's source before computing it: :func:`view_input_problems` (the first, or
-    all of them listed), then the source's declared checks (their failures returned: warnings, or an error once
-    the view is computed under ``features.validation: strict``), then no null join key (counted by those checks
-    for a key declared ``nullable: false``, else read)."""
-    from hydraops.features.validation import source_failures
-
+def require_view_inputs(con, repo: FeatureRepo, name: str, info: SourceInfo) -> None:
+    """Materialize's check of a view's definition against its registered source, before computing it: a
+    DataError naming the first of :func:`view_input_problems` (or listing all of them)."""
     problems = view_input_problems(con, repo, name, info)
     if problems:
         raise problems[0] if len(problems) == 1 else listed(problems)
+
+
+def check_view_rows(con, repo: FeatureRepo, name: str, info: SourceInfo) -> list:
+    """Materialize's check of the rows of a view's registered source: its declared checks (their failures
+    returned: warnings, or an error once the view is computed under ``features.validation: strict``), then no
+    null join key (a DataError; counted by those checks for a key declared ``nullable: false``, else read)."""
+    from hydraops.features.validation import source_failures
+
     failures = source_failures(con, repo, info.name, info.columns)
     declared = repo.data.sources[info.name].columns
     for key in repo.join_keys(name):

@@ -285,19 +285,21 @@ def _combined(func: AggFunc, i: int, w: int, *, framed: bool) -> str:
     def stat(name: str) -> tuple[str, str]:
         return (f"o.__o_{i}_{w}_{name}" if framed else "NULL", f"j.__j_{i}_{w}_{name}")
 
+    def total(name: str) -> str:  # a sum or count over both parts; 0 over no row
+        (o, j) = stat(name)
+        return f"(coalesce({o}, 0) + coalesce({j}, 0))" if framed else f"coalesce({j}, 0)"
+
     (oc, jc) = stat("c")
-    count = f"(coalesce({oc}, 0) + coalesce({jc}, 0))"
+    count = total("c")
     if func is AggFunc.count:
         return count
     if func is AggFunc.sum:
-        (os_, js) = stat("s")
-        return f"(coalesce({os_}, 0) + coalesce({js}, 0))"
+        return total("s")
     if func in (AggFunc.min, AggFunc.max):
         (o, j) = stat("mn" if func is AggFunc.min else "mx")
-        return f"{'least' if func is AggFunc.min else 'greatest'}({o}, {j})"
+        return f"{'least' if func is AggFunc.min else 'greatest'}({o}, {j})" if framed else j
     if func is AggFunc.mean:
-        (os_, js) = stat("s")
-        return f"CASE WHEN {count} > 0 THEN (coalesce({os_}, 0) + coalesce({js}, 0))::DOUBLE / {count} END"
+        return f"CASE WHEN {count} > 0 THEN {total('s')}::DOUBLE / {count} END"
     (om, jm), (ov, jv) = stat("m"), stat("v")
     na, nb = f"coalesce({oc}, 0)", f"coalesce({jc}, 0)"
     m2 = f"(coalesce({ov}, 0) * greatest({na} - 1, 0) + coalesce({jv}, 0) * greatest({nb} - 1, 0))"

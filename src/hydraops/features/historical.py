@@ -109,7 +109,7 @@ def join_sql(
         expired = "false" if manifest.ttl_us is None else f"coalesce(NOT ({missing}) AND ({older}{t} - {alias}.__feature_ts > {manifest.ttl_us}), false)"
         selects += [f"{missing} AS __missing_{i}", f"{expired} AS __expired_{i}", *(f"{alias}.{quote(n)}" for n in names)]
         outer += [f"__missing_{i}", f"__expired_{i}"]
-        outer += [f"CASE WHEN __missing_{i} OR __expired_{i} THEN NULL ELSE {quote(n)} END AS {quote(n)}" for n in names]
+        outer += [f"if(__missing_{i} OR __expired_{i}, NULL, {quote(n)}) AS {quote(n)}" for n in names]
     inner = f"SELECT e.__row, {', '.join(selects)} FROM {entities} e {' '.join(joins)}"
     return f"SELECT {', '.join(outer)} FROM ({inner}) ORDER BY __row"
 

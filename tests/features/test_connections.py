@@ -46,3 +46,27 @@ def test_feature_store_connections_hold_at_most_the_declared_memory() -> None:
     assert connect("512MB").execute("SELECT current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"
     with pytest.raises(DataError, match=r"stack.duckdb_memory_limit: 'lots' is not a size DuckDB takes"):
         connect("lots")
+
+
+def test_a_database_that_cannot_open_while_the_views_are_planned_fails_the_materialization_naming_why(tmp_path) -> None:
+    """The shared database opens on a thread during planning; its error is raised by the work that needs it."""
+    import pandas as pd
+    import pytest
+
+    from hydraops.config.schemas.data import DataSpec, EntitySpec, FeatureSpec, FeaturesSpec, FeatureViewSpec, FileFormat, SourceSpec
+    from hydraops.errors import DataError
+    from hydraops.features import FeatureRepo, materialize
+
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"user_id": [1], "ts": pd.to_datetime(["2026-01-01"], utc=True), "x": [1.0]}).to_parquet(tmp_path / "data" / "e.parquet")
+    repo = FeatureRepo(
+        features=FeaturesSpec(
+            entities={"user": EntitySpec(join_keys=["user_id"])},
+            views={"v": FeatureViewSpec(entity="user", source="e", features={"x": FeatureSpec(expr="x")})},
+        ),
+        data=DataSpec(format=FileFormat.parquet, dir=str(tmp_path / "data"), sources={"e": SourceSpec(path="e.parquet", timestamp="ts")}),
+        offline_dir=tmp_path / "offline",
+        memory_limit="lots",
+    )
+    with pytest.raises(DataError, match=r"stack.duckdb_memory_limit: 'lots' is not a size DuckDB takes"):
+        materialize(repo)

@@ -80,9 +80,7 @@ def view_events_sql(view: FeatureViewSpec, source: SourceSpec, info: SourceInfo,
     aggregation; rows visible only after ``end_us`` are left out (they count for no instant up to it)."""
     values = []
     for i, aggregation in enumerate(view.aggregations):
-        column = quote(aggregation.column)
-        if info.columns.get(aggregation.column) in _STORED_AS_DOUBLE:
-            column = f"{column}::DOUBLE"
+        column = quote(aggregation.column) + ("::DOUBLE" if info.columns.get(aggregation.column) in _STORED_AS_DOUBLE else "")
         values.append(f"CASE WHEN ({aggregation.where}) THEN {column} END AS __v{i}" if aggregation.where else f"{column} AS __v{i}")
     key_list = ", ".join(quote(k) for k in keys)
     bounded = "" if end_us is None else f" WHERE __avail <= {end_us}"
@@ -138,8 +136,7 @@ def choose_direct(view: FeatureViewSpec, rows: int, entities: int, span_us: list
     return rows / entities * min(1.0, longest / max(last - first, 1)) <= DIRECT_EVENTS
 
 
-#: Column types parquet has no place for, which DuckDB writes as DOUBLE: the events say so from the start, so
-#: their summary (read from the source) and the stored events agree.
+#: Types parquet lacks (DuckDB writes them as DOUBLE): cast so, the summary read from the source fits the stored events.
 _STORED_AS_DOUBLE = ("HUGEINT", "UHUGEINT")
 _EXACT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "DECIMAL")
 

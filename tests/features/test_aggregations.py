@@ -453,7 +453,7 @@ def test_where_matches_reference_on_random_data(scenario: Scenario, windows: lis
 )
 def test_sums_of_floats_give_the_same_bits_whatever_the_row_order(tmp_path, amounts):
     """The joined rows' sums are exact (fixed point) or ascending: any order of the source rows, the same bits."""
-    from hydraops.features.aggregates import _scale
+    from hydraops.features.events import _scale
 
     frames = []
     for order in (amounts, amounts[::-1], amounts[1::2] + amounts[::2]):
@@ -475,7 +475,7 @@ def test_sums_of_floats_give_the_same_bits_whatever_the_row_order(tmp_path, amou
 
 
 def test_the_fixed_point_scale_makes_every_value_an_integer_and_their_sum_fit_a_hugeint():
-    from hydraops.features.aggregates import _scale
+    from hydraops.features.events import _scale
 
     assert _scale(2.0**-30, 2.0**20, 1000) == 52 + 30  # 2^-30's last mantissa bit is 2^-82; 2^21 × 2^82 × 2^10 fits
     assert _scale(2.0**-30, 2.0**20, 2**40) is None  # 2^21 × 2^82 × 2^41 rows: past 2^126

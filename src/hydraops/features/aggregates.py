@@ -3,7 +3,7 @@
 The offline store keeps an aggregation view as its *events* (one row per source row: the join keys,
 ``__ts``, ``__avail`` (visible from), ``__seq`` (source order) and ``__v<i>`` (the value aggregation ``i``
 counts, null where its ``where`` is not true)), and in its manifest what planning a read needs
-(:class:`EventsSummary`: the lateness bound, the time span, how sums are summed). Aggregates are computed where
+(:class:`~hydraops.features.events.EventsSummary`: the lateness bound, the time span, how sums are summed). Aggregates are computed where
 a consumer asks for them — the label instants of a training table, the rows of a scoring input, the
 instant of an online push — never at every change point.
 
@@ -26,32 +26,24 @@ and the TTL is at most the longest window, it is the newest joined row (the join
 t − longest inclusive), an older one only telling that some row is visible (``__seen``: the entity's first
 visible-from ≤ t); otherwise an ASOF lookup of the running maximum of event times in visible-from order. Sort keys are unique, and the joined rows' sums are exact (integers,
 decimals, and floats scaled by a power of two to integers when the column's range of magnitudes allows:
-:func:`summarize`) or run over their values in ascending order, so the same data gives the same bits on
+:func:`~hydraops.features.events.summarize`) or run over their values in ascending order, so the same data gives the same bits on
 every build, whatever order the join gives the rows in.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-from hydraops.config.schemas import AggFunc, FeatureViewSpec, SourceSpec
+from hydraops.config.schemas import AggFunc, FeatureViewSpec
 from hydraops.features.repo import to_us
-from hydraops.features.sources import SourceInfo, quote
-from hydraops.features.timeline import events_sql
+from hydraops.features.sources import quote
 
 #: Sort key of a row: event time in the high 64 bits, source order (events) or 2^64 − 1 (requests) below.
 _SLOT = "18446744073709551616::HUGEINT"
 #: Added to instants before bucketing them, so integer division rounds down for instants before 1970 too.
 _SHIFT = 2**62
-#: The share of rows the lateness bound covers; the rest are joined as very late rows.
-_ON_TIME = 0.99
 #: Events per entity in the longest window, on average, up to which requests are joined to their rows
 #: directly rather than sorted with every event (:func:`choose_direct`). Measured in CPU time: the direct join
 #: 1.7× cheaper at ~15 (churn), the RANGE frames 3× cheaper at ~64 (3 airports × 10,000 departures).
 DIRECT_EVENTS = 30
-#: Bits a fixed-point sum may use: HUGEINT holds magnitudes below 2^127.
-_SUM_BITS = 126
 #: The partial statistics each function needs, per part (window frame or joined rows).
 _NEEDS = {
     AggFunc.sum: ("s",),
@@ -75,56 +67,6 @@ _JOINED = {
 }
 
 
-def view_events_sql(view: FeatureViewSpec, source: SourceSpec, info: SourceInfo, keys: list[str], end_us: int | None = None) -> str:
-    """The view's source rows as events: keys, ``__ts``, ``__avail``, ``__seq`` and ``__v<i>`` per
-    aggregation; rows visible only after ``end_us`` are left out (they count for no instant up to it)."""
-    values = []
-    for i, aggregation in enumerate(view.aggregations):
-        column = quote(aggregation.column) + ("::DOUBLE" if info.columns.get(aggregation.column) in _STORED_AS_DOUBLE else "")
-        values.append(f"CASE WHEN ({aggregation.where}) THEN {column} END AS __v{i}" if aggregation.where else f"{column} AS __v{i}")
-    key_list = ", ".join(quote(k) for k in keys)
-    bounded = "" if end_us is None else f" WHERE __avail <= {end_us}"
-    return f"""
-        SELECT {key_list}, __ts, __avail, __seq, {", ".join(f"__v{i}" for i in range(len(view.aggregations)))}
-        FROM ({events_sql(source, info, keys, values)}){bounded}
-    """
-
-
-@dataclass(frozen=True)
-class EventsSummary:
-    """What a view's stored events' manifest records of them, so consumers need not read them to plan."""
-
-    rows: int
-    entities: int
-    also: object  # the value of summarize's ``also`` aggregate
-    late_us: int  # the lateness bound
-    span_us: list[int] | None  # [first, last] event time; None: no events
-    #: Per aggregation that sums, how its joined rows are summed: ``"int"`` (integers, decimals: ``sum``), ``k`` (floats:
-    #: each value × 2^k is an integer and ``rows`` of them fit a HUGEINT: exact) or None (summed in ascending order).
-    scales: dict[int, int | str | None]
-
-
-def summary_sql(view: FeatureViewSpec, keys: list[str], events: str, floats: list[int], also: str = "NULL") -> str:
-    """SQL: one pass over stored events for their manifest: rows, entities, the aggregate ``also``, the lateness bound
-    (99th percentile of visible-from − event time), the time span, per aggregation of ``floats`` its magnitudes."""
-    key_list = ", ".join(quote(k) for k in keys)
-    magnitudes = [f"min(abs(__v{i})) FILTER (WHERE __v{i} <> 0), max(abs(__v{i}))" for i in floats]
-    lateness = f"coalesce(quantile_disc(__avail - __ts, {_ON_TIME}), 0)"
-    return f"SELECT {', '.join(['count(*)', f'count(DISTINCT ({key_list}))', also, lateness, 'min(__ts)', 'max(__ts)', *magnitudes])} FROM {events}"
-
-
-def summarize(con, view: FeatureViewSpec, keys: list[str], events: str, also: str = "NULL") -> EventsSummary:
-    """:func:`summary_sql` run on ``events`` (after a DESCRIBE when the view sums)."""
-    summed = [i for i, a in enumerate(view.aggregations) if {AggFunc.sum, AggFunc.mean} & set(a.agg)]
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {events})").fetchall()) if summed else {}
-    floats = [i for i in summed if types[f"__v{i}"] in ("DOUBLE", "FLOAT")]
-    rows, entities, also_value, late_us, first, last, *found = con.execute(summary_sql(view, keys, events, floats, also)).fetchall()[0]
-    scales: dict[int, int | str | None] = {i: "int" for i in summed if i not in floats and types[f"__v{i}"].startswith(_EXACT)}
-    for n, i in enumerate(floats):
-        scales[i] = _scale(found[2 * n], found[2 * n + 1], rows)
-    return EventsSummary(rows, entities, also_value, int(late_us), None if first is None else [first, last], scales)
-
-
 def choose_direct(view: FeatureViewSpec, rows: int, entities: int, span_us: list[int] | None) -> bool:
     """Whether each request is joined to its windows' rows directly (:func:`aggregates_at_sql` ``direct``): when an
     entity has at most ``DIRECT_EVENTS`` events in the longest window on average (``span_us``: first and last event
@@ -134,36 +76,6 @@ def choose_direct(view: FeatureViewSpec, rows: int, entities: int, span_us: list
     first, last = span_us
     longest = max(to_us(w) for a in view.aggregations for w in a.windows)
     return rows / entities * min(1.0, longest / max(last - first, 1)) <= DIRECT_EVENTS
-
-
-#: Types parquet lacks (DuckDB writes them as DOUBLE): cast so, the summary read from the source fits the stored events.
-_STORED_AS_DOUBLE = ("HUGEINT", "UHUGEINT")
-_EXACT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "DECIMAL")
-
-
-def _scale(smallest: float | None, largest: float | None, rows: int) -> int | None:
-    """The k making every value of magnitude in [smallest, largest] times 2^k an integer, with ``rows`` of
-    them summing below 2^126; None when there is none (or the values are not finite, or subnormal)."""
-    if largest is None or largest == 0:
-        return 0  # every value null or zero
-    if not math.isfinite(largest) or smallest < 2.0**-1022:
-        return None
-    low, high = math.frexp(smallest)[1] - 1, math.frexp(largest)[1] - 1  # exponents: 2^e <= |v| < 2^(e+1)
-    k = 52 - low  # the value's last mantissa bit is 2^(e - 52)
-    fits = high + 1 + k + max(rows, 1).bit_length() <= _SUM_BITS
-    return k if fits and -1022 <= k <= 1023 else None
-
-
-def last_change_sql(view: FeatureViewSpec, events: str) -> str:
-    """SQL for the last instant any aggregate of the view can change: an event becoming visible or leaving
-    its longest window."""
-    return f"SELECT {last_change_aggregate(view)} FROM {events}"
-
-
-def last_change_aggregate(view: FeatureViewSpec) -> str:
-    """:func:`last_change_sql`'s aggregate expression, over a relation of events."""
-    longest = max(to_us(w) for a in view.aggregations for w in a.windows)
-    return f"greatest(max(__avail), max(__ts) + {longest})"
 
 
 def aggregates_at_sql(
@@ -181,9 +93,9 @@ def aggregates_at_sql(
     is visible at ``__t``), ``__feature_ts`` (the greatest event time visible at ``__t``; null when none is,
     and may be null too when it is older than ``ttl_us`` and ``direct``) and every aggregate at ``__t``.
 
-    ``events`` is a relation of stored events, ``late_us`` their lateness bound (:class:`EventsSummary`).
+    ``events`` is a relation of stored events, ``late_us`` their lateness bound (:class:`~hydraops.features.events.EventsSummary`).
     ``direct`` (sparse events, see :func:`choose_direct`): every window's rows are joined to each request,
-    no RANGE frame. ``scales`` (:class:`EventsSummary`): how the joined rows of each aggregation are summed
+    no RANGE frame. ``scales`` (its summary): how the joined rows of each aggregation are summed
     (ascending order when not given)."""
     key_list = ", ".join(quote(k) for k in keys)
     names = view.aggregates()

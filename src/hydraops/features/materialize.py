@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from hydraops.config.schemas import ValidationMode
 from hydraops.errors import DataError
 from hydraops.features import offline
-from hydraops.features.aggregates import EventsSummary, last_change_aggregate, last_change_sql, summarize, view_events_sql
 from hydraops.features.checks import check_view_rows, require_view_inputs
+from hydraops.features.events import EventsSummary, last_change_aggregate, last_change_sql, summarize, view_events_sql
 from hydraops.features.progress import Report, execute
 from hydraops.features.repo import FeatureRepo, file_digest, ttl_us
 from hydraops.features.sources import database, literal, opening, quote, register_source
